@@ -1,0 +1,1 @@
+#error "firmware must not include SystemC or TLM: reach hardware through cestvp::fw::Hal (firmware/include/cestvp/hal.h)"

@@ -1,0 +1,115 @@
+#include <cestvp/dma_driver.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include <cestvp/regs.h>
+
+namespace cestvp::fw {
+
+namespace r = regs::dma;
+namespace desc = regs::dma_desc;
+
+namespace {
+
+std::uint32_t lo(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
+std::uint32_t hi(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
+
+template <typename T>
+void store_le(std::uint8_t* p, T v) {
+  std::memcpy(p, &v, sizeof v);  // the control processor is little-endian, as is the DMA
+}
+
+}  // namespace
+
+DmaDriver::DmaDriver(Hal& hal, Irq& irq, const BootInfo& boot, std::uint64_t timeout_ns)
+    : io_(hal, boot.dma.base), irq_(irq), line_(boot.irq_dma), timeout_ns_(timeout_ns) {
+  irq_.enable(line_);
+}
+
+const char* DmaDriver::cause_name(std::uint32_t code) {
+  switch (static_cast<r::ErrorCodeCause>(code)) {
+    case r::ErrorCodeCause::NONE: return "NONE";
+    case r::ErrorCodeCause::READ_ERROR: return "READ_ERROR";
+    case r::ErrorCodeCause::WRITE_ERROR: return "WRITE_ERROR";
+    case r::ErrorCodeCause::DESC_ERROR: return "DESC_ERROR";
+    case r::ErrorCodeCause::ZERO_LENGTH: return "ZERO_LENGTH";
+    case r::ErrorCodeCause::START_WHILE_BUSY: return "START_WHILE_BUSY";
+  }
+  return "UNKNOWN";
+}
+
+std::string DmaResult::describe() const {
+  char buf[200];
+  if (!problem.empty())
+    std::snprintf(buf, sizeof buf, "driver: %s", problem.c_str());
+  else if (ok)
+    std::snprintf(buf, sizeof buf, "ok, %llu bytes, %u descriptors",
+                  static_cast<unsigned long long>(bytes), descriptors);
+  else
+    std::snprintf(buf, sizeof buf, "engine error %s at 0x%016llx after %llu bytes",
+                  DmaDriver::cause_name(error_code), static_cast<unsigned long long>(error_addr),
+                  static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+void DmaDriver::encode(const DmaCopy& copy, std::uint64_t next, std::uint8_t* out) {
+  std::memset(out, 0, desc::SIZE);
+  store_le(out + desc::SRC, copy.src);
+  store_le(out + desc::DST, copy.dst);
+  store_le(out + desc::LENGTH, copy.length);
+  store_le(out + desc::ROWS, copy.rows);
+  store_le(out + desc::SRC_STRIDE, copy.src_stride);
+  store_le(out + desc::DST_STRIDE, copy.dst_stride);
+  store_le(out + desc::NEXT, next);
+}
+
+DmaResult DmaDriver::copy(const DmaCopy& c) {
+  io_.write(r::SRC_LO, lo(c.src));
+  io_.write(r::SRC_HI, hi(c.src));
+  io_.write(r::DST_LO, lo(c.dst));
+  io_.write(r::DST_HI, hi(c.dst));
+  io_.write(r::LENGTH, c.length);
+  io_.write(r::ROWS, c.rows);
+  io_.write(r::SRC_STRIDE, c.src_stride);
+  io_.write(r::DST_STRIDE, c.dst_stride);
+  return start_and_wait(static_cast<std::uint32_t>(r::CtrlMode::DIRECT));
+}
+
+DmaResult DmaDriver::run_chain(std::uint64_t desc_addr) {
+  io_.write(r::DESC_LO, lo(desc_addr));
+  io_.write(r::DESC_HI, hi(desc_addr));
+  return start_and_wait(static_cast<std::uint32_t>(r::CtrlMode::CHAIN));
+}
+
+DmaResult DmaDriver::start_and_wait(std::uint32_t mode) {
+  DmaResult result;
+  io_.write(r::CTRL, field_put(mode, r::CTRL_MODE_MASK, r::CTRL_MODE_SHIFT) | r::CTRL_IRQ_DONE_EN_MASK |
+                         r::CTRL_IRQ_ERROR_EN_MASK);
+  io_.write(r::START, r::START_GO_MASK);
+  if (io_.faulted()) {
+    result.problem = "programming the DMA failed: " + io_.fault();
+    io_.clear_fault();
+    return result;
+  }
+  if (!irq_.wait(line_, timeout_ns_)) {
+    result.problem = irq_.io().faulted() ? "interrupt controller: " + irq_.io().fault()
+                                         : "no DMA interrupt within the timeout";
+    return result;
+  }
+  const std::uint32_t events = io_.read(r::IRQ_STATUS);
+  io_.write(r::IRQ_STATUS, events);
+  result.ok = (events & r::IRQ_STATUS_ERROR_MASK) == 0 && (events & r::IRQ_STATUS_DONE_MASK) != 0;
+  result.error_code = field_get(io_.read(r::ERROR_CODE), r::ERROR_CODE_CAUSE_MASK, r::ERROR_CODE_CAUSE_SHIFT);
+  result.error_addr = (std::uint64_t{io_.read(r::ERROR_ADDR_HI)} << 32) | io_.read(r::ERROR_ADDR_LO);
+  result.bytes = (std::uint64_t{io_.read(r::BYTES_DONE_HI)} << 32) | io_.read(r::BYTES_DONE_LO);
+  result.descriptors = io_.read(r::DESC_DONE);
+  if (io_.faulted()) {
+    result.ok = false;
+    result.problem = "reading the DMA status failed: " + io_.fault();
+    io_.clear_fault();
+  }
+  return result;
+}
+
+}  // namespace cestvp::fw

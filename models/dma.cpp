@@ -1,0 +1,211 @@
+#include "dma.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <cestvp/regs.h>
+#include <regmap_tables.h>
+
+namespace cestvp {
+
+namespace r = regs::dma;
+namespace desc = regs::dma_desc;
+
+namespace {
+
+std::uint64_t join(std::uint32_t lo, std::uint32_t hi) { return (std::uint64_t{hi} << 32) | lo; }
+
+template <typename T>
+T load_le(const std::uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);  // the platform and its host are little-endian
+  return v;
+}
+
+constexpr std::uint32_t state_bits(r::StatusState s) {
+  return static_cast<std::uint32_t>(s);
+}
+
+}  // namespace
+
+Dma::Dma(const sc_core::sc_module_name& name, const Params& params)
+    : sc_module(name),
+      regs_socket("regs_socket"),
+      data_socket("data_socket"),
+      irq("irq"),
+      params_(params),
+      regs_(regmap::dma),
+      buffer_(params.burst_bytes) {
+  regs_socket.register_b_transport(this, &Dma::b_transport);
+  regs_socket.register_transport_dbg(this, &Dma::transport_dbg);
+
+  regs_.on_write(r::CTRL, [this](std::uint32_t) { update_irq(); });
+  regs_.on_write(r::START, [this](std::uint32_t v) { write_start(v); });
+  regs_.sync_on_access(r::START);
+  regs_.on_read(r::STATUS, [this] { return read_status(); });
+  regs_.sync_on_access(r::STATUS);
+  regs_.on_write(r::IRQ_STATUS, [this](std::uint32_t) { update_irq(); });
+  regs_.sync_on_access(r::IRQ_STATUS);
+
+  SC_THREAD(run);
+}
+
+void Dma::set_tracer(Tracer* tracer) {
+  tracer_ = tracer;
+  if (tracer_ && tracer_->vcd_enabled()) state_signal_ = tracer_->declare(name(), "state", 4);
+}
+
+void Dma::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  regs_.transport(gp, delay);
+  delay += params_.register_latency;
+}
+
+unsigned Dma::transport_dbg(tlm::tlm_generic_payload& gp) { return regs_.transport_dbg(gp); }
+
+std::uint32_t Dma::read_status() const {
+  return (busy_ ? r::STATUS_BUSY_MASK : 0u) | (state_ << r::STATUS_STATE_SHIFT);
+}
+
+void Dma::update_irq() {
+  const std::uint32_t ctrl = regs_.get(r::CTRL);
+  const std::uint32_t pending = regs_.get(r::IRQ_STATUS);
+  const bool level = ((pending & r::IRQ_STATUS_DONE_MASK) && (ctrl & r::CTRL_IRQ_DONE_EN_MASK)) ||
+                     ((pending & r::IRQ_STATUS_ERROR_MASK) && (ctrl & r::CTRL_IRQ_ERROR_EN_MASK));
+  irq.write(level);
+}
+
+void Dma::write_start(std::uint32_t value) {
+  if (!(value & r::START_GO_MASK)) return;
+  if (busy_) {
+    // The running transfer is not disturbed; firmware learns of its mistake through ERROR.
+    regs_.set(r::ERROR_CODE, static_cast<std::uint32_t>(r::ErrorCodeCause::START_WHILE_BUSY));
+    regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | r::IRQ_STATUS_ERROR_MASK);
+    update_irq();
+    return;
+  }
+  for (std::uint32_t reg : {r::ERROR_CODE, r::ERROR_ADDR_LO, r::ERROR_ADDR_HI, r::BYTES_DONE_LO,
+                            r::BYTES_DONE_HI, r::DESC_DONE})
+    regs_.set(reg, 0);
+  busy_ = true;
+  start_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Dma::run() {
+  for (;;) {
+    sc_core::wait(start_event_);
+    qk_.reset();
+    Fault fault{};
+    const auto mode = static_cast<r::CtrlMode>((regs_.get(r::CTRL) & r::CTRL_MODE_MASK) >> r::CTRL_MODE_SHIFT);
+    const bool ok = mode == r::CtrlMode::CHAIN ? run_chain(fault) : run_direct(fault);
+    qk_.sync();
+    finish(ok, fault);
+  }
+}
+
+bool Dma::run_direct(Fault& fault) {
+  const Copy copy{join(regs_.get(r::SRC_LO), regs_.get(r::SRC_HI)),
+                  join(regs_.get(r::DST_LO), regs_.get(r::DST_HI)),
+                  regs_.get(r::LENGTH),
+                  regs_.get(r::ROWS),
+                  regs_.get(r::SRC_STRIDE),
+                  regs_.get(r::DST_STRIDE)};
+  return copy_rows(copy, fault);
+}
+
+bool Dma::run_chain(Fault& fault) {
+  std::uint64_t addr = join(regs_.get(r::DESC_LO), regs_.get(r::DESC_HI));
+  do {
+    Copy copy{};
+    std::uint64_t next = 0;
+    if (!fetch_descriptor(addr, copy, next, fault) || !copy_rows(copy, fault)) return false;
+    regs_.set(r::DESC_DONE, regs_.get(r::DESC_DONE) + 1);
+    addr = next;
+  } while (addr != 0);
+  return true;
+}
+
+bool Dma::fetch_descriptor(std::uint64_t addr, Copy& copy, std::uint64_t& next, Fault& fault) {
+  set_state(state_bits(r::StatusState::FETCH));
+  std::uint8_t d[desc::SIZE];
+  if (addr % 8 != 0 || !access(tlm::TLM_READ_COMMAND, addr, d, desc::SIZE)) {
+    fault = {static_cast<std::uint32_t>(r::ErrorCodeCause::DESC_ERROR), addr};
+    return false;
+  }
+  copy = {load_le<std::uint64_t>(d + desc::SRC),        load_le<std::uint64_t>(d + desc::DST),
+          load_le<std::uint32_t>(d + desc::LENGTH),     load_le<std::uint32_t>(d + desc::ROWS),
+          load_le<std::uint32_t>(d + desc::SRC_STRIDE), load_le<std::uint32_t>(d + desc::DST_STRIDE)};
+  next = load_le<std::uint64_t>(d + desc::NEXT);
+  return true;
+}
+
+bool Dma::copy_rows(const Copy& copy, Fault& fault) {
+  if (copy.length == 0 || copy.rows == 0) {
+    fault = {static_cast<std::uint32_t>(r::ErrorCodeCause::ZERO_LENGTH), 0};
+    return false;
+  }
+  for (std::uint32_t row = 0; row < copy.rows; ++row) {
+    const std::uint64_t src = copy.src + std::uint64_t{row} * copy.src_stride;
+    const std::uint64_t dst = copy.dst + std::uint64_t{row} * copy.dst_stride;
+    for (std::uint32_t done = 0; done < copy.length;) {
+      const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(params_.burst_bytes, copy.length - done));
+      set_state(state_bits(r::StatusState::READ));
+      if (!access(tlm::TLM_READ_COMMAND, src + done, buffer_.data(), n)) {
+        fault = {static_cast<std::uint32_t>(r::ErrorCodeCause::READ_ERROR), src + done};
+        return false;
+      }
+      set_state(state_bits(r::StatusState::WRITE));
+      if (!access(tlm::TLM_WRITE_COMMAND, dst + done, buffer_.data(), n)) {
+        fault = {static_cast<std::uint32_t>(r::ErrorCodeCause::WRITE_ERROR), dst + done};
+        return false;
+      }
+      add_bytes_done(n);
+      done += n;
+    }
+  }
+  return true;
+}
+
+bool Dma::access(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
+  gp_.set_command(cmd);
+  gp_.set_address(addr);
+  gp_.set_data_ptr(data);
+  gp_.set_data_length(bytes);
+  gp_.set_streaming_width(bytes);
+  gp_.set_byte_enable_ptr(nullptr);
+  gp_.set_dmi_allowed(false);
+  gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time delay = qk_.get_local_time();
+  data_socket->b_transport(gp_, delay);
+  qk_.set(delay);
+  if (qk_.need_sync()) qk_.sync();
+  return gp_.is_response_ok();
+}
+
+void Dma::add_bytes_done(std::uint64_t bytes) {
+  const std::uint64_t total = join(regs_.get(r::BYTES_DONE_LO), regs_.get(r::BYTES_DONE_HI)) + bytes;
+  regs_.set(r::BYTES_DONE_LO, static_cast<std::uint32_t>(total));
+  regs_.set(r::BYTES_DONE_HI, static_cast<std::uint32_t>(total >> 32));
+  bytes_moved_total_ += bytes;
+}
+
+void Dma::finish(bool ok, const Fault& fault) {
+  set_state(state_bits(r::StatusState::IDLE));
+  busy_ = false;
+  std::uint32_t events = r::IRQ_STATUS_DONE_MASK;
+  if (!ok) {
+    regs_.set(r::ERROR_CODE, fault.cause);
+    regs_.set(r::ERROR_ADDR_LO, static_cast<std::uint32_t>(fault.addr));
+    regs_.set(r::ERROR_ADDR_HI, static_cast<std::uint32_t>(fault.addr >> 32));
+    events = r::IRQ_STATUS_ERROR_MASK;
+  }
+  regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | events);
+  update_irq();
+}
+
+void Dma::set_state(std::uint32_t state) {
+  state_ = state;
+  if (state_signal_.valid())
+    tracer_->change(state_signal_, sc_core::sc_time_stamp() + qk_.get_local_time(), state);
+}
+
+}  // namespace cestvp

@@ -1,0 +1,82 @@
+// DMA engine (riscv-vp's DMA, grown up): registers on a target socket, data moved through its
+// own initiator socket in bursts of at most `burst` bytes. Modes: a direct 1-D/2-D copy
+// programmed in registers, or a chain of descriptors in memory. Completion and errors set
+// IRQ_STATUS bits and drive the interrupt line; a failing bus access stops the transfer and is
+// reported with its address in ERROR_ADDR, never dropped.
+//
+// Timing (docs/platform.md): each burst is a read of n bytes followed by a write of n bytes,
+// not overlapped; each descriptor is one 48-byte read. The engine runs temporally decoupled
+// and synchronises before it updates its status and interrupt.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
+
+#include "reg.h"
+#include "tracer.h"
+
+namespace cestvp {
+
+class Dma : public sc_core::sc_module {
+ public:
+  struct Params {
+    std::uint64_t burst_bytes = 0;
+    sc_core::sc_time register_latency;  // one cycle of the register interface clock
+  };
+
+  tlm_utils::simple_target_socket<Dma> regs_socket;
+  tlm_utils::simple_initiator_socket<Dma> data_socket;
+  sc_core::sc_out<bool> irq;
+
+  Dma(const sc_core::sc_module_name& name, const Params& params);
+  SC_HAS_PROCESS(Dma);
+
+  void set_tracer(Tracer* tracer);
+  std::uint64_t bytes_moved() const { return bytes_moved_total_; }
+
+ private:
+  struct Copy {
+    std::uint64_t src, dst;
+    std::uint32_t length, rows, src_stride, dst_stride;
+  };
+  struct Fault {
+    std::uint32_t cause;  // regs::dma::ErrorCodeCause
+    std::uint64_t addr;
+  };
+
+  void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+  unsigned transport_dbg(tlm::tlm_generic_payload& gp);
+
+  void write_start(std::uint32_t value);
+  void update_irq();
+  std::uint32_t read_status() const;
+
+  void run();
+  bool run_direct(Fault& fault);
+  bool run_chain(Fault& fault);
+  bool fetch_descriptor(std::uint64_t addr, Copy& copy, std::uint64_t& next, Fault& fault);
+  bool copy_rows(const Copy& copy, Fault& fault);
+  bool access(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes);
+  void finish(bool ok, const Fault& fault);
+  void set_state(std::uint32_t state);
+  void add_bytes_done(std::uint64_t bytes);
+
+  Params params_;
+  RegisterBank regs_;
+  tlm_utils::tlm_quantumkeeper qk_;
+  sc_core::sc_event start_event_;
+  std::vector<std::uint8_t> buffer_;
+  tlm::tlm_generic_payload gp_;
+  bool busy_ = false;
+  std::uint32_t state_ = 0;
+  std::uint64_t bytes_moved_total_ = 0;
+  Tracer* tracer_ = nullptr;
+  Tracer::Signal state_signal_;
+};
+
+}  // namespace cestvp

@@ -1,0 +1,203 @@
+#include "host_cpu.h"
+
+#include <algorithm>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+
+#include <tlm_utils/tlm_quantumkeeper.h>
+
+#include "dmi_timing.h"
+
+namespace cestvp {
+
+namespace {
+
+fw::BusStatus to_bus_status(tlm::tlm_response_status s) {
+  switch (s) {
+    case tlm::TLM_OK_RESPONSE: return fw::BusStatus::ok;
+    case tlm::TLM_ADDRESS_ERROR_RESPONSE: return fw::BusStatus::address_error;
+    case tlm::TLM_COMMAND_ERROR_RESPONSE: return fw::BusStatus::command_error;
+    case tlm::TLM_BURST_ERROR_RESPONSE: return fw::BusStatus::burst_error;
+    default: return fw::BusStatus::generic_error;
+  }
+}
+
+const char* level_name(fw::LogLevel level) {
+  switch (level) {
+    case fw::LogLevel::error: return "error";
+    case fw::LogLevel::warning: return "warning";
+    case fw::LogLevel::info: return "info";
+    case fw::LogLevel::debug: return "debug";
+  }
+  return "?";
+}
+
+// Largest b_transport the HAL issues where no DMI is granted.
+constexpr std::size_t kBlockChunk = 4096;
+
+}  // namespace
+
+class HostCpu::TlmHal final : public fw::Hal {
+ public:
+  explicit TlmHal(HostCpu& cpu) : cpu_(cpu) {}
+
+  fw::BusStatus read32(std::uint64_t addr, std::uint32_t& value) override {
+    ++mmio_;
+    return transact(tlm::TLM_READ_COMMAND, addr, reinterpret_cast<std::uint8_t*>(&value), 4);
+  }
+  fw::BusStatus write32(std::uint64_t addr, std::uint32_t value) override {
+    ++mmio_;
+    return transact(tlm::TLM_WRITE_COMMAND, addr, reinterpret_cast<std::uint8_t*>(&value), 4);
+  }
+  fw::BusStatus read_block(std::uint64_t addr, void* dst, std::size_t bytes) override {
+    return block(tlm::TLM_READ_COMMAND, addr, static_cast<std::uint8_t*>(dst), bytes);
+  }
+  fw::BusStatus write_block(std::uint64_t addr, const void* src, std::size_t bytes) override {
+    return block(tlm::TLM_WRITE_COMMAND, addr, static_cast<std::uint8_t*>(const_cast<void*>(src)), bytes);
+  }
+
+  bool wait_for_interrupt(std::uint64_t timeout_ns) override {
+    qk_.sync();
+    if (cpu_.irq.read()) return true;
+    if (timeout_ns == fw::kNoTimeout)
+      sc_core::wait(cpu_.irq.posedge_event());
+    else
+      sc_core::wait(sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS), cpu_.irq.posedge_event());
+    return cpu_.irq.read();
+  }
+
+  std::uint64_t now_ps() override {
+    return static_cast<std::uint64_t>((sc_core::sc_time_stamp() + qk_.get_local_time()) /
+                                      sc_core::sc_time(1, sc_core::SC_PS));
+  }
+
+  void charge_host_time(std::uint64_t ps) override {
+    qk_.inc(sc_core::sc_time(static_cast<double>(ps), sc_core::SC_PS));
+    if (qk_.need_sync()) qk_.sync();
+  }
+
+  void log(fw::LogLevel level, const char* message) override {
+    if (level > cpu_.params_.log_level) return;
+    std::ostream& os = cpu_.params_.log ? *cpu_.params_.log : std::cout;
+    const double us = (sc_core::sc_time_stamp() + qk_.get_local_time()).to_seconds() * 1e6;
+    os << '[' << std::fixed << std::setprecision(3) << std::setw(12) << us << " us] fw "
+       << level_name(level) << ": " << message << '\n';
+  }
+
+  void sync() { qk_.sync(); }
+
+  void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
+    dmi_.erase(std::remove_if(dmi_.begin(), dmi_.end(),
+                              [&](const tlm::tlm_dmi& d) {
+                                return d.get_start_address() <= end && start <= d.get_end_address();
+                              }),
+               dmi_.end());
+  }
+
+  std::uint64_t mmio_ = 0;
+  std::uint64_t block_bytes_ = 0;
+  std::vector<BusFault> faults_;
+
+ private:
+  fw::BusStatus transact(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
+    gp_.set_command(cmd);
+    gp_.set_address(addr);
+    gp_.set_data_ptr(data);
+    gp_.set_data_length(bytes);
+    gp_.set_streaming_width(bytes);
+    gp_.set_byte_enable_ptr(nullptr);
+    gp_.set_dmi_allowed(false);
+    gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = qk_.get_local_time();
+    cpu_.socket->b_transport(gp_, delay);
+    qk_.set(delay);
+    if (qk_.need_sync()) qk_.sync();
+    const fw::BusStatus status = to_bus_status(gp_.get_response_status());
+    if (status != fw::BusStatus::ok) record_fault(cmd == tlm::TLM_WRITE_COMMAND, addr, bytes, status);
+    return status;
+  }
+
+  void record_fault(bool write, std::uint64_t addr, std::uint32_t bytes, fw::BusStatus status) {
+    const sc_core::sc_time at = sc_core::sc_time_stamp() + qk_.get_local_time();
+    if (faults_.size() < kMaxFaultsKept) faults_.push_back({write, addr, bytes, status, at});
+    char msg[160];
+    std::snprintf(msg, sizeof msg, "bus error: %s of %u bytes at 0x%016llx answered %s",
+                  write ? "write" : "read", bytes, static_cast<unsigned long long>(addr),
+                  fw::to_string(status));
+    log(fw::LogLevel::error, msg);
+  }
+
+  const tlm::tlm_dmi* find_dmi(std::uint64_t addr, bool write) {
+    for (const tlm::tlm_dmi& d : dmi_)
+      if (addr >= d.get_start_address() && addr <= d.get_end_address())
+        return (write ? d.is_write_allowed() : d.is_read_allowed()) ? &d : nullptr;
+    tlm::tlm_generic_payload probe;
+    probe.set_address(addr);
+    probe.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    tlm::tlm_dmi d;
+    if (!cpu_.socket->get_direct_mem_ptr(probe, d)) return nullptr;
+    dmi_.push_back(d);
+    return (write ? d.is_write_allowed() : d.is_read_allowed()) ? &dmi_.back() : nullptr;
+  }
+
+  fw::BusStatus block(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::size_t bytes) {
+    const bool write = cmd == tlm::TLM_WRITE_COMMAND;
+    while (bytes > 0) {
+      std::size_t n;
+      if (const tlm::tlm_dmi* d = find_dmi(addr, write)) {
+        n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, d->get_end_address() - addr + 1));
+        std::uint8_t* p = d->get_dmi_ptr() + (addr - d->get_start_address());
+        write ? std::memcpy(p, data, n) : std::memcpy(data, p, n);
+        const double lines = static_cast<double>((n + kDmiLineBytes - 1) / kDmiLineBytes);
+        qk_.inc((write ? d->get_write_latency() : d->get_read_latency()) * lines);
+        if (qk_.need_sync()) qk_.sync();
+      } else {
+        n = std::min(bytes, kBlockChunk);
+        const fw::BusStatus s = transact(cmd, addr, data, static_cast<std::uint32_t>(n));
+        if (s != fw::BusStatus::ok) return s;
+      }
+      block_bytes_ += n;
+      addr += n;
+      data += n;
+      bytes -= n;
+    }
+    return fw::BusStatus::ok;
+  }
+
+  static constexpr std::size_t kMaxFaultsKept = 256;
+
+  HostCpu& cpu_;
+  tlm_utils::tlm_quantumkeeper qk_;
+  tlm::tlm_generic_payload gp_;
+  std::vector<tlm::tlm_dmi> dmi_;
+};
+
+HostCpu::HostCpu(const sc_core::sc_module_name& name, const Params& params, Program program)
+    : sc_module(name),
+      socket("socket"),
+      irq("irq"),
+      params_(params),
+      program_(std::move(program)),
+      hal_(std::make_unique<TlmHal>(*this)) {
+  socket.register_invalidate_direct_mem_ptr(this, &HostCpu::invalidate_dmi);
+  SC_THREAD(run);
+  set_stack_size(params.stack_bytes);
+}
+
+HostCpu::~HostCpu() = default;
+
+std::uint64_t HostCpu::mmio_transactions() const { return hal_->mmio_; }
+std::uint64_t HostCpu::block_bytes() const { return hal_->block_bytes_; }
+const std::vector<HostCpu::BusFault>& HostCpu::bus_faults() const { return hal_->faults_; }
+
+void HostCpu::invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) { hal_->invalidate_dmi(start, end); }
+
+void HostCpu::run() {
+  exit_code_ = program_(*hal_);
+  hal_->sync();
+  finished_ = true;
+  sc_core::sc_stop();
+}
+
+}  // namespace cestvp

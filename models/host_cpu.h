@@ -1,0 +1,65 @@
+// Host CPU: runs the firmware natively in an SC_THREAD. Its HAL turns register and memory
+// accesses into TLM transactions on its initiator socket, temporally decoupled through a
+// quantum keeper; block accesses go through DMI where a target grants it. Bus errors are
+// returned to the firmware, logged and kept for the run's report.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include <cestvp/hal.h>
+
+namespace cestvp {
+
+class HostCpu : public sc_core::sc_module {
+ public:
+  using Program = std::function<int(fw::Hal&)>;
+
+  struct Params {
+    std::size_t stack_bytes = 16u << 20;  // firmware runs natively: give it a real stack
+    fw::LogLevel log_level = fw::LogLevel::info;
+    std::ostream* log = nullptr;  // firmware log destination; nullptr: std::cout
+  };
+
+  struct BusFault {
+    bool write;
+    std::uint64_t addr;
+    std::uint32_t bytes;
+    fw::BusStatus status;
+    sc_core::sc_time at;
+  };
+
+  tlm_utils::simple_initiator_socket<HostCpu> socket;
+  sc_core::sc_in<bool> irq;
+
+  HostCpu(const sc_core::sc_module_name& name, const Params& params, Program program);
+  ~HostCpu() override;
+  SC_HAS_PROCESS(HostCpu);
+
+  bool finished() const { return finished_; }
+  int exit_code() const { return exit_code_; }
+  // Register (32-bit) transactions issued, block bytes moved, and bus errors seen.
+  std::uint64_t mmio_transactions() const;
+  std::uint64_t block_bytes() const;
+  const std::vector<BusFault>& bus_faults() const;
+
+ private:
+  class TlmHal;
+  void run();
+  void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
+
+  Params params_;
+  Program program_;
+  std::unique_ptr<TlmHal> hal_;
+  bool finished_ = false;
+  int exit_code_ = -1;
+};
+
+}  // namespace cestvp

@@ -1,0 +1,92 @@
+// Records what happens on the platform for a user: a VCD for GTKWave (with a .gtkw save file
+// next to it that groups and shows the signals) and a one-line-per-transaction text log.
+//
+// Initiators run temporally decoupled, so events arrive with local times that may lie ahead of
+// sc_time_stamp() and out of order across initiators. The tracer buffers value changes and
+// writes them sorted; anything earlier than the current simulation time is final.
+#pragma once
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+
+namespace cestvp {
+
+class VcdWriter;
+
+class Tracer {
+ public:
+  struct Options {
+    std::string vcd_path;  // empty: no VCD
+    std::string log_path;  // empty: no transaction log
+  };
+  struct Signal {
+    std::uint32_t id = UINT32_MAX;
+    bool valid() const { return id != UINT32_MAX; }
+  };
+
+  explicit Tracer(const Options& options);
+  ~Tracer();  // close()
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+
+  bool vcd_enabled() const;
+  bool log_enabled() const;
+
+  // Declarations come before the first event. scope is dot-separated ("dma", "irq").
+  // A signal of width 1 is a wire; wider ones are vectors shown in hex.
+  Signal declare(const std::string& scope, const std::string& name, unsigned width);
+  // Declares bus.<name>.{busy,cmd,addr,len,resp,target} for one bus initiator; returns its index.
+  unsigned declare_initiator(const std::string& name);
+  // Target names, by index, for the target signal's legend and the text log.
+  void declare_targets(const std::vector<std::string>& names);
+
+  // One bus transaction of initiator `initiator` to target `target` (-1: unmapped) that was
+  // issued at local time `start` and completed at `end`.
+  void transaction(unsigned initiator, int target, const tlm::tlm_generic_payload& gp,
+                   const sc_core::sc_time& start, const sc_core::sc_time& end);
+  void change(Signal signal, const sc_core::sc_time& at, std::uint64_t value);
+
+  std::uint64_t transactions() const { return transactions_; }
+
+  // Writes everything buffered, the .gtkw save file, and closes the files. Idempotent.
+  void close();
+
+ private:
+  struct InitiatorSignals {
+    std::string name;
+    Signal busy, cmd, addr, len, resp, target;
+  };
+
+  std::uint64_t to_ps(const sc_core::sc_time& t);
+  void init_time_scale();
+  void flush_if_due();
+  void trace_transaction(const InitiatorSignals& s, int target,
+                         const tlm::tlm_generic_payload& gp, std::uint64_t start_ps,
+                         std::uint64_t end_ps);
+  void log_transaction(const InitiatorSignals& s, int target,
+                       const tlm::tlm_generic_payload& gp, std::uint64_t start_ps,
+                       std::uint64_t end_ps);
+  std::string legend(const char* indent) const;
+  std::string target_name(int target) const;
+  void write_filters(const std::string& stem) const;
+  void write_save_file(const std::string& stem) const;
+
+  std::unique_ptr<VcdWriter> vcd_;
+  std::ofstream log_;
+  std::string vcd_path_;
+  std::vector<InitiatorSignals> initiators_;
+  std::vector<std::string> targets_;
+  std::uint64_t transactions_ = 0;
+  // sc_time values to ps, learnt at the first event: asking for the resolution earlier would
+  // fix it before the platform has had a chance to set it.
+  std::uint64_t ps_mul_ = 0;
+  std::uint64_t ps_div_ = 0;
+  std::string line_;  // log line being built, reused so that logging does not allocate
+};
+
+}  // namespace cestvp

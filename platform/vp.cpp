@@ -1,0 +1,141 @@
+#include "vp.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <tlm_utils/tlm_quantumkeeper.h>
+
+namespace cestvp {
+
+namespace {
+
+sc_core::sc_time seconds(double s) { return sc_core::sc_time(s, sc_core::SC_SEC); }
+sc_core::sc_time period(double hz) { return seconds(1.0 / hz); }
+
+fw::Region region(const PlatformConfig& c, const char* name) {
+  const AddressRange& r = c.region(name);
+  return {r.base, r.size};
+}
+
+Ddr::Params ddr_params(const PlatformConfig& c) {
+  return {c.region("ddr").size, c.ddr.channels, c.ddr.channel_bandwidth_Bps, seconds(c.ddr.latency_s),
+          c.ddr.interleave_bytes};
+}
+
+Sat::Params sat_params(const PlatformConfig& c) {
+  return {c.sat.array_rows,           c.sat.array_cols,           c.sat.nm_m,
+          c.region("sat_sram_a").size, c.region("sat_sram_b").size, c.region("sat_sram_c").size,
+          c.sat.sram_port_bytes,      c.clocks.sat_hz};
+}
+
+unsigned irq_lines(const PlatformConfig& c) { return std::max(c.interrupts.dma, c.interrupts.sat) + 1; }
+
+}  // namespace
+
+fw::BootInfo VirtualPlatform::make_boot_info(const PlatformConfig& c) {
+  fw::BootInfo b;
+  b.ddr = region(c, "ddr");
+  b.sat_regs = region(c, "sat_regs");
+  b.sat_sram_a = region(c, "sat_sram_a");
+  b.sat_sram_b = region(c, "sat_sram_b");
+  b.sat_sram_c = region(c, "sat_sram_c");
+  b.dma = region(c, "dma");
+  b.irqc = region(c, "irqc");
+  b.irq_dma = c.interrupts.dma;
+  b.irq_sat = c.interrupts.sat;
+  b.host_cycle_ps = static_cast<std::uint64_t>(1e12 / c.clocks.host_hz + 0.5);
+  return b;
+}
+
+VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware, const VpOptions& options)
+    : config_(config),
+      boot_(make_boot_info(config)),
+      tracer_(options.vcd_path.empty() && options.trace_log_path.empty()
+                  ? nullptr
+                  : std::make_unique<Tracer>(Tracer::Options{options.vcd_path, options.trace_log_path})),
+      // Instantiate.
+      bus("bus", {seconds(config.bus.hop_latency_s)}),
+      ddr("ddr", ddr_params(config)),
+      dma("dma", {config.dma.burst_bytes, period(config.clocks.peripheral_hz)}),
+      irqc("irqc", {irq_lines(config), period(config.clocks.peripheral_hz)}),
+      sat("sat", sat_params(config)),
+      cpu("cpu", {16u << 20, options.log_level, options.log},
+          [this, fw_main = std::move(firmware)](fw::Hal& hal) { return fw_main(hal, boot_); }) {
+  tlm::tlm_global_quantum::instance().set(seconds(config.tlm.quantum_s));
+
+  // Map: every region of the platform YAML's address map, one target each.
+  const auto map = [&](auto& socket, const char* name) {
+    const AddressRange& r = config.region(name);
+    bus.map_target(socket, r.base, r.size, name);
+  };
+  map(ddr.socket, "ddr");
+  map(sat.regs_socket, "sat_regs");
+  map(sat.sram_a.socket, "sat_sram_a");
+  map(sat.sram_b.socket, "sat_sram_b");
+  map(sat.sram_c.socket, "sat_sram_c");
+  map(dma.regs_socket, "dma");
+  map(irqc.socket, "irqc");
+
+  // Bind initiators.
+  bus.connect_initiator(cpu.socket, "cpu");
+  bus.connect_initiator(dma.data_socket, "dma");
+
+  // Wire interrupts.
+  for (unsigned i = 0; i < irqc.lines.size(); ++i) {
+    if (i == config.interrupts.dma) {
+      irqc.lines[i].bind(irq_dma_);
+    } else if (i == config.interrupts.sat) {
+      irqc.lines[i].bind(irq_sat_);
+    } else {
+      unused_lines_.push_back(std::make_unique<sc_core::sc_signal<bool>>(sc_core::sc_gen_unique_name("irq_unused")));
+      irqc.lines[i].bind(*unused_lines_.back());
+    }
+  }
+  dma.irq.bind(irq_dma_);
+  sat.irq.bind(irq_sat_);
+  irqc.cpu_irq.bind(irq_cpu_);
+  cpu.irq.bind(irq_cpu_);
+
+  // Trace.
+  if (tracer_) {
+    for (const std::string& name : bus.initiator_names()) tracer_->declare_initiator(name);
+    tracer_->declare_targets(bus.target_names());
+    bus.set_tracer(tracer_.get());
+    dma.set_tracer(tracer_.get());
+    if (tracer_->vcd_enabled()) {
+      trace_line(irq_dma_, "dma");
+      trace_line(irq_sat_, "sat");
+      trace_line(irq_cpu_, "cpu");
+    }
+  }
+}
+
+VirtualPlatform::~VirtualPlatform() = default;
+
+void VirtualPlatform::trace_line(sc_core::sc_signal<bool>& line, const std::string& name) {
+  const Tracer::Signal signal = tracer_->declare("irq", name, 1);
+  sc_core::sc_spawn_options options;
+  options.spawn_method();
+  options.set_sensitivity(&line.value_changed_event());
+  options.dont_initialize();
+  Tracer* tracer = tracer_.get();
+  sc_core::sc_spawn([tracer, signal, &line] { tracer->change(signal, sc_core::sc_time_stamp(), line.read()); },
+                    sc_core::sc_gen_unique_name("trace_irq"), &options);
+}
+
+RunStats VirtualPlatform::run() {
+  const auto wall_start = std::chrono::steady_clock::now();
+  sc_core::sc_start();
+  RunStats s;
+  s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  s.firmware_finished = cpu.finished();
+  s.firmware_exit_code = cpu.exit_code();
+  s.simulated = sc_core::sc_time_stamp();
+  s.bus_transactions = bus.transactions();
+  s.bus_errors = bus.error_responses();
+  s.sat_cycles = s.simulated.to_seconds() * config_.clocks.sat_hz;
+  if (tracer_) tracer_->close();
+  return s;
+}
+
+}  // namespace cestvp

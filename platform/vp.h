@@ -1,0 +1,81 @@
+// The virtual platform's top level (riscv-vp's main, as a class so tests and benchmarks can
+// boot it too). The constructor reads top to bottom: instantiate, map, bind, wire interrupts,
+// trace; run() simulates until the firmware returns.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <systemc>
+
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
+
+#include "bus.h"
+#include "config.h"
+#include "ddr.h"
+#include "dma.h"
+#include "host_cpu.h"
+#include "irqc.h"
+#include "sat.h"
+#include "tracer.h"
+
+namespace cestvp {
+
+struct VpOptions {
+  std::string vcd_path;        // empty: no VCD
+  std::string trace_log_path;  // empty: no transaction log
+  fw::LogLevel log_level = fw::LogLevel::info;
+  std::ostream* log = nullptr;  // firmware log; nullptr: stdout
+};
+
+struct RunStats {
+  bool firmware_finished = false;
+  int firmware_exit_code = -1;
+  sc_core::sc_time simulated;
+  double wall_seconds = 0;
+  std::uint64_t bus_transactions = 0;
+  std::uint64_t bus_errors = 0;
+  double sat_cycles = 0;  // simulated time in SAT clock cycles
+  double sat_cycles_per_wall_second() const { return wall_seconds > 0 ? sat_cycles / wall_seconds : 0; }
+};
+
+class VirtualPlatform {
+ public:
+  using Firmware = std::function<int(fw::Hal&, const fw::BootInfo&)>;
+
+  VirtualPlatform(const PlatformConfig& config, Firmware firmware, const VpOptions& options);
+  ~VirtualPlatform();
+
+  // Simulates until the firmware returns (or nothing is left to simulate) and closes traces.
+  RunStats run();
+
+  const fw::BootInfo& boot_info() const { return boot_; }
+
+  // Config-derived boot information: the firmware's view of the address map.
+  static fw::BootInfo make_boot_info(const PlatformConfig& config);
+
+ private:
+  void trace_line(sc_core::sc_signal<bool>& line, const std::string& name);
+
+  const PlatformConfig config_;
+  const fw::BootInfo boot_;
+  std::unique_ptr<Tracer> tracer_;
+
+ public:
+  Bus bus;
+  Ddr ddr;
+  Dma dma;
+  Irqc irqc;
+  Sat sat;
+  HostCpu cpu;
+
+ private:
+  sc_core::sc_signal<bool> irq_dma_{"irq_dma"};
+  sc_core::sc_signal<bool> irq_sat_{"irq_sat"};
+  sc_core::sc_signal<bool> irq_cpu_{"irq_cpu"};
+  std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> unused_lines_;
+};
+
+}  // namespace cestvp

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package CEST-VP needs to build, test, trace and document itself.
+# This is the only place packages are listed. Idempotent: re-running installs nothing new.
+# Usage (as root, or with sudo available): scripts/install-deps.sh
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  # libraries
+  libsystemc-dev        # SystemC 2.3.4 + TLM-2.0 (built for C++17)
+  libyaml-cpp-dev       # platform, workload and register-map YAML
+  libboost-dev          # header-only helpers
+  libcli11-dev          # satvp command line
+  # tests and benchmarks
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # tracing: gtkwave opens traces and provides vcd2fst (used by the tests);
+  # xvfb + imagemagick take headless screenshots of what a user sees in GTKWave
+  gtkwave xvfb imagemagick
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
