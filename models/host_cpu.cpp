@@ -125,7 +125,7 @@ class HostCpu::TlmHal final : public fw::Hal {
     std::snprintf(msg, sizeof msg, "bus error: %s of %u bytes at 0x%016llx answered %s",
                   write ? "write" : "read", bytes, static_cast<unsigned long long>(addr),
                   fw::to_string(status));
-    log(fw::LogLevel::error, msg);
+    log(fw::LogLevel::warning, msg);  // firmware decides whether it is an error (it may expect it)
   }
 
   const tlm::tlm_dmi* find_dmi(std::uint64_t addr, bool write) {

@@ -3,7 +3,27 @@
 //
 // Initiators run temporally decoupled, so events arrive with local times that may lie ahead of
 // sc_time_stamp() and out of order across initiators. The tracer buffers value changes and
-// writes them sorted; anything earlier than the current simulation time is final.
+// writes them sorted; anything earlier than the current simulation time is final. Every time
+// passed in must therefore be >= sc_time_stamp() at the call; a change that arrives after its
+// time was written is moved to the last written time and counted in a warning at close().
+//
+// Bus signals, under satvp.bus.<initiator>:
+//   busy    1 from a transaction's start to its end
+//   cmd     0 read, 1 write, 2 ignore
+//   addr    the global bus address; len: the data length in bytes
+//   target  index into declare_targets(), 255 unmapped
+//   resp    set at the end: 0 OK, 1 INCOMPLETE, 2 GENERIC_ERROR, 3 ADDRESS_ERROR,
+//           4 COMMAND_ERROR, 5 BURST_ERROR, 6 BYTE_ENABLE_ERROR
+// A zero-duration transaction would be a pulse on busy that no viewer can draw, so it leaves
+// busy 0 and only changes the other signals.
+//
+// close() writes, next to trace.vcd, trace.gtkw (one group per initiator, then one per other
+// scope, zoomed to the whole run) and translate filter files trace.{cmd,target,resp}.filter
+// through which GTKWave shows the codes above by name. The same events give a byte-identical
+// VCD and log.
+//
+// Log line: "<start> ns  <initiator> -> <target|unmapped>  R|W|-  0x<address, 16 hex digits>
+// <length>  <OK|ADDRESS_ERROR|...>  <duration> ns", times in ns with 3 decimals.
 #pragma once
 #include <cstdint>
 #include <fstream>
@@ -71,6 +91,7 @@ class Tracer {
   void log_transaction(const InitiatorSignals& s, int target,
                        const tlm::tlm_generic_payload& gp, std::uint64_t start_ps,
                        std::uint64_t end_ps);
+  void update_legend();
   std::string legend(const char* indent) const;
   std::string target_name(int target) const;
   void write_filters(const std::string& stem) const;

@@ -1,0 +1,329 @@
+#include "tracer.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+#include <stdexcept>
+
+#include "vcd_writer.h"
+
+namespace cestvp {
+
+namespace {
+
+constexpr const char* kTopScope = "satvp";
+constexpr std::uint64_t kUnmappedTarget = 0xFF;
+
+const char* const kCommandNames[] = {"read", "write", "ignore"};
+const char kCommandLetters[] = {'R', 'W', '-'};
+const char* const kResponseNames[] = {"OK",          "INCOMPLETE",    "GENERIC_ERROR",
+                                      "ADDRESS_ERROR", "COMMAND_ERROR", "BURST_ERROR",
+                                      "BYTE_ENABLE_ERROR"};
+
+unsigned command_code(tlm::tlm_command command) {
+  switch (command) {
+    case tlm::TLM_READ_COMMAND: return 0;
+    case tlm::TLM_WRITE_COMMAND: return 1;
+    default: return 2;
+  }
+}
+
+// tlm_response_status counts down from OK (1) through INCOMPLETE (0) into the errors (-1..-5);
+// the trace wants small non-negative codes with OK at 0.
+unsigned response_code(tlm::tlm_response_status status) {
+  if (status == tlm::TLM_OK_RESPONSE) return 0;
+  return static_cast<unsigned>(1 - static_cast<int>(status));
+}
+
+// GTKWave save-file trace flags (gtkwave's TR_* bits).
+constexpr unsigned kFlagHex = 0x22;          // hex, right-justified name
+constexpr unsigned kFlagDec = 0x24;          // decimal, right-justified name
+constexpr unsigned kFlagBin = 0x28;          // binary (a wire), right-justified name
+constexpr unsigned kFlagTranslated = 0x2024;  // decimal through a translate filter file
+constexpr unsigned kFlagGroupBegin = 0x800200;
+constexpr unsigned kFlagGroupEnd = 0x1000200;
+
+// Window geometry written to the save file; the zoom is chosen so the run fills kWavePixels of
+// the wave pane that is left beside the two name panes.
+constexpr int kWindowWidth = 1500;
+constexpr int kWindowHeight = 850;
+constexpr int kSstWidth = 200;
+constexpr int kSignalsWidth = 220;
+constexpr double kWavePixels = 900;
+
+void append_ns(std::string& out, std::uint64_t ps) {
+  char text[32];
+  char* end = std::to_chars(text, text + sizeof text, ps / 1000).ptr;
+  unsigned frac = static_cast<unsigned>(ps % 1000);
+  *end++ = '.';
+  *end++ = static_cast<char>('0' + frac / 100);
+  *end++ = static_cast<char>('0' + frac / 10 % 10);
+  *end++ = static_cast<char>('0' + frac % 10);
+  out.append(text, end);
+}
+
+void append_hex16(std::string& out, std::uint64_t value) {
+  static const char kDigits[] = "0123456789abcdef";
+  char text[16];
+  for (int i = 15; i >= 0; --i, value >>= 4) text[i] = kDigits[value & 0xF];
+  out.append(text, sizeof text);
+}
+
+template <typename T>
+void append_number(std::string& out, T value) {
+  char text[24];
+  out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
+}
+
+void warn(const std::string& message) {
+  SC_REPORT_WARNING("cestvp/tracer", message.c_str());
+}
+
+}  // namespace
+
+Tracer::Tracer(const Options& options) : vcd_path_(options.vcd_path) {
+  if (!options.vcd_path.empty()) vcd_ = std::make_unique<VcdWriter>(options.vcd_path, kTopScope);
+  if (!options.log_path.empty()) {
+    log_.open(options.log_path);
+    if (!log_)
+      throw std::runtime_error("cannot create transaction log '" + options.log_path +
+                               "': " + std::strerror(errno));
+    log_ << "# start ns  initiator -> target  R|W|-  address  length  response  duration ns\n";
+  }
+  line_.reserve(256);
+}
+
+Tracer::~Tracer() { close(); }
+
+bool Tracer::vcd_enabled() const { return vcd_ != nullptr; }
+bool Tracer::log_enabled() const { return log_.is_open(); }
+
+Tracer::Signal Tracer::declare(const std::string& scope, const std::string& name,
+                               unsigned width) {
+  if (!vcd_) return Signal{};
+  if (vcd_->header_written()) {
+    warn("signal '" + scope + '.' + name + "' was declared after tracing began; not traced");
+    return Signal{};
+  }
+  return Signal{vcd_->declare(scope, name, width)};
+}
+
+unsigned Tracer::declare_initiator(const std::string& name) {
+  const std::string scope = "bus." + name;
+  initiators_.push_back(InitiatorSignals{name,
+                                         declare(scope, "busy", 1),
+                                         declare(scope, "cmd", 2),
+                                         declare(scope, "addr", 64),
+                                         declare(scope, "len", 32),
+                                         declare(scope, "resp", 3),
+                                         declare(scope, "target", 8)});
+  update_legend();
+  return static_cast<unsigned>(initiators_.size() - 1);
+}
+
+void Tracer::declare_targets(const std::vector<std::string>& names) {
+  assert(names.size() < kUnmappedTarget && "target codes are 8 bits with 0xFF for unmapped");
+  targets_ = names;
+  update_legend();
+}
+
+void Tracer::update_legend() {
+  if (vcd_ && !initiators_.empty() && !vcd_->header_written()) vcd_->set_comment(legend("  "));
+}
+
+void Tracer::transaction(unsigned initiator, int target, const tlm::tlm_generic_payload& gp,
+                         const sc_core::sc_time& start, const sc_core::sc_time& end) {
+  ++transactions_;
+  if (!vcd_ && !log_.is_open()) return;
+  assert(initiator < initiators_.size());
+  assert(start <= end);
+  const InitiatorSignals& s = initiators_[initiator];
+  const std::uint64_t start_ps = to_ps(start);
+  const std::uint64_t end_ps = to_ps(end);
+  if (vcd_ && s.busy.valid()) trace_transaction(s, target, gp, start_ps, end_ps);
+  if (log_.is_open()) log_transaction(s, target, gp, start_ps, end_ps);
+}
+
+void Tracer::change(Signal signal, const sc_core::sc_time& at, std::uint64_t value) {
+  if (!vcd_ || !signal.valid()) return;
+  vcd_->change(signal.id, to_ps(at), value);
+  flush_if_due();
+}
+
+void Tracer::close() {
+  if (vcd_) {
+    vcd_->close(to_ps(sc_core::sc_time_stamp()));
+    const std::string stem = std::filesystem::path(vcd_path_).replace_extension().string();
+    write_filters(stem);
+    write_save_file(stem);
+    if (!vcd_->ok()) warn("writing the VCD file '" + vcd_path_ + "' failed");
+    if (vcd_->late_changes() != 0)
+      warn(std::to_string(vcd_->late_changes()) +
+           " value changes arrived with times already written to the VCD and were moved "
+           "later; a model reported a time earlier than sc_time_stamp()");
+    vcd_.reset();
+  }
+  if (log_.is_open()) log_.close();
+}
+
+std::uint64_t Tracer::to_ps(const sc_core::sc_time& t) {
+  if (ps_div_ == 0) init_time_scale();
+  return t.value() * ps_mul_ / ps_div_;
+}
+
+void Tracer::init_time_scale() {
+  const auto fs = static_cast<std::uint64_t>(
+      std::llround(sc_core::sc_get_time_resolution().to_seconds() * 1e15));
+  ps_mul_ = fs >= 1000 ? fs / 1000 : 1;
+  ps_div_ = fs >= 1000 ? 1 : 1000 / fs;
+}
+
+void Tracer::flush_if_due() {
+  // Every time reported from now on is >= sc_time_stamp(), so everything before it is final.
+  if (vcd_->flush_due()) vcd_->flush(to_ps(sc_core::sc_time_stamp()));
+}
+
+// A zero-duration transaction would show busy as a pulse no viewer can draw, so busy stays 0
+// and only the value signals change.
+void Tracer::trace_transaction(const InitiatorSignals& s, int target,
+                               const tlm::tlm_generic_payload& gp, std::uint64_t start_ps,
+                               std::uint64_t end_ps) {
+  if (end_ps > start_ps) vcd_->change(s.busy.id, start_ps, 1);
+  vcd_->change(s.cmd.id, start_ps, command_code(gp.get_command()));
+  vcd_->change(s.addr.id, start_ps, gp.get_address());
+  vcd_->change(s.len.id, start_ps, gp.get_data_length());
+  vcd_->change(s.target.id, start_ps,
+               target < 0 ? kUnmappedTarget : static_cast<std::uint64_t>(target));
+  vcd_->change(s.resp.id, end_ps, response_code(gp.get_response_status()));
+  vcd_->change(s.busy.id, end_ps, 0);
+  flush_if_due();
+}
+
+void Tracer::log_transaction(const InitiatorSignals& s, int target,
+                             const tlm::tlm_generic_payload& gp, std::uint64_t start_ps,
+                             std::uint64_t end_ps) {
+  line_.clear();
+  append_ns(line_, start_ps);
+  // Right-aligned start times keep the columns readable up to 100 ms.
+  if (line_.size() < 12) line_.insert(0, 12 - line_.size(), ' ');
+  line_ += " ns  ";
+  line_ += s.name;
+  line_ += " -> ";
+  line_ += target_name(target);
+  line_ += "  ";
+  line_ += kCommandLetters[command_code(gp.get_command())];
+  line_ += "  0x";
+  append_hex16(line_, gp.get_address());
+  line_ += "  ";
+  append_number(line_, gp.get_data_length());
+  line_ += "  ";
+  line_ += kResponseNames[response_code(gp.get_response_status())];
+  line_ += "  ";
+  append_ns(line_, end_ps - start_ps);
+  line_ += " ns\n";
+  log_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+}
+
+std::string Tracer::target_name(int target) const {
+  if (target < 0) return "unmapped";
+  if (static_cast<std::size_t>(target) < targets_.size()) return targets_[target];
+  return std::to_string(target);
+}
+
+// The legend of the bus signals, for the VCD header and the save file.
+std::string Tracer::legend(const char* indent) const {
+  std::string text = indent;
+  text += "bus.<initiator>.cmd: 0 read, 1 write, 2 ignore\n";
+  text += indent;
+  text += "bus.<initiator>.resp:";
+  for (unsigned i = 0; i < std::size(kResponseNames); ++i)
+    text += (i ? ", " : " ") + std::to_string(i) + ' ' + kResponseNames[i];
+  text += '\n';
+  text += indent;
+  text += "bus.<initiator>.target:";
+  for (std::size_t i = 0; i < targets_.size(); ++i)
+    text += ' ' + std::to_string(i) + ' ' + targets_[i] + ',';
+  text += " 255 unmapped\n";
+  text += indent;
+  text += "busy is 1 from a transaction's start to its end; a zero-duration transaction\n";
+  text += indent;
+  text += "leaves busy 0 and only sets cmd, addr, len, target and resp.\n";
+  return text;
+}
+
+// Translate filter files let GTKWave show "write", "ADDRESS_ERROR" or a target's name instead
+// of the codes.
+void Tracer::write_filters(const std::string& stem) const {
+  std::ofstream cmd(stem + ".cmd.filter");
+  for (unsigned i = 0; i < std::size(kCommandNames); ++i) cmd << i << ' ' << kCommandNames[i] << '\n';
+  std::ofstream resp(stem + ".resp.filter");
+  for (unsigned i = 0; i < std::size(kResponseNames); ++i) resp << i << ' ' << kResponseNames[i] << '\n';
+  std::ofstream target(stem + ".target.filter");
+  for (std::size_t i = 0; i < targets_.size(); ++i) target << i << ' ' << targets_[i] << '\n';
+  target << kUnmappedTarget << " unmapped\n";
+  if (!cmd || !resp || !target) warn("writing the GTKWave filter files '" + stem + ".*.filter' failed");
+}
+
+void Tracer::write_save_file(const std::string& stem) const {
+  const auto absolute = [](const std::string& path) {
+    return std::filesystem::absolute(path).lexically_normal().string();
+  };
+  std::ofstream out(stem + ".gtkw");
+  out << "[*] CEST-VP trace. Bus signal codes:\n" << legend("[*]   ");
+  out << "[dumpfile] \"" << absolute(vcd_path_) << "\"\n[timestart] 0\n";
+  out << "[size] " << kWindowWidth << ' ' << kWindowHeight << "\n[pos] -1 -1\n";
+  // GTKWave draws 2^-zoom time units per 200 pixels.
+  const double span = static_cast<double>(std::max<std::uint64_t>(vcd_->last_time_ps(), 1));
+  char zoom[32];
+  std::snprintf(zoom, sizeof zoom, "*%.6f -1\n", -std::log2(200.0 * span / kWavePixels));
+  out << zoom;
+  out << "[treeopen] " << kTopScope << ".\n[treeopen] " << kTopScope << ".bus.\n";
+  out << "[sst_width] " << kSstWidth << "\n[signals_width] " << kSignalsWidth << '\n';
+  out << "[sst_expanded] 1\n[sst_vpaned_height] 200\n";
+
+  // filter: 0 none, else the translate filter file's number, as GTKWave numbers them.
+  const auto trace = [&](Signal signal, unsigned flags, int filter) {
+    static const char* const kFilterSuffixes[] = {"", ".cmd.filter", ".target.filter",
+                                                  ".resp.filter"};
+    out << '@' << std::hex << flags << std::dec << '\n';
+    if (filter) out << '^' << filter << ' ' << absolute(stem + kFilterSuffixes[filter]) << '\n';
+    out << "+{" << vcd_->signals()[signal.id].name << "} " << vcd_->full_name(signal.id) << '\n';
+  };
+  const auto group = [&](unsigned flags, const std::string& name) {
+    out << '@' << std::hex << flags << std::dec << "\n-" << name << '\n';
+  };
+  std::vector<bool> shown(vcd_->signals().size(), false);
+  for (const InitiatorSignals& s : initiators_) {
+    group(kFlagGroupBegin, "bus." + s.name);
+    trace(s.busy, kFlagBin, 0);
+    trace(s.cmd, kFlagTranslated, 1);
+    trace(s.target, kFlagTranslated, 2);
+    trace(s.addr, kFlagHex, 0);
+    trace(s.len, kFlagDec, 0);
+    trace(s.resp, kFlagTranslated, 3);
+    group(kFlagGroupEnd, "bus." + s.name);
+    for (Signal signal : {s.busy, s.cmd, s.addr, s.len, s.resp, s.target}) shown[signal.id] = true;
+  }
+  // Every other scope becomes a group, in the order its first signal was declared.
+  const auto& signals = vcd_->signals();
+  for (std::uint32_t first = 0; first < signals.size(); ++first) {
+    if (shown[first]) continue;
+    const std::string& scope = signals[first].scope;
+    group(kFlagGroupBegin, scope);
+    for (std::uint32_t i = first; i < signals.size(); ++i) {
+      if (shown[i] || signals[i].scope != scope) continue;
+      trace(Signal{i}, signals[i].width == 1 ? kFlagBin : kFlagHex, 0);
+      shown[i] = true;
+    }
+    group(kFlagGroupEnd, scope);
+  }
+  if (!out) warn("writing the GTKWave save file '" + stem + ".gtkw' failed");
+}
+
+}  // namespace cestvp

@@ -1,0 +1,204 @@
+#include "yaml_reader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "user_error.h"
+
+namespace cestvp {
+namespace {
+
+std::string where(const std::string& file, const YAML::Mark& mark) {
+  if (mark.is_null()) return file;
+  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+// " from 1 to 64", " of at least 1 B", or nothing when any value of T is accepted.
+template <typename T, typename Format>
+std::string range_text(Range<T> range, Format format) {
+  if (range.max != std::numeric_limits<T>::max()) {
+    return " from " + format(range.min) + " to " + format(range.max);
+  }
+  if (range.min != std::numeric_limits<T>::lowest()) return " of at least " + format(range.min);
+  return "";
+}
+
+// Edit distance counting a swap of neighbours as one edit ("sta" -> "sat"), for suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t substitute = d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, substitute});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// " (did you mean 'sat'?)" when an allowed key is close enough to be a likely typo.
+std::string suggestion(const std::string& key, const std::vector<std::string>& allowed) {
+  const std::size_t tolerance = std::max<std::size_t>(2, key.size() / 3);
+  const std::string* best = nullptr;
+  std::size_t best_distance = tolerance + 1;
+  for (const std::string& candidate : allowed) {
+    const std::size_t distance = edit_distance(key, candidate);
+    if (distance < best_distance) {
+      best = &candidate;
+      best_distance = distance;
+    }
+  }
+  return best ? " (did you mean '" + *best + "'?)" : "";
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string text;
+  for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
+  return text;
+}
+
+std::string child_path(const std::string& parent, const std::string& child) {
+  return parent.empty() ? child : parent + "." + child;
+}
+
+}  // namespace
+
+YamlValue::YamlValue(YAML::Node node, YAML::Mark mark, std::string file, std::string path)
+    : node_(std::move(node)), mark_(mark), file_(std::move(file)), path_(std::move(path)) {}
+
+void YamlValue::fail(const std::string& problem, const std::string& expected) const {
+  const std::string key = path_.empty() ? "" : path_ + ": ";
+  throw UserError(where(file_, mark_) + ": " + key + problem + "; expected " + expected);
+}
+
+std::string YamlValue::found() const {
+  if (!node_.IsDefined()) return "missing key";
+  switch (node_.Type()) {
+    case YAML::NodeType::Map: return "found a mapping";
+    case YAML::NodeType::Sequence: return "found a list";
+    case YAML::NodeType::Scalar: return "found '" + node_.Scalar() + "'";
+    default: return "no value";
+  }
+}
+
+const std::string& YamlValue::scalar(const std::string& expected) const {
+  if (!node_.IsDefined() || !node_.IsScalar()) fail(found(), expected);
+  return node_.Scalar();
+}
+
+template <typename T, typename Parse>
+T YamlValue::parse(const std::string& expected, Range<T> range, Parse parse_text) const {
+  const std::string& text = scalar(expected);
+  T value{};
+  try {
+    value = parse_text(text);
+  } catch (const ValueError& error) {
+    fail(error.what(), expected);
+  }
+  if (value < range.min || value > range.max) fail("'" + text + "' is out of range", expected);
+  return value;
+}
+
+std::uint64_t YamlValue::unsigned_integer(Range<std::uint64_t> range) const {
+  const auto decimal = [](std::uint64_t value) { return std::to_string(value); };
+  const std::string expected = "an integer" + range_text(range, decimal);
+  return parse(expected, range, parse_unsigned);
+}
+
+double YamlValue::quantity(Quantity quantity, Range<double> range) const {
+  const auto format = [quantity](double value) { return format_quantity(quantity, value); };
+  const std::string expected = std::string("a ") + name(quantity) + range_text(range, format) +
+                               " with a unit (" + unit_symbols(quantity) + ")";
+  return parse(expected, range, [quantity](const std::string& text) {
+    return parse_quantity(quantity, text);
+  });
+}
+
+std::uint64_t YamlValue::size(Range<std::uint64_t> range) const {
+  const std::string expected = "a whole size" + range_text(range, format_size) +
+                               " with a unit (" + unit_symbols(Quantity::size) + ")";
+  return parse(expected, range, parse_size);
+}
+
+std::string YamlValue::string() const { return scalar("a string"); }
+
+std::vector<YamlValue> YamlValue::list() const {
+  if (!node_.IsDefined() || !node_.IsSequence()) fail(found(), "a list");
+  std::vector<YamlValue> items;
+  for (std::size_t i = 0; i < node_.size(); ++i) {
+    const YAML::Node item = node_[i];
+    // An empty item has no position of its own; yaml-cpp gives the next token's.
+    const YAML::Mark mark = item.IsNull() ? mark_ : item.Mark();
+    items.push_back(YamlValue(item, mark, file_, path_ + "[" + std::to_string(i) + "]"));
+  }
+  return items;
+}
+
+YamlMap YamlValue::map() const {
+  if (!node_.IsDefined() || !node_.IsMap()) fail(found(), "a mapping");
+  return YamlMap(*this);
+}
+
+YamlMap::YamlMap(YamlValue mapping) : mapping_(std::move(mapping)) {
+  std::set<std::string> seen;
+  for (const auto& entry : mapping_.node_) {
+    const YAML::Node& key = entry.first;
+    if (!key.IsScalar()) {
+      const YamlValue at_key(key, key.Mark(), mapping_.file_, mapping_.path_);
+      at_key.fail(at_key.found() + " as a key", "a plain name");
+    }
+    if (!seen.insert(key.Scalar()).second) {
+      const YamlValue at_key(key, key.Mark(), mapping_.file_,
+                             child_path(mapping_.path_, key.Scalar()));
+      at_key.fail("duplicate key", "each key at most once");
+    }
+  }
+}
+
+YamlValue YamlMap::get(const std::string& key) {
+  if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) allowed_.push_back(key);
+  const std::string path = child_path(mapping_.path_, key);
+  for (const auto& entry : mapping_.node_) {
+    if (entry.first.Scalar() != key) continue;
+    // An empty value has no position of its own; yaml-cpp gives the next token's.
+    const YAML::Node& value = entry.second;
+    const YAML::Mark mark = value.IsNull() ? entry.first.Mark() : value.Mark();
+    return YamlValue(value, mark, mapping_.file_, path);
+  }
+  return YamlValue(YAML::Node(YAML::NodeType::Undefined), mapping_.mark_, mapping_.file_, path);
+}
+
+void YamlMap::finish() const {
+  for (const auto& entry : mapping_.node_) {
+    const YAML::Node& key = entry.first;
+    const std::string& name = key.Scalar();
+    if (std::find(allowed_.begin(), allowed_.end(), name) != allowed_.end()) continue;
+    const YamlValue at_key(key, key.Mark(), mapping_.file_, child_path(mapping_.path_, name));
+    at_key.fail("unknown key" + suggestion(name, allowed_), "one of " + join(allowed_));
+  }
+}
+
+YamlValue load_yaml(const std::string& file) {
+  std::ifstream in(file);
+  if (!in || std::filesystem::is_directory(file)) {
+    throw UserError(file + ": cannot open the file; expected a readable YAML file");
+  }
+  try {
+    const YAML::Node root = YAML::Load(in);
+    // An empty document has no position; its start is the best one.
+    const YAML::Mark mark = root.IsNull() ? YAML::Mark() : root.Mark();
+    return YamlValue(root, mark, file, "");
+  } catch (const YAML::Exception& error) {
+    throw UserError(where(file, error.mark) + ": " + error.msg + "; expected valid YAML syntax");
+  }
+}
+
+}  // namespace cestvp

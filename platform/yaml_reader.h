@@ -1,0 +1,97 @@
+// Reading hand-written YAML files with validation, for the platform configuration and the
+// workloads. The caller asks for every value by key and says what it expects; anything else
+// in the file is an error. Every error is a UserError of the form
+//   FILE:LINE:COL: KEY.PATH: what is wrong; expected <what>
+// with 1-based line and column, so that editors can jump to it.
+//
+//   YamlMap root = load_yaml(path).map();
+//   YamlMap clocks = root.get("clocks").map();
+//   double sat_hz = clocks.get("sat").quantity(Quantity::frequency, {1e3, 10e9});
+//   clocks.finish();  // rejects keys nobody asked for
+//   root.finish();
+#pragma once
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+#include <yaml-cpp/yaml.h>
+
+#include "units.h"
+
+namespace cestvp {
+
+// Inclusive bounds of an accepted value.
+template <typename T>
+struct Range {
+  T min;
+  T max;
+};
+
+class YamlMap;
+
+// One value of a file, with the file and key path it came from. A key that is absent from its
+// mapping gives a "missing" value: every conversion of it reports the missing key.
+class YamlValue {
+ public:
+  // Conversions: each fails unless the value is present, of the expected kind and in range.
+  template <typename T>
+  T integer(Range<T> range) const;  // non-negative, decimal or 0x hexadecimal
+  double quantity(Quantity quantity, Range<double> range) const;  // frequency, time, bandwidth
+  std::uint64_t size(Range<std::uint64_t> range) const;
+  std::string string() const;
+  std::vector<YamlValue> list() const;
+  YamlMap map() const;
+
+  // For checks only the caller can make (power of two, overlaps): fails at this value.
+  [[noreturn]] void fail(const std::string& problem, const std::string& expected) const;
+
+  const std::string& path() const { return path_; }  // "address_map.ddr.size"
+  int line() const { return mark_.line + 1; }
+  int position() const { return mark_.pos; }  // orders values as they appear in the file
+
+ private:
+  friend class YamlMap;
+  friend YamlValue load_yaml(const std::string& file);
+  YamlValue(YAML::Node node, YAML::Mark mark, std::string file, std::string path);
+
+  std::uint64_t unsigned_integer(Range<std::uint64_t> range) const;
+  const std::string& scalar(const std::string& expected) const;
+  template <typename T, typename Parse>
+  T parse(const std::string& expected, Range<T> range, Parse parse_text) const;
+  std::string found() const;
+
+  YAML::Node node_;  // undefined when the key is missing
+  YAML::Mark mark_;  // the value's position; its key's, or its mapping's if missing
+  std::string file_;
+  std::string path_;
+};
+
+// A mapping whose keys are handed out one by one; the keys asked for are the allowed ones.
+class YamlMap {
+ public:
+  // The value under `key`, which becomes an allowed key. No check happens until the value
+  // is converted, so that a missing key is reported together with what was expected.
+  YamlValue get(const std::string& key);
+
+  // Fails at the first key in the file that get() was not asked for, suggesting the nearest
+  // allowed key and listing them all.
+  void finish() const;
+
+ private:
+  friend class YamlValue;
+  explicit YamlMap(YamlValue mapping);  // rejects duplicate and non-scalar keys
+
+  YamlValue mapping_;
+  std::vector<std::string> allowed_;
+};
+
+// The document in `file`. Fails if the file cannot be read or is not valid YAML.
+YamlValue load_yaml(const std::string& file);
+
+template <typename T>
+T YamlValue::integer(Range<T> range) const {
+  static_assert(std::is_unsigned_v<T>, "YAML integers are non-negative");
+  return static_cast<T>(unsigned_integer({range.min, range.max}));
+}
+
+}  // namespace cestvp
