@@ -105,18 +105,20 @@ int sc_main(int argc, char* argv[]) {
   RunArgs args;
   CLI::App* run_cmd = app.add_subcommand("run", "Boot the platform and run a workload's firmware");
   run_cmd->add_option("--platform", args.platform, "Platform YAML (clocks, address map, DDR, DMA, SAT)")
-      ->check(CLI::ExistingFile)
       ->capture_default_str();
   run_cmd->add_option("--workload", args.workload, "Workload YAML (what the firmware runs)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   run_cmd->add_option("--out", args.out, "Run directory (default: runs/<workload name>)");
   run_cmd->add_option("--vcd", args.vcd, "Write a VCD of bus transactions, interrupts and DMA state, and a .gtkw beside it");
   run_cmd->add_option("--trace-log", args.trace_log, "Write one line per bus transaction to this file");
   run_cmd->add_option("--log-level", args.log_level, "Firmware log level")
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is a "parse error" that succeeds
+  }
 
   try {
     return run(args);

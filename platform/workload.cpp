@@ -17,20 +17,22 @@ std::uint32_t bytes32(YamlValue v, Range<std::uint64_t> range = kBytes) {
 }
 
 fw::BringupParams read_bringup(YamlMap m) {
+  YamlValue scratch = m.get("ddr_scratch_offset"), copy_bytes = m.get("copy_bytes"), rows = m.get("rows"),
+            row_bytes = m.get("row_bytes"), src_stride = m.get("src_stride"), dst_stride = m.get("dst_stride"),
+            descriptors = m.get("chain_descriptors"), chain_bytes = m.get("chain_bytes"), timeout = m.get("timeout");
+  m.finish();  // a misspelt key is reported as unknown, with a suggestion, before anything is missing
   fw::BringupParams p;
-  p.ddr_scratch_offset = m.get("ddr_scratch_offset").size({0, std::uint64_t{1} << 40});
-  p.copy_bytes = bytes32(m.get("copy_bytes"));
-  p.rows = m.get("rows").integer<std::uint32_t>({1, 1u << 16});
-  p.row_bytes = bytes32(m.get("row_bytes"));
-  p.src_stride = bytes32(m.get("src_stride"));
-  p.dst_stride = bytes32(m.get("dst_stride"));
-  p.chain_descriptors = m.get("chain_descriptors").integer<std::uint32_t>({1, 4096});
-  p.chain_bytes = bytes32(m.get("chain_bytes"));
-  const double timeout_s = m.get("timeout").quantity(Quantity::time, {1e-6, 1e3});
-  p.timeout_ns = static_cast<std::uint64_t>(timeout_s * 1e9 + 0.5);
-  if (p.src_stride < p.row_bytes) m.get("src_stride").fail("rows would overlap", "src_stride >= row_bytes");
-  if (p.dst_stride < p.row_bytes) m.get("dst_stride").fail("rows would overlap", "dst_stride >= row_bytes");
-  m.finish();
+  p.ddr_scratch_offset = scratch.size({0, std::uint64_t{1} << 40});
+  p.copy_bytes = bytes32(copy_bytes);
+  p.rows = rows.integer<std::uint32_t>({1, 1u << 16});
+  p.row_bytes = bytes32(row_bytes);
+  p.src_stride = bytes32(src_stride);
+  p.dst_stride = bytes32(dst_stride);
+  p.chain_descriptors = descriptors.integer<std::uint32_t>({1, 4096});
+  p.chain_bytes = bytes32(chain_bytes);
+  p.timeout_ns = static_cast<std::uint64_t>(timeout.quantity(Quantity::time, {1e-6, 1e3}) * 1e9 + 0.5);
+  if (p.src_stride < p.row_bytes) src_stride.fail("rows would overlap", "src_stride >= row_bytes");
+  if (p.dst_stride < p.row_bytes) dst_stride.fail("rows would overlap", "dst_stride >= row_bytes");
   return p;
 }
 
@@ -38,14 +40,17 @@ fw::BringupParams read_bringup(YamlMap m) {
 
 Workload load_workload(const std::string& path) {
   YamlMap root = load_yaml(path).map();
+  YamlValue name = root.get("name"), program = root.get("program"), bringup = root.get("bringup");
+  root.finish();
   Workload w;
   w.source = path;
-  w.name = root.get("name").string();
-  YamlValue program = root.get("program");
+  w.name = name.string();
+  if (w.name.empty() || w.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                            std::string::npos || w.name[0] == '.')
+    name.fail("'" + w.name + "' cannot name a run directory", "letters, digits, '_', '-', '.' (not first)");
   w.program = program.string();
   if (w.program != "bringup") program.fail("unknown program '" + w.program + "'", "bringup");
-  w.bringup = read_bringup(root.get("bringup").map());
-  root.finish();
+  w.bringup = read_bringup(bringup.map());
   return w;
 }
 

@@ -4,11 +4,10 @@
 //   FILE:LINE:COL: KEY.PATH: what is wrong; expected <what>
 // with 1-based line and column, so that editors can jump to it.
 //
-//   YamlMap root = load_yaml(path).map();
-//   YamlMap clocks = root.get("clocks").map();
-//   double sat_hz = clocks.get("sat").quantity(Quantity::frequency, {1e3, 10e9});
+//   YamlMap clocks = load_yaml(path).map().get("clocks").map();
+//   const YamlValue sat = clocks.get("sat");
 //   clocks.finish();  // rejects keys nobody asked for
-//   root.finish();
+//   double sat_hz = sat.quantity(Quantity::frequency, {1e3, 10e9});
 #pragma once
 #include <cstdint>
 #include <string>
@@ -74,7 +73,8 @@ class YamlMap {
   YamlValue get(const std::string& key);
 
   // Fails at the first key in the file that get() was not asked for, suggesting the nearest
-  // allowed key and listing them all.
+  // allowed key and listing them all. Call it after the get()s and before converting the
+  // values, so that a misspelt key is reported as unknown, with a suggestion, not as missing.
   void finish() const;
 
  private:

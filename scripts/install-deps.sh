@@ -13,7 +13,7 @@ packages=(
   libboost-dev          # header-only helpers
   libcli11-dev          # satvp command line
   # tests and benchmarks
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  googletest libgtest-dev libgmock-dev
   # tracing: gtkwave opens traces and provides vcd2fst (used by the tests);
   # xvfb + imagemagick take headless screenshots of what a user sees in GTKWave
   gtkwave xvfb imagemagick

@@ -1,0 +1,198 @@
+// End to end: the platform boots from the default platform YAML, the firmware runs on the host
+// CPU model, and its verdict comes back out; satvp reports bad input with exit codes.
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include <cestvp/bringup.h>
+#include <cestvp/mmio.h>
+#include <cestvp/regs.h>
+#include <cestvp/sat_probe.h>
+
+#include "config.h"
+#include "vp.h"
+#include "workload.h"
+
+using namespace cestvp;
+
+namespace {
+
+const std::string kSource = CESTVP_SOURCE_DIR;
+const std::string kSatvp = std::string(CESTVP_BINARY_DIR) + "/platform/satvp";
+
+PlatformConfig default_config() { return load_platform_config(kSource + "/yaml/vcu1525.yaml"); }
+
+struct Command {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Command run_command(const std::string& cmd) {
+  Command result{-1, {}};
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), pipe)) result.output += buf.data();
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace
+
+TEST(EndToEnd, BringupWorkloadPassesEveryCheck) {
+  const Workload workload = load_workload(kSource + "/workloads/bringup.yaml");
+  std::ostringstream log;
+  VpOptions options;
+  options.log = &log;
+  VirtualPlatform vp(default_config(),
+                     [&](fw::Hal& hal, const fw::BootInfo& boot) { return fw::run_bringup(hal, boot, workload.bringup); },
+                     options);
+  const RunStats stats = vp.run();
+  EXPECT_TRUE(stats.firmware_finished);
+  EXPECT_EQ(stats.firmware_exit_code, 0) << log.str();
+  EXPECT_NE(log.str().find("bring-up: 7 of 7 checks passed"), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find("FAIL"), std::string::npos) << log.str();
+  // The DMA really moved the data: 1-D 64 KiB + 2-D 64 x 256 B + chain 8 x 4 KiB + SRAM 2 x 64 KiB.
+  EXPECT_EQ(vp.dma.bytes_moved(), 65536u + 64u * 256u + 8u * 4096u + 2u * 65536u);
+  // Two intentional register errors from the firmware (RO write, unmapped read) and the DMA's
+  // read of an unmapped address reach the bus as error responses.
+  EXPECT_EQ(stats.bus_errors, 3u);
+  ASSERT_EQ(vp.cpu.bus_faults().size(), 2u);
+  EXPECT_EQ(vp.cpu.bus_faults()[0].status, fw::BusStatus::command_error);
+  EXPECT_EQ(vp.cpu.bus_faults()[0].addr, vp.boot_info().sat_regs.base + regs::sat::ID);
+}
+
+TEST(EndToEnd, FirmwareSeesBusErrorsAndTheRunRecordsThem) {
+  VirtualPlatform vp(default_config(),
+                     [](fw::Hal& hal, const fw::BootInfo&) {
+                       std::uint32_t v = 0;
+                       return hal.read32(0xFFFF'0000'0000ull, v) == fw::BusStatus::address_error ? 0 : 1;
+                     },
+                     VpOptions{});
+  const RunStats stats = vp.run();
+  EXPECT_EQ(stats.firmware_exit_code, 0);
+  ASSERT_EQ(vp.cpu.bus_faults().size(), 1u);
+  EXPECT_EQ(vp.cpu.bus_faults()[0].addr, 0xFFFF'0000'0000ull);
+  EXPECT_FALSE(vp.cpu.bus_faults()[0].write);
+}
+
+TEST(EndToEnd, FirmwareStopsOnSramSizeMismatch) {
+  std::string problem;
+  VirtualPlatform vp(default_config(),
+                     [&](fw::Hal& hal, const fw::BootInfo& boot) {
+                       fw::BootInfo wrong = boot;
+                       wrong.sat_sram_b.size *= 2;
+                       const fw::SatProbe p = fw::probe_sat(hal, wrong);
+                       problem = p.problem;
+                       return p.ok ? 0 : 1;
+                     },
+                     VpOptions{});
+  EXPECT_EQ(vp.run().firmware_exit_code, 1);
+  EXPECT_EQ(problem, "SRAM B size is 0x400000, expected 0x800000");
+}
+
+TEST(EndToEnd, FirmwareStopsWhenNoSatAnswersAtTheAddress) {
+  std::string problem;
+  VirtualPlatform vp(default_config(),
+                     [&](fw::Hal& hal, const fw::BootInfo& boot) {
+                       fw::BootInfo wrong = boot;
+                       wrong.sat_regs = boot.sat_sram_a;  // SRAM reads as zeros, not 'SATV'
+                       const fw::SatProbe p = fw::probe_sat(hal, wrong);
+                       problem = p.problem;
+                       return p.ok ? 0 : 1;
+                     },
+                     VpOptions{});
+  EXPECT_EQ(vp.run().firmware_exit_code, 1);
+  EXPECT_NE(problem.find("SAT ID register is 0x0, expected 0x53415456"), std::string::npos) << problem;
+}
+
+TEST(EndToEnd, FirmwareWaitingForAnInterruptThatNeverComesDoesNotFinish) {
+  VirtualPlatform vp(default_config(),
+                     [](fw::Hal& hal, const fw::BootInfo&) {
+                       hal.wait_for_interrupt(fw::kNoTimeout);
+                       return 0;
+                     },
+                     VpOptions{});
+  const RunStats stats = vp.run();
+  EXPECT_FALSE(stats.firmware_finished);
+}
+
+TEST(EndToEnd, WaitForInterruptTimesOutAfterTheGivenSimulatedTime) {
+  std::uint64_t before = 0, after = 0;
+  bool woke = true;
+  VirtualPlatform vp(default_config(),
+                     [&](fw::Hal& hal, const fw::BootInfo&) {
+                       before = hal.now_ps();
+                       woke = hal.wait_for_interrupt(5000);
+                       after = hal.now_ps();
+                       return 0;
+                     },
+                     VpOptions{});
+  vp.run();
+  EXPECT_FALSE(woke);
+  EXPECT_EQ(after - before, 5'000'000u);  // 5000 ns in ps
+}
+
+TEST(Satvp, BootsTheBringupWorkloadAndExitsZero) {
+  const std::string out = std::string(CESTVP_BINARY_DIR) + "/test-runs/satvp-bringup";
+  const Command c = run_command(kSatvp + " run --workload " + kSource + "/workloads/bringup.yaml --out " + out +
+                                " --vcd " + out + "/trace.vcd --trace-log " + out + "/trace.log");
+  EXPECT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(c.output.find("firmware reported success"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("simulated time"), std::string::npos);
+  EXPECT_NE(c.output.find("wall time"), std::string::npos);
+  EXPECT_NE(c.output.find("bus transactions"), std::string::npos);
+  EXPECT_NE(c.output.find("M SAT cycles per wall second"), std::string::npos);
+  for (const char* file : {"/platform.yaml", "/workload.yaml", "/trace.vcd", "/trace.gtkw", "/trace.log"})
+    EXPECT_TRUE(std::ifstream(out + file).good()) << file;
+  // The resolved configuration written into the run directory loads again, to the same values.
+  const PlatformConfig resolved = load_platform_config(out + "/platform.yaml");
+  EXPECT_EQ(to_yaml(resolved).substr(to_yaml(resolved).find('\n')),
+            to_yaml(default_config()).substr(to_yaml(default_config()).find('\n')));
+}
+
+TEST(Satvp, BadPlatformFilesAreRejectedWithFileLineAndKey) {
+  const struct {
+    const char* file;
+    const char* expect;  // part of the message
+  } cases[] = {
+      {"unknown_key.yaml", "unknown_key.yaml:"},
+      {"overlap.yaml", "overlap"},
+      {"wrong_type_string.yaml", "wrong_type_string.yaml:"},
+      {"missing_key.yaml", "missing_key.yaml:"},
+  };
+  for (const auto& k : cases) {
+    const std::string path = kSource + "/tests/data/bad_platform/" + k.file;
+    ASSERT_TRUE(std::ifstream(path).good()) << path;
+    const Command c = run_command(kSatvp + " run --platform " + path + " --workload " + kSource +
+                                  "/workloads/bringup.yaml --out " + CESTVP_BINARY_DIR + "/test-runs/bad");
+    EXPECT_EQ(c.exit_code, 2) << k.file << ": " << c.output;
+    EXPECT_NE(c.output.find("satvp: error: "), std::string::npos) << c.output;
+    EXPECT_NE(c.output.find(k.expect), std::string::npos) << c.output;
+  }
+}
+
+TEST(Satvp, MissingPlatformFileIsAUserError) {
+  const Command c = run_command(kSatvp + " run --platform /nonexistent/platform.yaml --workload " + kSource +
+                                "/workloads/bringup.yaml");
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.output.find("/nonexistent/platform.yaml"), std::string::npos) << c.output;
+}
+
+TEST(Satvp, UnknownOptionIsAUserError) {
+  const Command c = run_command(kSatvp + " run --workload " + kSource + "/workloads/bringup.yaml --frobnicate");
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.output.find("frobnicate"), std::string::npos) << c.output;
+}
+
+TEST(Satvp, HelpListsEveryOption) {
+  const Command c = run_command(kSatvp + " run --help");
+  EXPECT_EQ(c.exit_code, 0);
+  for (const char* opt : {"--platform", "--workload", "--out", "--vcd", "--trace-log", "--log-level"})
+    EXPECT_NE(c.output.find(opt), std::string::npos) << opt;
+}
