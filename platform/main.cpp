@@ -35,6 +35,13 @@ fw::LogLevel parse_log_level(const std::string& s) {
   return fw::LogLevel::info;
 }
 
+void create_parent_dir(const std::string& file) {
+  const fs::path parent = fs::path(file).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  if (ec) throw UserError("cannot create directory " + parent.string() + " for " + file + ": " + ec.message());
+}
+
 void write_file(const fs::path& path, const std::string& text) {
   std::ofstream os(path);
   os << text;
@@ -82,6 +89,8 @@ int run(const RunArgs& args) {
   write_file(dir / "platform.yaml", to_yaml(config));
   write_file(dir / "workload.yaml", to_yaml(workload));
 
+  for (const std::string& file : {args.vcd, args.trace_log})
+    if (!file.empty()) create_parent_dir(file);
   VpOptions options;
   options.vcd_path = args.vcd;
   options.trace_log_path = args.trace_log;
