@@ -75,11 +75,39 @@ void append_hex16(std::string& out, std::uint64_t value) {
   out.append(text, sizeof text);
 }
 
-template <typename T>
-void append_number(std::string& out, T value) {
+void append_number(std::string& out, std::uint64_t value) {
   char text[24];
   out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
 }
+
+std::string absolute_path(const std::string& path) {
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+// The trace list of a GTKWave save file: flags lines ("@22"), groups, and traces shown under
+// their short name ("+{addr} satvp.bus.cpu.addr[63:0]") since the group names the scope.
+class SaveFileTraces {
+ public:
+  SaveFileTraces(std::ostream& out, const VcdWriter& vcd) : out_(out), vcd_(vcd) {}
+
+  void begin_group(const std::string& name) { label(kFlagGroupBegin, name); }
+  void end_group(const std::string& name) { label(kFlagGroupEnd, name); }
+  // filter: GTKWave's number for the translate filter file at filter_path; 0 for none.
+  void add(std::uint32_t signal, unsigned flags, int filter = 0,
+           const std::string& filter_path = "") {
+    out_ << '@' << std::hex << flags << std::dec << '\n';
+    if (filter != 0) out_ << '^' << filter << ' ' << absolute_path(filter_path) << '\n';
+    out_ << "+{" << vcd_.signals()[signal].name << "} " << vcd_.full_name(signal) << '\n';
+  }
+
+ private:
+  void label(unsigned flags, const std::string& name) {
+    out_ << '@' << std::hex << flags << std::dec << "\n-" << name << '\n';
+  }
+
+  std::ostream& out_;
+  const VcdWriter& vcd_;
+};
 
 void warn(const std::string& message) {
   SC_REPORT_WARNING("cestvp/tracer", message.c_str());
@@ -146,7 +174,10 @@ void Tracer::transaction(unsigned initiator, int target, const tlm::tlm_generic_
   const InitiatorSignals& s = initiators_[initiator];
   const std::uint64_t start_ps = to_ps(start);
   const std::uint64_t end_ps = to_ps(end);
-  if (vcd_ && s.busy.valid()) trace_transaction(s, target, gp, start_ps, end_ps);
+  if (vcd_ && s.busy.valid()) {
+    note_lag(start_ps);
+    trace_transaction(s, target, gp, start_ps, end_ps);
+  }
   if (log_.is_open()) log_transaction(s, target, gp, start_ps, end_ps);
 }
 
@@ -165,8 +196,8 @@ void Tracer::close() {
     if (!vcd_->ok()) warn("writing the VCD file '" + vcd_path_ + "' failed");
     if (vcd_->late_changes() != 0)
       warn(std::to_string(vcd_->late_changes()) +
-           " value changes arrived with times already written to the VCD and were moved "
-           "later; a model reported a time earlier than sc_time_stamp()");
+           " value changes arrived after their time had been written to the VCD and were "
+           "moved later: a time lagged sc_time_stamp() by more than any lag seen before");
     vcd_.reset();
   }
   if (log_.is_open()) log_.close();
@@ -184,9 +215,19 @@ void Tracer::init_time_scale() {
   ps_div_ = fs >= 1000 ? 1 : 1000 / fs;
 }
 
+// A target that waits inside b_transport makes the bus report a start that is already past:
+// the bus took it before the call, and simulated time moved on while the target waited.
+void Tracer::note_lag(std::uint64_t start_ps) {
+  const std::uint64_t now = to_ps(sc_core::sc_time_stamp());
+  if (start_ps < now) max_lag_ps_ = std::max(max_lag_ps_, now - start_ps);
+}
+
+// Times reported from now on are >= sc_time_stamp(), less the lags seen so far; twice the
+// largest lag is the margin before a change counts as final.
 void Tracer::flush_if_due() {
-  // Every time reported from now on is >= sc_time_stamp(), so everything before it is final.
-  if (vcd_->flush_due()) vcd_->flush(to_ps(sc_core::sc_time_stamp()));
+  if (!vcd_->flush_due()) return;
+  const std::uint64_t now = to_ps(sc_core::sc_time_stamp());
+  vcd_->flush(now - std::min(now, 2 * max_lag_ps_));
 }
 
 // A zero-duration transaction would show busy as a pulse no viewer can draw, so busy stays 0
@@ -215,7 +256,7 @@ void Tracer::log_transaction(const InitiatorSignals& s, int target,
   line_ += " ns  ";
   line_ += s.name;
   line_ += " -> ";
-  line_ += target_name(target);
+  append_target(line_, target);
   line_ += "  ";
   line_ += kCommandLetters[command_code(gp.get_command())];
   line_ += "  0x";
@@ -230,10 +271,13 @@ void Tracer::log_transaction(const InitiatorSignals& s, int target,
   log_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
 }
 
-std::string Tracer::target_name(int target) const {
-  if (target < 0) return "unmapped";
-  if (static_cast<std::size_t>(target) < targets_.size()) return targets_[target];
-  return std::to_string(target);
+void Tracer::append_target(std::string& out, int target) const {
+  if (target < 0)
+    out += "unmapped";
+  else if (static_cast<std::size_t>(target) < targets_.size())
+    out += targets_[static_cast<std::size_t>(target)];
+  else
+    append_number(out, static_cast<std::uint64_t>(target));  // declare_targets() not called
 }
 
 // The legend of the bus signals, for the VCD header and the save file.
@@ -260,23 +304,23 @@ std::string Tracer::legend(const char* indent) const {
 // Translate filter files let GTKWave show "write", "ADDRESS_ERROR" or a target's name instead
 // of the codes.
 void Tracer::write_filters(const std::string& stem) const {
-  std::ofstream cmd(stem + ".cmd.filter");
-  for (unsigned i = 0; i < std::size(kCommandNames); ++i) cmd << i << ' ' << kCommandNames[i] << '\n';
-  std::ofstream resp(stem + ".resp.filter");
-  for (unsigned i = 0; i < std::size(kResponseNames); ++i) resp << i << ' ' << kResponseNames[i] << '\n';
-  std::ofstream target(stem + ".target.filter");
-  for (std::size_t i = 0; i < targets_.size(); ++i) target << i << ' ' << targets_[i] << '\n';
+  const auto write = [](const std::string& path, const auto& names, std::size_t count) {
+    std::ofstream out(path);
+    for (std::size_t i = 0; i < count; ++i) out << i << ' ' << names[i] << '\n';
+    return out;
+  };
+  bool ok = static_cast<bool>(write(stem + ".cmd.filter", kCommandNames, std::size(kCommandNames)));
+  ok &= static_cast<bool>(write(stem + ".resp.filter", kResponseNames, std::size(kResponseNames)));
+  std::ofstream target = write(stem + ".target.filter", targets_, targets_.size());
   target << kUnmappedTarget << " unmapped\n";
-  if (!cmd || !resp || !target) warn("writing the GTKWave filter files '" + stem + ".*.filter' failed");
+  ok &= static_cast<bool>(target);
+  if (!ok) warn("writing the GTKWave filter files '" + stem + ".*.filter' failed");
 }
 
 void Tracer::write_save_file(const std::string& stem) const {
-  const auto absolute = [](const std::string& path) {
-    return std::filesystem::absolute(path).lexically_normal().string();
-  };
   std::ofstream out(stem + ".gtkw");
   out << "[*] CEST-VP trace. Bus signal codes:\n" << legend("[*]   ");
-  out << "[dumpfile] \"" << absolute(vcd_path_) << "\"\n[timestart] 0\n";
+  out << "[dumpfile] \"" << absolute_path(vcd_path_) << "\"\n[timestart] 0\n";
   out << "[size] " << kWindowWidth << ' ' << kWindowHeight << "\n[pos] -1 -1\n";
   // GTKWave draws 2^-zoom time units per 200 pixels.
   const double span = static_cast<double>(std::max<std::uint64_t>(vcd_->last_time_ps(), 1));
@@ -287,27 +331,18 @@ void Tracer::write_save_file(const std::string& stem) const {
   out << "[sst_width] " << kSstWidth << "\n[signals_width] " << kSignalsWidth << '\n';
   out << "[sst_expanded] 1\n[sst_vpaned_height] 200\n";
 
-  // filter: 0 none, else the translate filter file's number, as GTKWave numbers them.
-  const auto trace = [&](Signal signal, unsigned flags, int filter) {
-    static const char* const kFilterSuffixes[] = {"", ".cmd.filter", ".target.filter",
-                                                  ".resp.filter"};
-    out << '@' << std::hex << flags << std::dec << '\n';
-    if (filter) out << '^' << filter << ' ' << absolute(stem + kFilterSuffixes[filter]) << '\n';
-    out << "+{" << vcd_->signals()[signal.id].name << "} " << vcd_->full_name(signal.id) << '\n';
-  };
-  const auto group = [&](unsigned flags, const std::string& name) {
-    out << '@' << std::hex << flags << std::dec << "\n-" << name << '\n';
-  };
+  SaveFileTraces traces(out, *vcd_);
   std::vector<bool> shown(vcd_->signals().size(), false);
   for (const InitiatorSignals& s : initiators_) {
-    group(kFlagGroupBegin, "bus." + s.name);
-    trace(s.busy, kFlagBin, 0);
-    trace(s.cmd, kFlagTranslated, 1);
-    trace(s.target, kFlagTranslated, 2);
-    trace(s.addr, kFlagHex, 0);
-    trace(s.len, kFlagDec, 0);
-    trace(s.resp, kFlagTranslated, 3);
-    group(kFlagGroupEnd, "bus." + s.name);
+    if (!s.busy.valid()) continue;  // declared too late to be traced
+    traces.begin_group("bus." + s.name);
+    traces.add(s.busy.id, kFlagBin);
+    traces.add(s.cmd.id, kFlagTranslated, 1, stem + ".cmd.filter");
+    traces.add(s.target.id, kFlagTranslated, 2, stem + ".target.filter");
+    traces.add(s.addr.id, kFlagHex);
+    traces.add(s.len.id, kFlagDec);
+    traces.add(s.resp.id, kFlagTranslated, 3, stem + ".resp.filter");
+    traces.end_group("bus." + s.name);
     for (Signal signal : {s.busy, s.cmd, s.addr, s.len, s.resp, s.target}) shown[signal.id] = true;
   }
   // Every other scope becomes a group, in the order its first signal was declared.
@@ -315,13 +350,13 @@ void Tracer::write_save_file(const std::string& stem) const {
   for (std::uint32_t first = 0; first < signals.size(); ++first) {
     if (shown[first]) continue;
     const std::string& scope = signals[first].scope;
-    group(kFlagGroupBegin, scope);
+    traces.begin_group(scope);
     for (std::uint32_t i = first; i < signals.size(); ++i) {
       if (shown[i] || signals[i].scope != scope) continue;
-      trace(Signal{i}, signals[i].width == 1 ? kFlagBin : kFlagHex, 0);
+      traces.add(i, signals[i].width == 1 ? kFlagBin : kFlagHex);
       shown[i] = true;
     }
-    group(kFlagGroupEnd, scope);
+    traces.end_group(scope);
   }
   if (!out) warn("writing the GTKWave save file '" + stem + ".gtkw' failed");
 }

@@ -3,9 +3,11 @@
 //
 // Initiators run temporally decoupled, so events arrive with local times that may lie ahead of
 // sc_time_stamp() and out of order across initiators. The tracer buffers value changes and
-// writes them sorted; anything earlier than the current simulation time is final. Every time
-// passed in must therefore be >= sc_time_stamp() at the call; a change that arrives after its
-// time was written is moved to the last written time and counted in a warning at close().
+// writes them sorted; anything earlier than the current simulation time is final, so every
+// time passed in should be >= sc_time_stamp() at the call. The one expected exception is a
+// transaction's start when the target waited inside b_transport: the tracer learns how far
+// such starts lag and holds back twice that before writing. A change that still arrives after
+// its time was written is moved to the last written time and counted in a warning at close().
 //
 // Bus signals, under satvp.bus.<initiator>:
 //   busy    1 from a transaction's start to its end
@@ -84,6 +86,7 @@ class Tracer {
 
   std::uint64_t to_ps(const sc_core::sc_time& t);
   void init_time_scale();
+  void note_lag(std::uint64_t start_ps);
   void flush_if_due();
   void trace_transaction(const InitiatorSignals& s, int target,
                          const tlm::tlm_generic_payload& gp, std::uint64_t start_ps,
@@ -93,7 +96,7 @@ class Tracer {
                        std::uint64_t end_ps);
   void update_legend();
   std::string legend(const char* indent) const;
-  std::string target_name(int target) const;
+  void append_target(std::string& out, int target) const;
   void write_filters(const std::string& stem) const;
   void write_save_file(const std::string& stem) const;
 
@@ -107,6 +110,7 @@ class Tracer {
   // fix it before the platform has had a chance to set it.
   std::uint64_t ps_mul_ = 0;
   std::uint64_t ps_div_ = 0;
+  std::uint64_t max_lag_ps_ = 0;  // largest sc_time_stamp() - start seen in transaction()
   std::string line_;  // log line being built, reused so that logging does not allocate
 };
 

@@ -5,6 +5,8 @@
 
 #include <tlm_utils/tlm_quantumkeeper.h>
 
+#include "user_error.h"
+
 namespace cestvp {
 
 namespace {
@@ -26,6 +28,15 @@ Sat::Params sat_params(const PlatformConfig& c) {
   return {c.sat.array_rows,           c.sat.array_cols,           c.sat.nm_m,
           c.region("sat_sram_a").size, c.region("sat_sram_b").size, c.region("sat_sram_c").size,
           c.sat.sram_port_bytes,      c.clocks.sat_hz};
+}
+
+std::unique_ptr<Tracer> make_tracer(const VpOptions& options) {
+  if (options.vcd_path.empty() && options.trace_log_path.empty()) return nullptr;
+  try {
+    return std::make_unique<Tracer>(Tracer::Options{options.vcd_path, options.trace_log_path});
+  } catch (const std::runtime_error& e) {
+    throw UserError(e.what());  // an unwritable trace path is the user's to fix
+  }
 }
 
 unsigned irq_lines(const PlatformConfig& c) { return std::max(c.interrupts.dma, c.interrupts.sat) + 1; }
@@ -50,9 +61,7 @@ fw::BootInfo VirtualPlatform::make_boot_info(const PlatformConfig& c) {
 VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware, const VpOptions& options)
     : config_(config),
       boot_(make_boot_info(config)),
-      tracer_(options.vcd_path.empty() && options.trace_log_path.empty()
-                  ? nullptr
-                  : std::make_unique<Tracer>(Tracer::Options{options.vcd_path, options.trace_log_path})),
+      tracer_(make_tracer(options)),
       // Instantiate.
       bus("bus", {seconds(config.bus.hop_latency_s)}),
       ddr("ddr", ddr_params(config)),
