@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dmi_timing.h"
+#include "tlm_access.h"
 
 namespace cestvp {
 
@@ -76,20 +77,9 @@ sc_core::sc_time Ddr::occupy_channels(std::uint64_t offset, std::uint64_t len,
 }
 
 void Ddr::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  if (!accept_memory_access(gp, params_.size)) return;
   const std::uint64_t offset = gp.get_address();
   const std::uint64_t len = gp.get_data_length();
-  if (offset >= params_.size || len > params_.size - offset) {
-    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-    return;
-  }
-  if (gp.get_byte_enable_ptr()) {
-    gp.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-    return;
-  }
-  if (gp.get_streaming_width() < len) {
-    gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
-    return;
-  }
   if (!gp.is_read() && !gp.is_write()) {
     gp.set_response_status(tlm::TLM_OK_RESPONSE);  // TLM_IGNORE_COMMAND
     return;

@@ -6,6 +6,8 @@
 #include <cestvp/regs.h>
 #include <regmap_tables.h>
 
+#include "tlm_access.h"
+
 namespace cestvp {
 
 namespace r = regs::dma;
@@ -166,19 +168,7 @@ bool Dma::copy_rows(const Copy& copy, Fault& fault) {
 }
 
 bool Dma::access(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
-  gp_.set_command(cmd);
-  gp_.set_address(addr);
-  gp_.set_data_ptr(data);
-  gp_.set_data_length(bytes);
-  gp_.set_streaming_width(bytes);
-  gp_.set_byte_enable_ptr(nullptr);
-  gp_.set_dmi_allowed(false);
-  gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  sc_core::sc_time delay = qk_.get_local_time();
-  data_socket->b_transport(gp_, delay);
-  qk_.set(delay);
-  if (qk_.need_sync()) qk_.sync();
-  return gp_.is_response_ok();
+  return decoupled_access(data_socket, gp_, qk_, cmd, addr, data, bytes) == tlm::TLM_OK_RESPONSE;
 }
 
 void Dma::add_bytes_done(std::uint64_t bytes) {

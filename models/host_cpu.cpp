@@ -8,6 +8,7 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "dmi_timing.h"
+#include "tlm_access.h"
 
 namespace cestvp {
 
@@ -101,19 +102,7 @@ class HostCpu::TlmHal final : public fw::Hal {
 
  private:
   fw::BusStatus transact(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
-    gp_.set_command(cmd);
-    gp_.set_address(addr);
-    gp_.set_data_ptr(data);
-    gp_.set_data_length(bytes);
-    gp_.set_streaming_width(bytes);
-    gp_.set_byte_enable_ptr(nullptr);
-    gp_.set_dmi_allowed(false);
-    gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = qk_.get_local_time();
-    cpu_.socket->b_transport(gp_, delay);
-    qk_.set(delay);
-    if (qk_.need_sync()) qk_.sync();
-    const fw::BusStatus status = to_bus_status(gp_.get_response_status());
+    const fw::BusStatus status = to_bus_status(decoupled_access(cpu_.socket, gp_, qk_, cmd, addr, data, bytes));
     if (status != fw::BusStatus::ok) record_fault(cmd == tlm::TLM_WRITE_COMMAND, addr, bytes, status);
     return status;
   }

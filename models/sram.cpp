@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "dmi_timing.h"
+#include "tlm_access.h"
 
 namespace cestvp {
 
@@ -15,20 +16,9 @@ Sram::Sram(const sc_core::sc_module_name& name, const Params& params)
 }
 
 void Sram::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  if (!accept_memory_access(gp, data_.size())) return;
   const std::uint64_t offset = gp.get_address();
   const std::uint64_t len = gp.get_data_length();
-  if (offset >= data_.size() || len > data_.size() - offset) {
-    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-    return;
-  }
-  if (gp.get_byte_enable_ptr()) {
-    gp.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-    return;
-  }
-  if (gp.get_streaming_width() < len) {
-    gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
-    return;
-  }
   if (gp.is_write()) {
     std::memcpy(&data_[offset], gp.get_data_ptr(), len);
     bytes_written_ += len;
