@@ -62,12 +62,13 @@ bool Bus::get_direct_mem_ptr(int, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dm
   gp.set_address(addr - route->base);
   const bool granted = out[route->target]->get_direct_mem_ptr(gp, dmi);
   gp.set_address(addr);
-  if (!granted) return false;
-  // The target speaks in its own offsets; initiators need bus addresses, clipped to the region.
+  // The target speaks in its own offsets, for a grant and for the range of a refusal alike;
+  // initiators need bus addresses, clipped to the region. Latencies stay the target's
+  // per-line figures (dmi_timing.h).
   const std::uint64_t last = std::min<std::uint64_t>(dmi.get_end_address(), route->size - 1);
   dmi.set_start_address(dmi.get_start_address() + route->base);
   dmi.set_end_address(last + route->base);
-  return true;  // latencies stay the target's per-line figures (dmi_timing.h)
+  return granted;
 }
 
 unsigned Bus::transport_dbg(int, tlm::tlm_generic_payload& gp) {

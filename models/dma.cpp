@@ -50,6 +50,9 @@ Dma::Dma(const sc_core::sc_module_name& name, const Params& params)
   regs_.sync_on_access(r::IRQ_STATUS);
 
   SC_THREAD(run);
+  SC_METHOD(drive_irq);
+  sensitive << irq_changed_;
+  dont_initialize();
 }
 
 void Dma::set_tracer(Tracer* tracer) {
@@ -68,7 +71,11 @@ std::uint32_t Dma::read_status() const {
   return (busy_ ? r::STATUS_BUSY_MASK : 0u) | (state_ << r::STATUS_STATE_SHIFT);
 }
 
-void Dma::update_irq() {
+// irq has one driver, drive_irq: register writes run in the initiator's thread, completion in
+// the engine's.
+void Dma::update_irq() { irq_changed_.notify(sc_core::SC_ZERO_TIME); }
+
+void Dma::drive_irq() {
   const std::uint32_t ctrl = regs_.get(r::CTRL);
   const std::uint32_t pending = regs_.get(r::IRQ_STATUS);
   const bool level = ((pending & r::IRQ_STATUS_DONE_MASK) && (ctrl & r::CTRL_IRQ_DONE_EN_MASK)) ||

@@ -54,6 +54,7 @@ class Dma : public sc_core::sc_module {
 
   void write_start(std::uint32_t value);
   void update_irq();
+  void drive_irq();
   std::uint32_t read_status() const;
 
   void run();
@@ -70,6 +71,7 @@ class Dma : public sc_core::sc_module {
   RegisterBank regs_;
   tlm_utils::tlm_quantumkeeper qk_;
   sc_core::sc_event start_event_;
+  sc_core::sc_event irq_changed_;
   std::vector<std::uint8_t> buffer_;
   tlm::tlm_generic_payload gp_;
   bool busy_ = false;

@@ -31,6 +31,10 @@ Irqc::Irqc(const sc_core::sc_module_name& name, const Params& params)
   regs_.sync_on_access(r::ACK);
   regs_.sync_on_access(r::ENABLE);
 
+  SC_METHOD(drive_cpu_irq);
+  sensitive << irq_changed_;
+  dont_initialize();
+
   SC_METHOD(sample_lines);
   for (auto& line : lines) sensitive << line;
   dont_initialize();
@@ -55,6 +59,9 @@ void Irqc::sample_lines() {
   }
 }
 
-void Irqc::update_cpu_irq() { cpu_irq.write((regs_.get(r::PENDING) & regs_.get(r::ENABLE)) != 0); }
+// cpu_irq has one driver, drive_cpu_irq: register writes run in the initiator's thread.
+void Irqc::update_cpu_irq() { irq_changed_.notify(sc_core::SC_ZERO_TIME); }
+
+void Irqc::drive_cpu_irq() { cpu_irq.write((regs_.get(r::PENDING) & regs_.get(r::ENABLE)) != 0); }
 
 }  // namespace cestvp

@@ -30,10 +30,12 @@ class Irqc : public sc_core::sc_module {
   unsigned transport_dbg(tlm::tlm_generic_payload& gp);
   void sample_lines();
   void update_cpu_irq();
+  void drive_cpu_irq();
 
   Params params_;
   RegisterBank regs_;
   std::uint32_t raw_ = 0;
+  sc_core::sc_event irq_changed_;
 };
 
 }  // namespace cestvp

@@ -121,8 +121,7 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
 
 VirtualPlatform::~VirtualPlatform() = default;
 
-template <typename Signal>
-void VirtualPlatform::trace_line(Signal& line, const std::string& name) {
+void VirtualPlatform::trace_line(sc_core::sc_signal<bool>& line, const std::string& name) {
   const Tracer::Signal signal = tracer_->declare("irq", name, 1);
   sc_core::sc_spawn_options options;
   options.spawn_method();

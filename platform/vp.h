@@ -57,8 +57,7 @@ class VirtualPlatform {
   static fw::BootInfo make_boot_info(const PlatformConfig& config);
 
  private:
-  template <typename Signal>
-  void trace_line(Signal& line, const std::string& name);
+  void trace_line(sc_core::sc_signal<bool>& line, const std::string& name);
 
   const PlatformConfig config_;
   const fw::BootInfo boot_;
@@ -73,10 +72,9 @@ class VirtualPlatform {
   HostCpu cpu;
 
  private:
-  // Register writes (CPU thread) and engine threads both drive the device lines.
-  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> irq_dma_{"irq_dma"};
-  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> irq_sat_{"irq_sat"};
-  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> irq_cpu_{"irq_cpu"};
+  sc_core::sc_signal<bool> irq_dma_{"irq_dma"};
+  sc_core::sc_signal<bool> irq_sat_{"irq_sat"};
+  sc_core::sc_signal<bool> irq_cpu_{"irq_cpu"};
   std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> unused_lines_;
 };
 

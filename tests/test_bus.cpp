@@ -215,6 +215,26 @@ TEST(Bus, DmiIsClippedToTheRegion) {
   EXPECT_EQ(dmi.get_dmi_ptr(), c.data());
 }
 
+TEST(Bus, RegionEndIsEnforcedByTheBusNotTheTarget) {
+  // Same 0x200-byte Sram in a 0x100-byte window: an access crossing the window's end would fit
+  // the Sram, so only the bus's decoding can refuse it.
+  Result cross, inside;
+  const std::uint8_t ones[2] = {1, 1};
+  Bench b([&](TlmInitiator& cpu) {
+    cross = cpu.write(0x200FF, ones, 2);   // 0x200FF..0x20100
+    inside = cpu.write(0x200FE, ones, 2);  // 0x200FE..0x200FF
+  });
+  Sram c("sram_c", Sram::Params{0x200, 8, kCycle});
+  b.bus.map_target(c.socket, 0x20000, 0x100, "sram_c");
+  b.run();
+  EXPECT_EQ(cross.status, tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(cross.delay, kHop);
+  EXPECT_EQ(c.data()[0x100], 0);
+  EXPECT_TRUE(inside.ok());
+  EXPECT_EQ(inside.delay, ns(11));  // 10 + ceil(2 / 8) x 1
+  EXPECT_EQ(c.bytes_written(), 2u);
+}
+
 TEST(Bus, DebugTransportIsTranslated) {
   unsigned n_write = 0, n_read = 0, n_unmapped_r = 0, n_unmapped_w = 0;
   std::uint32_t read_back = 0;

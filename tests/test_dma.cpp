@@ -43,7 +43,7 @@ struct Bench {
   Bus bus{"bus", {ns(10)}};
   Sram mem{"mem", {kMemSize, 8, ns(1)}};
   Dma dma{"dma", {1024, ns(4)}};
-  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> irq{"irq"};
+  sc_core::sc_signal<bool> irq{"irq"};
   IrqProbe probe{"probe"};
   std::unique_ptr<TlmInitiator> cpu;
 
@@ -288,10 +288,10 @@ TEST(Dma, InterruptLineFollowsStatusAndEnables) {
     sc_core::wait(ns(200));
     after_done = b.irq.read();
     set(cpu, r::CTRL, r::CTRL_IRQ_DONE_EN_MASK);
-    sc_core::wait(sc_core::SC_ZERO_TIME);
+    sc_core::wait(ns(1));  // the line follows within delta cycles
     after_enable = b.irq.read();
     set(cpu, r::IRQ_STATUS, r::IRQ_STATUS_DONE_MASK);  // write 1 to clear
-    sc_core::wait(sc_core::SC_ZERO_TIME);
+    sc_core::wait(ns(1));  // the line follows within delta cycles
     after_clear = b.irq.read();
   });
   sc_core::sc_start();

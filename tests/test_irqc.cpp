@@ -167,6 +167,23 @@ TEST(Irqc, AckClearsPendingAndDropsIrq) {
   EXPECT_EQ(b.monitor.edges, (Edges{{ns(10), true}, {ns(24), false}, {ns(60), true}}));
 }
 
+TEST(Irqc, HeldLineDoesNotRependWhenAnotherLineChanges) {
+  std::uint32_t pending_acked = 0xFF, pending_other = 0;
+  Bench b([&](TlmInitiator& cpu) {
+    b.line[0].write(true);                        // rises at 0 ns and stays high
+    wait_until(ns(10));
+    write_reg(cpu, r::ACK, 0x1);                  // 10 -> 14 ns
+    pending_acked = read_reg(cpu, r::PENDING);    // 14 -> 18 ns
+    wait_until(ns(20));
+    b.line[1].write(true);                        // another line rises: lines are sampled again
+    wait_until(ns(30));
+    pending_other = read_reg(cpu, r::PENDING);    // 30 -> 34 ns: line 1 only
+  });
+  b.run();
+  EXPECT_EQ(pending_acked, 0x0u);
+  EXPECT_EQ(pending_other, 0x2u);
+}
+
 TEST(Irqc, AckClearsOnlyWrittenBits) {
   std::uint32_t pending = 0, after_partial = 0, after_rest = 0xFF;
   Bench b([&](TlmInitiator& cpu) {

@@ -201,6 +201,18 @@ TEST(Reg, WrongSizeIsBurstError) {
   EXPECT_EQ(calls, 0u);
 }
 
+TEST(Reg, ByteEnablesAreRejected) {
+  Result result;
+  std::uint32_t value = 0xFFFFFFFF;
+  unsigned char enables[4] = {0xFF, 0, 0xFF, 0};
+  Bench b([&](TlmInitiator& cpu) {
+    result = cpu.transport(tlm::TLM_WRITE_COMMAND, SCRATCH, &value, 4, SC_ZERO_TIME, Wait::yes, enables, 4);
+  });
+  b.run();
+  EXPECT_EQ(result.status, tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+  EXPECT_EQ(b.target.regs.get(SCRATCH), SCRATCH_RESET);
+}
+
 TEST(Reg, MisalignedOrUnmappedIsAddressError) {
   // 0x02: inside CTRL but misaligned; 0x0C: the hole; 0x18: just past the block; 0x1000 and
   // 2^40: far outside (the latter does not fit 32 bits).
