@@ -57,7 +57,9 @@ Dma::Dma(const sc_core::sc_module_name& name, const Params& params)
 
 void Dma::set_tracer(Tracer* tracer) {
   tracer_ = tracer;
-  if (tracer_ && tracer_->vcd_enabled()) state_signal_ = tracer_->declare(name(), "state", 4);
+  static_assert(state_bits(r::StatusState::WRITE) == 3, "names below follow regmap.yaml's STATUS.STATE");
+  if (tracer_ && tracer_->vcd_enabled())
+    state_signal_ = tracer_->declare(name(), "state", 4, {"IDLE", "FETCH", "READ", "WRITE"});
 }
 
 void Dma::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {

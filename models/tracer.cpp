@@ -109,6 +109,9 @@ class SaveFileTraces {
   const VcdWriter& vcd_;
 };
 
+// Filters 1-3 are the bus codes; signals with value names get the following numbers.
+constexpr int kFirstValueFilter = 4;
+
 void warn(const std::string& message) {
   SC_REPORT_WARNING("cestvp/tracer", message.c_str());
 }
@@ -133,13 +136,15 @@ bool Tracer::vcd_enabled() const { return vcd_ != nullptr; }
 bool Tracer::log_enabled() const { return log_.is_open(); }
 
 Tracer::Signal Tracer::declare(const std::string& scope, const std::string& name,
-                               unsigned width) {
+                               unsigned width, std::vector<std::string> value_names) {
   if (!vcd_) return Signal{};
   if (vcd_->header_written()) {
     warn("signal '" + scope + '.' + name + "' was declared after tracing began; not traced");
     return Signal{};
   }
-  return Signal{vcd_->declare(scope, name, width)};
+  const Signal signal{vcd_->declare(scope, name, width)};
+  if (!value_names.empty()) value_names_.emplace_back(signal.id, std::move(value_names));
+  return signal;
 }
 
 unsigned Tracer::declare_initiator(const std::string& name) {
@@ -314,7 +319,14 @@ void Tracer::write_filters(const std::string& stem) const {
   std::ofstream target = write(stem + ".target.filter", targets_, targets_.size());
   target << kUnmappedTarget << " unmapped\n";
   ok &= static_cast<bool>(target);
+  for (const auto& [signal, names] : value_names_)
+    ok &= static_cast<bool>(write(value_filter_path(stem, signal), names, names.size()));
   if (!ok) warn("writing the GTKWave filter files '" + stem + ".*.filter' failed");
+}
+
+std::string Tracer::value_filter_path(const std::string& stem, std::uint32_t signal) const {
+  const auto& s = vcd_->signals()[signal];
+  return stem + '.' + s.scope + '.' + s.name + ".filter";
 }
 
 void Tracer::write_save_file(const std::string& stem) const {
@@ -353,7 +365,13 @@ void Tracer::write_save_file(const std::string& stem) const {
     traces.begin_group(scope);
     for (std::uint32_t i = first; i < signals.size(); ++i) {
       if (shown[i] || signals[i].scope != scope) continue;
-      traces.add(i, signals[i].width == 1 ? kFlagBin : kFlagHex);
+      const auto named = std::find_if(value_names_.begin(), value_names_.end(),
+                                      [i](const auto& entry) { return entry.first == i; });
+      if (named != value_names_.end())
+        traces.add(i, kFlagTranslated, kFirstValueFilter + static_cast<int>(named - value_names_.begin()),
+                   value_filter_path(stem, i));
+      else
+        traces.add(i, signals[i].width == 1 ? kFlagBin : kFlagHex);
       shown[i] = true;
     }
     traces.end_group(scope);

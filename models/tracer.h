@@ -31,6 +31,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <systemc>
@@ -61,7 +62,9 @@ class Tracer {
 
   // Declarations come before the first event. scope is dot-separated ("dma", "irq").
   // A signal of width 1 is a wire; wider ones are vectors shown in hex.
-  Signal declare(const std::string& scope, const std::string& name, unsigned width);
+  // value_names, if given, name the values 0, 1, ...: GTKWave shows the names.
+  Signal declare(const std::string& scope, const std::string& name, unsigned width,
+                 std::vector<std::string> value_names = {});
   // Declares bus.<name>.{busy,cmd,addr,len,resp,target} for one bus initiator; returns its index.
   unsigned declare_initiator(const std::string& name);
   // Target names, by index, for the target signal's legend and the text log.
@@ -98,6 +101,7 @@ class Tracer {
   std::string legend(const char* indent) const;
   void append_target(std::string& out, int target) const;
   void write_filters(const std::string& stem) const;
+  std::string value_filter_path(const std::string& stem, std::uint32_t signal) const;
   void write_save_file(const std::string& stem) const;
 
   std::unique_ptr<VcdWriter> vcd_;
@@ -105,6 +109,7 @@ class Tracer {
   std::string vcd_path_;
   std::vector<InitiatorSignals> initiators_;
   std::vector<std::string> targets_;
+  std::vector<std::pair<std::uint32_t, std::vector<std::string>>> value_names_;  // by signal
   std::uint64_t transactions_ = 0;
   // sc_time values to ps, learnt at the first event: asking for the resolution earlier would
   // fix it before the platform has had a chance to set it.

@@ -355,7 +355,7 @@ fs::path output_dir() {
 }
 
 std::vector<Change> small_changes(Tracer& tracer) {
-  const Tracer::Signal state = tracer.declare("dma", "state", 4);
+  const Tracer::Signal state = tracer.declare("dma", "state", 4, {"IDLE", "FETCH", "READ", "WRITE"});
   const Tracer::Signal done = tracer.declare("irq", "dma_done", 1);
   const sc_time ns(1, SC_NS);
   return {
@@ -515,6 +515,11 @@ TEST(TracerVcd, SaveFileNamesTheDumpAndEverySignal) {
     EXPECT_TRUE(fs::exists(path)) << path;
   }
   EXPECT_NE(read_text(run().dir / "small.target.filter").find("1 sat\n255 unmapped\n"),
+            std::string::npos);
+  // A signal declared with value names is shown through a filter of its own.
+  const fs::path state_filter = run().dir / "small.dma.state.filter";
+  EXPECT_EQ(read_text(state_filter), "0 IDLE\n1 FETCH\n2 READ\n3 WRITE\n");
+  EXPECT_NE(gtkw.find("^4 " + fs::absolute(state_filter).string() + "\n+{state} satvp.dma.state[3:0]\n"),
             std::string::npos);
 }
 
