@@ -87,6 +87,8 @@ class HostCpu::TlmHal final : public fw::Hal {
   }
 
   void sync() { qk_.sync(); }
+  // The global quantum is set at elaboration, possibly after this keeper was made.
+  void start() { qk_.reset(); }
 
   void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
     dmi_.erase(std::remove_if(dmi_.begin(), dmi_.end(),
@@ -183,6 +185,7 @@ const std::vector<HostCpu::BusFault>& HostCpu::bus_faults() const { return hal_-
 void HostCpu::invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) { hal_->invalidate_dmi(start, end); }
 
 void HostCpu::run() {
+  hal_->start();
   exit_code_ = program_(*hal_);
   hal_->sync();
   finished_ = true;
