@@ -67,6 +67,24 @@ TEST(EndToEnd, BringupWorkloadPassesEveryCheck) {
   EXPECT_EQ(vp.cpu.bus_faults()[0].addr, vp.boot_info().sat_regs.base + regs::sat::ID);
 }
 
+TEST(EndToEnd, BringupStopsWhenTheHardwareDoesNotMatch) {
+  std::ostringstream log;
+  VpOptions options;
+  options.log = &log;
+  VirtualPlatform vp(default_config(),
+                     [](fw::Hal& hal, const fw::BootInfo& boot) {
+                       fw::BootInfo wrong = boot;
+                       wrong.sat_sram_c.size /= 2;
+                       return fw::run_bringup(hal, wrong, fw::BringupParams{});
+                     },
+                     options);
+  EXPECT_EQ(vp.run().firmware_exit_code, 1);
+  EXPECT_NE(log.str().find("FAIL sat-probe      SRAM C size is 0x400000, expected 0x200000"), std::string::npos)
+      << log.str();
+  EXPECT_NE(log.str().find("bring-up: stopped"), std::string::npos);
+  EXPECT_EQ(log.str().find("dma-1d"), std::string::npos) << "no DMA test after a failed probe";
+}
+
 TEST(EndToEnd, FirmwareSeesBusErrorsAndTheRunRecordsThem) {
   VirtualPlatform vp(default_config(),
                      [](fw::Hal& hal, const fw::BootInfo&) {

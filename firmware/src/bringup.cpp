@@ -32,7 +32,7 @@ class Bringup {
 
  private:
   using Check = std::function<std::string()>;  // returns "" on success, else the problem
-  void step(const char* name, const Check& check);
+  bool step(const char* name, const Check& check);  // true if the check passed
   void say(LogLevel level, const char* fmt, ...);
 
   std::string check_probe();
@@ -71,7 +71,7 @@ void Bringup::say(LogLevel level, const char* fmt, ...) {
   hal_.log(level, buf);
 }
 
-void Bringup::step(const char* name, const Check& check) {
+bool Bringup::step(const char* name, const Check& check) {
   last_timing_.clear();
   const std::string problem = check();
   if (problem.empty()) {
@@ -81,13 +81,17 @@ void Bringup::step(const char* name, const Check& check) {
     ++failed_;
     say(LogLevel::error, "FAIL %-14s %s", name, problem.c_str());
   }
+  return problem.empty();
 }
 
 int Bringup::run() {
   say(LogLevel::info, "bring-up: SAT registers at 0x%llx, DMA at 0x%llx, DDR scratch at 0x%llx",
       static_cast<unsigned long long>(boot_.sat_regs.base), static_cast<unsigned long long>(boot_.dma.base),
       static_cast<unsigned long long>(scratch(0)));
-  step("sat-probe", [this] { return check_probe(); });
+  if (!step("sat-probe", [this] { return check_probe(); })) {
+    say(LogLevel::error, "bring-up: stopped: this firmware does not match the hardware it runs on");
+    return 1;
+  }
   step("sat-registers", [this] { return check_registers(); });
   step("dma-1d", [this] { return check_dma_1d(); });
   step("dma-2d", [this] { return check_dma_2d(); });
