@@ -12,6 +12,8 @@ packages=(
   libyaml-cpp-dev       # platform, workload and register-map YAML
   libboost-dev          # header-only helpers
   libcli11-dev          # satvp command line
+  libimath-dev          # IEEE half (FP16) for the engines
+  libopenblas-dev       # SGEMM for the STCE functional mode and its benchmark
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev
   # tracing: gtkwave opens traces and provides vcd2fst (used by the tests);

@@ -54,7 +54,7 @@ TEST(Sat, ConfigurationRegistersReportThePlatformParameters) {
   });
   sc_core::sc_start();
   EXPECT_EQ(id, 0x53415456u);  // 'SATV'
-  EXPECT_EQ(version, 0x00010000u);
+  EXPECT_EQ(version, 0x00010001u);
   EXPECT_EQ(array, (8u << 16) | 16u);                 // COLS in 31:16, ROWS in 15:0
   EXPECT_EQ(nm, (1u << 2) | (1u << 3) | (1u << 4));  // M = 4, 8, 16
   EXPECT_EQ(a, 64u);

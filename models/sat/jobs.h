@@ -1,0 +1,87 @@
+// Engine jobs as decoded from the SAT registers and checked (models/sat/sat.cpp), handed to the
+// engines' compute and timing code, which is SystemC-free. Pointers are into the SRAM buffers;
+// they are null in timing-only mode. docs/engines.md is the contract.
+#pragma once
+#include <cstdint>
+
+#include <cestvp/sat_abi.h>
+
+namespace cestvp::sat {
+
+enum class Mode { functional, bit_accurate, timing };
+
+enum class StceOp : std::uint32_t { gemm = 0, conv_fwd = 1, conv_bwd_data = 2, conv_bwd_weight = 3 };
+
+struct ConvShape {
+  std::uint32_t batch = 0, h = 0, w = 0, cin = 0, cout = 0, kh = 0, kw = 0, stride = 1, pad = 0;
+  std::uint32_t oh = 0, ow = 0;  // derived
+};
+
+struct StceJob {
+  StceOp op = StceOp::gemm;
+  bool accumulate = false, out_fp16 = false;
+  bool a_trans = false, b_trans = false;  // GEMM only
+  bool a_sparse = false, b_sparse = false;
+  std::uint32_t n = 0, m = 0;
+  // GEMM view: C[rows][cols] (+)= A[rows][depth] x B[depth][cols]; derived for convolutions.
+  std::uint32_t rows = 0, cols = 0, depth = 0;
+  std::uint32_t segment = 0;  // N:M segment along depth (never 0 once decoded)
+  ConvShape conv;             // convolutions only
+  // SRAM buffer (0..2) of each operand, for the port model; a_idx/b_idx only when sparse.
+  unsigned a_buffer = 0, b_buffer = 1, c_buffer = 2;
+  const std::uint8_t* a = nullptr;
+  const std::uint32_t* a_idx = nullptr;
+  const std::uint8_t* b = nullptr;
+  const std::uint32_t* b_idx = nullptr;
+  std::uint8_t* c = nullptr;
+
+  fw::NmLine line() const { return {depth, segment, n, m}; }  // of the compressed operand
+};
+
+struct OsreJob {
+  bool backward = false;  // groups along rows of each column (else along columns of each row)
+  bool src_fp32 = false;
+  std::uint32_t n = 0, m = 0;
+  std::uint32_t rows = 0, cols = 0;
+  unsigned src_buffer = 0, val_buffer = 0, idx_buffer = 0;
+  const std::uint8_t* src = nullptr;
+  std::uint8_t* values = nullptr;  // FP16
+  std::uint32_t* indices = nullptr;
+
+  std::uint32_t lines() const { return backward ? cols : rows; }
+  fw::NmLine line() const {
+    const std::uint32_t length = backward ? rows : cols;
+    return {length, length, n, m};
+  }
+};
+
+struct WuveJob {
+  bool write_fp16 = false;
+  std::uint32_t count = 0;
+  float lr = 0, momentum = 0, weight_decay = 0, grad_scale = 1;
+  unsigned grad_buffer = 0, weight_buffer = 0, momentum_buffer = 0, out_buffer = 0;
+  const std::uint8_t* grad = nullptr;  // FP16
+  float* weight = nullptr;
+  float* velocity = nullptr;
+  std::uint8_t* out = nullptr;  // FP16
+};
+
+// What a job costs, from the engine's timing formula (docs/engines.md).
+struct JobCost {
+  std::uint64_t cycles = 0;  // busy cycles, set-up included
+  std::uint64_t stall_cycles = 0;
+  std::uint64_t ops = 0;
+  std::uint64_t ops_skipped = 0;
+  std::uint64_t sram_read = 0;   // bytes
+  std::uint64_t sram_write = 0;  // bytes
+};
+
+// SRAM port widths and engine parameters the timing formulas use.
+struct TimingParams {
+  unsigned array_rows = 32, array_cols = 32;
+  std::uint64_t port_bytes[3] = {256, 64, 64};  // per cycle, buffers A, B, C
+  unsigned osre_lanes = 32, osre_pipeline = 0;
+  unsigned wuve_lanes = 32, wuve_pipeline = 0;
+};
+
+}  // namespace cestvp::sat
