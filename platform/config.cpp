@@ -28,6 +28,8 @@ constexpr Range<unsigned> kInterruptLine{0, 31};   // inputs of the interrupt co
 constexpr Range<std::uint64_t> kInterleave{64, std::uint64_t{1} << 30};  // 64 B .. 1 GiB
 constexpr Range<std::uint64_t> kBurst{4, std::uint64_t{1} << 20};        // 4 B .. 1 MiB
 constexpr Range<std::uint64_t> kSramPort{1, 4096};                       // 1 B .. 4 KiB
+constexpr Range<unsigned> kLanes{1, 1024};
+constexpr Range<unsigned> kPipeline{0, 1000};  // cycles
 constexpr std::uint64_t kBurstAlign = 4;  // the DMA moves whole 32-bit words
 
 // The regions of PlatformConfig::address_map, in its order. Register blocks are at least a
@@ -149,11 +151,23 @@ std::vector<unsigned> read_group_sizes(const YamlValue& value) {
   return sizes;
 }
 
+// OSRE and WUVE: lanes working in parallel and the pipeline latency of a job, in cycles.
+void read_vector_engine(const YamlValue& value, unsigned& lanes, unsigned& pipeline) {
+  YamlMap map = value.map();
+  const YamlValue lanes_value = map.get("lanes");
+  const YamlValue pipeline_value = map.get("pipeline");
+  map.finish();
+  lanes = lanes_value.integer<unsigned>(kLanes);
+  pipeline = pipeline_value.integer<unsigned>(kPipeline);
+}
+
 PlatformConfig::Sat read_sat(const YamlValue& value) {
   YamlMap map = value.map();
   const YamlValue array = map.get("array");
   const YamlValue nm_m = map.get("nm_m");
   const YamlValue sram_port = map.get("sram_port");
+  const YamlValue osre = map.get("osre");
+  const YamlValue wuve = map.get("wuve");
   map.finish();
   YamlMap array_map = array.map();
   const YamlValue rows = array_map.get("rows");
@@ -163,8 +177,15 @@ PlatformConfig::Sat read_sat(const YamlValue& value) {
   sat.array_rows = rows.integer<unsigned>(kArraySide);
   sat.array_cols = cols.integer<unsigned>(kArraySide);
   sat.nm_m = read_group_sizes(nm_m);
-  sat.sram_port_bytes = sram_port.size(kSramPort);
-  require_power_of_two(sram_port, sat.sram_port_bytes, format_size(sat.sram_port_bytes));
+  YamlMap ports = sram_port.map();
+  const YamlValue port_values[3] = {ports.get("a"), ports.get("b"), ports.get("c")};
+  ports.finish();
+  for (int i = 0; i < 3; ++i) {
+    sat.sram_port_bytes[i] = port_values[i].size(kSramPort);
+    require_power_of_two(port_values[i], sat.sram_port_bytes[i], format_size(sat.sram_port_bytes[i]));
+  }
+  read_vector_engine(osre, sat.osre_lanes, sat.osre_pipeline);
+  read_vector_engine(wuve, sat.wuve_lanes, sat.wuve_pipeline);
   return sat;
 }
 
@@ -296,7 +317,11 @@ std::string to_yaml(const PlatformConfig& config) {
     out << (i == 0 ? "" : ", ") << config.sat.nm_m[i];
   }
   out << "]\n"
-      << "  sram_port: " << format_size(config.sat.sram_port_bytes) << "\n"
+      << "  sram_port: {a: " << format_size(config.sat.sram_port_bytes[0])
+      << ", b: " << format_size(config.sat.sram_port_bytes[1])
+      << ", c: " << format_size(config.sat.sram_port_bytes[2]) << "}\n"
+      << "  osre: {lanes: " << config.sat.osre_lanes << ", pipeline: " << config.sat.osre_pipeline << "}\n"
+      << "  wuve: {lanes: " << config.sat.wuve_lanes << ", pipeline: " << config.sat.wuve_pipeline << "}\n"
       << "tlm:\n"
       << "  quantum: " << time(config.tlm.quantum_s) << "\n"
       << "address_map:\n";

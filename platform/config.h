@@ -43,7 +43,9 @@ struct PlatformConfig {
     unsigned array_rows = 0;
     unsigned array_cols = 0;
     std::vector<unsigned> nm_m;  // supported group sizes M (every N in 1..M)
-    std::uint64_t sram_port_bytes = 0;  // bytes per SAT cycle per SRAM buffer port
+    std::uint64_t sram_port_bytes[3] = {};  // bytes per SAT cycle through the port of buffer A, B, C
+    unsigned osre_lanes = 0, osre_pipeline = 0;  // pipeline: cycles of latency per job
+    unsigned wuve_lanes = 0, wuve_pipeline = 0;
   } sat;
 
   struct Tlm {

@@ -252,7 +252,13 @@ TEST(PlatformConfig, DefaultPlatformHasThePaperAndAssumedValues) {
   EXPECT_EQ(config.sat.array_rows, 32u);
   EXPECT_EQ(config.sat.array_cols, 32u);
   EXPECT_EQ(config.sat.nm_m, (std::vector<unsigned>{4, 8}));
-  EXPECT_EQ(config.sat.sram_port_bytes, 64u);
+  EXPECT_EQ(config.sat.sram_port_bytes[0], 256u);
+  EXPECT_EQ(config.sat.sram_port_bytes[1], 64u);
+  EXPECT_EQ(config.sat.sram_port_bytes[2], 64u);
+  EXPECT_EQ(config.sat.osre_lanes, 32u);
+  EXPECT_EQ(config.sat.osre_pipeline, 4u);
+  EXPECT_EQ(config.sat.wuve_lanes, 32u);
+  EXPECT_EQ(config.sat.wuve_pipeline, 8u);
   EXPECT_EQ(config.tlm.quantum_s, 1e-6);
   EXPECT_EQ(config.interrupts.dma, 0u);
   EXPECT_EQ(config.interrupts.sat, 1u);
@@ -315,7 +321,9 @@ TEST(PlatformConfig, EveryKeyIsRequiredAndNoOtherIsAllowed) {
     EXPECT_NE(load_error(path).find(": " + prefix + "bogus_key: unknown key"), std::string::npos)
         << load_error(path);
   }
-  EXPECT_EQ(keys, 46);  // 8 sections with 3+1+4+1+3+1+7+2 keys, sat.array 2, 7 regions x 2
+  // 8 sections with 3+1+4+1+5+1+7+2 keys; sat.array 2, sat.sram_port 3, sat.osre 2,
+  // sat.wuve 2; 7 regions x 2.
+  EXPECT_EQ(keys, 55);
 }
 
 // ---------------------------------------------------------------------- bad-file corpus
@@ -375,7 +383,7 @@ const BadFile kBadFiles[] = {
     {"duplicate_key", "7:22", "tlm.quantum", "duplicate key; expected each key at most once"},
     {"interleave_not_power_of_two", "4:78", "ddr.interleave",
      "3 KiB is not a power of two; expected a power of two"},
-    {"sram_port_not_power_of_two", "6:61", "sat.sram_port",
+    {"sram_port_not_power_of_two", "6:75", "sat.sram_port.b",
      "48 B is not a power of two; expected a power of two"},
     {"nm_m_not_power_of_two", "6:46", "sat.nm_m[1]",
      "6 is not a power of two; expected a power of two"},
@@ -427,7 +435,11 @@ void expect_same(const PlatformConfig& a, const PlatformConfig& b) {
   EXPECT_EQ(a.sat.array_rows, b.sat.array_rows);
   EXPECT_EQ(a.sat.array_cols, b.sat.array_cols);
   EXPECT_EQ(a.sat.nm_m, b.sat.nm_m);
-  EXPECT_EQ(a.sat.sram_port_bytes, b.sat.sram_port_bytes);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(a.sat.sram_port_bytes[i], b.sat.sram_port_bytes[i]);
+  EXPECT_EQ(a.sat.osre_lanes, b.sat.osre_lanes);
+  EXPECT_EQ(a.sat.osre_pipeline, b.sat.osre_pipeline);
+  EXPECT_EQ(a.sat.wuve_lanes, b.sat.wuve_lanes);
+  EXPECT_EQ(a.sat.wuve_pipeline, b.sat.wuve_pipeline);
   EXPECT_EQ(a.tlm.quantum_s, b.tlm.quantum_s);
   ASSERT_EQ(a.address_map.size(), b.address_map.size());
   for (std::size_t i = 0; i < a.address_map.size(); ++i) {
@@ -459,7 +471,9 @@ TEST(PlatformConfig, ResolvedDumpOfTheDefaultPlatform) {
             "sat:\n"
             "  array: {rows: 32, cols: 32}\n"
             "  nm_m: [4, 8]\n"
-            "  sram_port: 64 B\n"
+            "  sram_port: {a: 256 B, b: 64 B, c: 64 B}\n"
+            "  osre: {lanes: 32, pipeline: 4}\n"
+            "  wuve: {lanes: 32, pipeline: 8}\n"
             "tlm:\n"
             "  quantum: 1 us\n"
             "address_map:\n"

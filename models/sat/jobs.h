@@ -35,7 +35,9 @@ struct StceJob {
   const std::uint32_t* b_idx = nullptr;
   std::uint8_t* c = nullptr;
 
-  fw::NmLine line() const { return {depth, segment, n, m}; }  // of the compressed operand
+  // One line of the compressed operand: one segment of K (docs/engines.md).
+  fw::NmLine line() const { return {segment, segment, n, m}; }
+  std::uint32_t segments() const { return depth / segment; }
 };
 
 struct OsreJob {
