@@ -10,6 +10,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "reg.h"
+#include "sat/jobs.h"
 #include "sram.h"
 
 namespace cestvp {
@@ -17,12 +18,11 @@ namespace cestvp {
 class Sat : public sc_core::sc_module {
  public:
   struct Params {
-    unsigned array_rows = 0;
-    unsigned array_cols = 0;
+    sat::TimingParams timing;    // array size, SRAM ports, OSRE/WUVE lanes and pipelines
     std::vector<unsigned> nm_m;  // supported group sizes M, powers of two
-    std::uint64_t sram_a_bytes = 0, sram_b_bytes = 0, sram_c_bytes = 0;
-    std::uint64_t sram_port_bytes = 0;
+    std::uint64_t sram_bytes[3] = {};  // buffers A, B, C
     double clock_hz = 0;
+    sat::Mode mode = sat::Mode::functional;
   };
 
   tlm_utils::simple_target_socket<Sat> regs_socket;

@@ -24,10 +24,22 @@ Ddr::Params ddr_params(const PlatformConfig& c) {
           c.ddr.interleave_bytes};
 }
 
-Sat::Params sat_params(const PlatformConfig& c) {
-  return {c.sat.array_rows,           c.sat.array_cols,           c.sat.nm_m,
-          c.region("sat_sram_a").size, c.region("sat_sram_b").size, c.region("sat_sram_c").size,
-          c.sat.sram_port_bytes,      c.clocks.sat_hz};
+Sat::Params sat_params(const PlatformConfig& c, sat::Mode mode) {
+  Sat::Params p;
+  p.timing.array_rows = c.sat.array_rows;
+  p.timing.array_cols = c.sat.array_cols;
+  for (int i = 0; i < 3; ++i) p.timing.port_bytes[i] = c.sat.sram_port_bytes[i];
+  p.timing.osre_lanes = c.sat.osre_lanes;
+  p.timing.osre_pipeline = c.sat.osre_pipeline;
+  p.timing.wuve_lanes = c.sat.wuve_lanes;
+  p.timing.wuve_pipeline = c.sat.wuve_pipeline;
+  p.nm_m = c.sat.nm_m;
+  p.sram_bytes[0] = c.region("sat_sram_a").size;
+  p.sram_bytes[1] = c.region("sat_sram_b").size;
+  p.sram_bytes[2] = c.region("sat_sram_c").size;
+  p.clock_hz = c.clocks.sat_hz;
+  p.mode = mode;
+  return p;
 }
 
 std::unique_ptr<Tracer> make_tracer(const VpOptions& options) {
@@ -67,7 +79,7 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
       ddr("ddr", ddr_params(config)),
       dma("dma", {config.dma.burst_bytes, period(config.clocks.peripheral_hz)}),
       irqc("irqc", {irq_lines(config), period(config.clocks.peripheral_hz)}),
-      sat("sat", sat_params(config)),
+      sat("sat", sat_params(config, options.mode)),
       cpu("cpu", {16u << 20, options.log_level, options.log},
           [this, fw_main = std::move(firmware)](fw::Hal& hal) { return fw_main(hal, boot_); }) {
   tlm::tlm_global_quantum::instance().set(seconds(config.tlm.quantum_s));

@@ -27,6 +27,7 @@ struct VpOptions {
   std::string vcd_path;        // empty: no VCD
   std::string trace_log_path;  // empty: no transaction log
   fw::LogLevel log_level = fw::LogLevel::info;
+  sat::Mode mode = sat::Mode::functional;  // numerics of the SAT engines
   std::ostream* log = nullptr;  // firmware log; nullptr: stdout
 };
 

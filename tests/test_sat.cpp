@@ -20,7 +20,18 @@ namespace r = cestvp::regs::sat;
 
 namespace {
 
-Sat::Params params() { return {16, 8, {4, 8, 16}, 64 << 10, 32 << 10, 16 << 10, 16, 200e6}; }
+Sat::Params params() {
+  Sat::Params p;
+  p.timing.array_rows = 16;
+  p.timing.array_cols = 8;
+  p.timing.port_bytes[0] = p.timing.port_bytes[1] = p.timing.port_bytes[2] = 16;
+  p.nm_m = {4, 8, 16};
+  p.sram_bytes[0] = 64 << 10;
+  p.sram_bytes[1] = 32 << 10;
+  p.sram_bytes[2] = 16 << 10;
+  p.clock_hz = 200e6;
+  return p;
+}
 
 struct Bench {
   Sat sat{"sat", params()};
