@@ -27,8 +27,8 @@ struct StceJob {
   std::uint32_t rows = 0, cols = 0, depth = 0;
   std::uint32_t segment = 0;  // N:M segment along depth (never 0 once decoded)
   ConvShape conv;             // convolutions only
-  // SRAM buffer (0..2) of each operand, for the port model; a_idx/b_idx only when sparse.
-  unsigned a_buffer = 0, b_buffer = 1, c_buffer = 2;
+  // SRAM buffer (0..2) of each operand, for the port model; the index buffers only when sparse.
+  unsigned a_buffer = 0, a_idx_buffer = 0, b_buffer = 1, b_idx_buffer = 1, c_buffer = 2;
   const std::uint8_t* a = nullptr;
   const std::uint32_t* a_idx = nullptr;
   const std::uint8_t* b = nullptr;
