@@ -3,11 +3,30 @@
 #include <cestvp/regs.h>
 #include <regmap_tables.h>
 
+#include "sat/osre.h"
+#include "sat/stce_compute.h"
+#include "sat/stce_timing.h"
+#include "sat/wuve.h"
+
 namespace cestvp {
 
 namespace r = regs::sat;
 
 namespace {
+
+// The common registers of an engine, relative to its <E>_START.
+constexpr std::uint32_t kStatus = r::STCE_STATUS - r::STCE_START;
+constexpr std::uint32_t kError = r::STCE_ERROR - r::STCE_START;
+constexpr std::uint32_t kJobs = r::STCE_JOBS - r::STCE_START;
+constexpr std::uint32_t kBusyCycles = r::STCE_BUSY_CYCLES_LO - r::STCE_START;
+constexpr std::uint32_t kStallCycles = r::STCE_STALL_CYCLES_LO - r::STCE_START;
+constexpr std::uint32_t kOps = r::STCE_OPS_LO - r::STCE_START;
+constexpr std::uint32_t kOpsSkipped = r::STCE_OPS_SKIPPED_LO - r::STCE_START;
+constexpr std::uint32_t kSramRead = r::STCE_SRAM_READ_LO - r::STCE_START;
+constexpr std::uint32_t kSramWrite = r::STCE_SRAM_WRITE_LO - r::STCE_START;
+static_assert(r::OSRE_SRAM_WRITE_LO - r::OSRE_START == kSramWrite && r::WUVE_SRAM_WRITE_LO - r::WUVE_START == kSramWrite,
+              "regmap.yaml gives every engine the same common register layout");
+static_assert(r::OSRE_ERROR - r::OSRE_START == kError && r::WUVE_ERROR - r::WUVE_START == kError);
 
 Sram::Params sram_params(int buffer, const Sat::Params& p) {
   return {p.sram_bytes[buffer], p.timing.port_bytes[buffer], sc_core::sc_time(1.0 / p.clock_hz, sc_core::SC_SEC)};
@@ -16,8 +35,7 @@ Sram::Params sram_params(int buffer, const Sat::Params& p) {
 std::uint32_t m_mask(const std::vector<unsigned>& nm_m) {
   std::uint32_t mask = 0;
   for (unsigned m : nm_m)
-    for (unsigned k = 0; k < 32; ++k)
-      if ((1u << k) == m) mask |= 1u << k;
+    if (m < 32) mask |= m;  // M is a power of two: bit k of the mask is M = 2^k itself
   return mask;
 }
 
@@ -30,18 +48,50 @@ Sat::Sat(const sc_core::sc_module_name& name, const Params& params)
       sram_b("sram_b", sram_params(1, params)),
       sram_c("sram_c", sram_params(2, params)),
       irq("irq"),
+      params_(params),
       cycle_(1.0 / params.clock_hz, sc_core::SC_SEC),
-      regs_(regmap::sat) {
+      regs_(regmap::sat),
+      m_mask_(m_mask(params.nm_m)),
+      engines_{{"stce", r::STCE_START, r::IRQ_STATUS_STCE_DONE_MASK, r::IRQ_STATUS_STCE_ERROR_MASK},
+               {"osre", r::OSRE_START, r::IRQ_STATUS_OSRE_DONE_MASK, r::IRQ_STATUS_OSRE_ERROR_MASK},
+               {"wuve", r::WUVE_START, r::IRQ_STATUS_WUVE_DONE_MASK, r::IRQ_STATUS_WUVE_ERROR_MASK}} {
   regs_socket.register_b_transport(this, &Sat::b_transport);
   regs_socket.register_transport_dbg(this, &Sat::transport_dbg);
 
   regs_.preset(r::ARRAY, (params.timing.array_cols << r::ARRAY_COLS_SHIFT) |
                              (params.timing.array_rows << r::ARRAY_ROWS_SHIFT));
-  regs_.preset(r::NM_SUPPORT, m_mask(params.nm_m));
+  regs_.preset(r::NM_SUPPORT, m_mask_);
   regs_.preset(r::SRAM_A_KIB, static_cast<std::uint32_t>(params.sram_bytes[0] / 1024));
   regs_.preset(r::SRAM_B_KIB, static_cast<std::uint32_t>(params.sram_bytes[1] / 1024));
   regs_.preset(r::SRAM_C_KIB, static_cast<std::uint32_t>(params.sram_bytes[2] / 1024));
   regs_.preset(r::CLOCK_KHZ, static_cast<std::uint32_t>(params.clock_hz / 1000.0 + 0.5));
+
+  Sram* buffers[3] = {&sram_a, &sram_b, &sram_c};
+  for (int i = 0; i < 3; ++i) {
+    // Timing-only runs move no data: the engines get no pointers.
+    sram_.data[i] = params.mode == sat::Mode::timing ? nullptr : buffers[i]->data();
+    sram_.size[i] = buffers[i]->size();
+  }
+
+  regs_.on_write(r::IRQ_STATUS, [this](std::uint32_t) { update_irq(); });
+  regs_.on_write(r::IRQ_ENABLE, [this](std::uint32_t) { update_irq(); });
+  regs_.sync_on_access(r::IRQ_STATUS);
+  for (EngineState& e : engines_) {
+    regs_.on_write(e.base, [this, &e](std::uint32_t v) { write_start(e, v); });
+    regs_.sync_on_access(e.base);
+    regs_.on_read(e.base + kStatus, [&e] { return e.busy ? r::STCE_STATUS_BUSY_MASK : 0u; });
+    regs_.sync_on_access(e.base + kStatus);
+    sc_core::sc_spawn([this, &e] { run_engine(e); }, sc_core::sc_gen_unique_name(e.name));
+  }
+  SC_METHOD(drive_irq);
+  sensitive << irq_changed_;
+  dont_initialize();
+}
+
+void Sat::set_tracer(Tracer* tracer) {
+  tracer_ = tracer;
+  if (!tracer_ || !tracer_->vcd_enabled()) return;
+  for (EngineState& e : engines_) e.busy_signal = tracer_->declare(std::string(name()) + '.' + e.name, "busy", 1);
 }
 
 void Sat::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -50,5 +100,100 @@ void Sat::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
 }
 
 unsigned Sat::transport_dbg(tlm::tlm_generic_payload& gp) { return regs_.transport_dbg(gp); }
+
+// irq has one driver, drive_irq: register writes run in the initiator's thread, job
+// completions in the engines'.
+void Sat::update_irq() { irq_changed_.notify(sc_core::SC_ZERO_TIME); }
+
+void Sat::drive_irq() { irq.write((regs_.get(r::IRQ_STATUS) & regs_.get(r::IRQ_ENABLE)) != 0); }
+
+void Sat::write_start(EngineState& e, std::uint32_t value) {
+  if (!(value & r::STCE_START_GO_MASK)) return;
+  if (e.busy) {
+    regs_.set(e.base + kError, static_cast<std::uint32_t>(sat::JobError::start_while_busy));
+    regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | e.error_bit);
+    update_irq();
+    return;
+  }
+  regs_.set(e.base + kError, 0);
+  e.busy = true;
+  trace_busy(e);
+  e.start.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Sat::run_engine(EngineState& e) {
+  const Engine which = static_cast<Engine>(&e - engines_);
+  for (;;) {
+    sc_core::wait(e.start);
+    sat::JobCost cost;
+    const sat::JobError error = execute(which, cost);
+    finish(e, error, cost);
+  }
+}
+
+template <typename Job, typename CostFn, typename ComputeFn>
+sat::JobError Sat::run_job(const sat::Decoded<Job>& decoded, CostFn cost_of, ComputeFn compute, sat::JobCost& cost) {
+  if (!decoded.ok()) {
+    cost.cycles = 1;  // a rejected job takes its decode cycle and touches nothing
+    sc_core::wait(cycle_);
+    return decoded.error;
+  }
+  cost = cost_of(decoded.job, params_.timing);
+  sc_core::wait(cycle_ * static_cast<double>(cost.cycles));
+  // The results appear when the job ends, computed from the SRAM contents at that time.
+  if (params_.mode == sat::Mode::timing || compute(decoded.job)) return sat::JobError::none;
+  return sat::JobError::nan_input;
+}
+
+sat::JobError Sat::execute(Engine engine, sat::JobCost& cost) {
+  const sat::DecodeContext context{regs_, sram_, m_mask_};
+  switch (engine) {
+    case Engine::stce:
+      return run_job(sat::decode_stce(context), sat::stce_cost,
+                     [this](const sat::StceJob& j) { return sat::stce_compute(j, params_.mode), true; }, cost);
+    case Engine::osre:
+      return run_job(sat::decode_osre(context), sat::osre_cost, sat::osre_compute, cost);
+    case Engine::wuve:
+      return run_job(sat::decode_wuve(context), sat::wuve_cost,
+                     [](const sat::WuveJob& j) { return sat::wuve_compute(j), true; }, cost);
+  }
+  return sat::JobError::bad_op;
+}
+
+void Sat::finish(EngineState& e, sat::JobError error, const sat::JobCost& cost) {
+  add_counter(e.base + kBusyCycles, cost.cycles);
+  add_counter(e.base + kStallCycles, cost.stall_cycles);
+  add_counter(e.base + kOps, cost.ops);
+  add_counter(e.base + kOpsSkipped, cost.ops_skipped);
+  add_counter(e.base + kSramRead, cost.sram_read);
+  add_counter(e.base + kSramWrite, cost.sram_write);
+  if (error == sat::JobError::none) regs_.set(e.base + kJobs, regs_.get(e.base + kJobs) + 1);
+  regs_.set(e.base + kError, static_cast<std::uint32_t>(error));
+  regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | (error == sat::JobError::none ? e.done_bit : e.error_bit));
+  e.busy = false;
+  trace_busy(e);
+  update_irq();
+}
+
+void Sat::add_counter(std::uint32_t lo, std::uint64_t value) {
+  const std::uint64_t total = counter(lo) + value;
+  regs_.set(lo, static_cast<std::uint32_t>(total));
+  regs_.set(lo + 4, static_cast<std::uint32_t>(total >> 32));
+}
+
+std::uint64_t Sat::counter(std::uint32_t lo) const {
+  return (std::uint64_t{regs_.get(lo + 4)} << 32) | regs_.get(lo);
+}
+
+sat::JobCost Sat::counters(Engine engine, std::uint64_t* jobs) const {
+  const std::uint32_t base = engines_[static_cast<int>(engine)].base;
+  if (jobs) *jobs = regs_.get(base + kJobs);
+  return {counter(base + kBusyCycles), counter(base + kStallCycles), counter(base + kOps),
+          counter(base + kOpsSkipped), counter(base + kSramRead), counter(base + kSramWrite)};
+}
+
+void Sat::trace_busy(EngineState& e) {
+  if (e.busy_signal.valid()) tracer_->change(e.busy_signal, sc_core::sc_time_stamp(), e.busy);
+}
 
 }  // namespace cestvp

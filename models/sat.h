@@ -1,6 +1,8 @@
-// SAT accelerator shell: its register block (identification and the hardware configuration
-// firmware checks at start) and its on-chip SRAM buffers A, B and C. The engines (STCE, OSRE,
-// WUVE) attach to this module.
+// SAT accelerator: its register block (identification, configuration, interrupts, and per
+// engine the job, status, error and counter registers), its on-chip SRAM buffers A, B and C,
+// and the three engines STCE, OSRE and WUVE (docs/engines.md). Each engine runs its jobs in a
+// thread of its own: decode and check the job registers, take the time its formula gives,
+// compute in the run's numerics mode, update counters, raise DONE or ERROR.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -10,8 +12,10 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "reg.h"
+#include "sat/decode.h"
 #include "sat/jobs.h"
 #include "sram.h"
+#include "tracer.h"
 
 namespace cestvp {
 
@@ -24,6 +28,7 @@ class Sat : public sc_core::sc_module {
     double clock_hz = 0;
     sat::Mode mode = sat::Mode::functional;
   };
+  enum class Engine { stce = 0, osre = 1, wuve = 2 };
 
   tlm_utils::simple_target_socket<Sat> regs_socket;
   Sram sram_a;
@@ -32,15 +37,49 @@ class Sat : public sc_core::sc_module {
   sc_core::sc_out<bool> irq;
 
   Sat(const sc_core::sc_module_name& name, const Params& params);
+  SC_HAS_PROCESS(Sat);
 
+  void set_tracer(Tracer* tracer);
   sc_core::sc_time cycle() const { return cycle_; }
+  // An engine's counters as its registers hold them.
+  sat::JobCost counters(Engine engine, std::uint64_t* jobs = nullptr) const;
 
  private:
+  struct EngineState {
+    EngineState(const char* n, std::uint32_t b, std::uint32_t done, std::uint32_t error)
+        : name(n), base(b), done_bit(done), error_bit(error) {}
+    const char* name;
+    std::uint32_t base;  // offset of <E>_START; the other common registers follow at fixed offsets
+    std::uint32_t done_bit, error_bit;
+    bool busy = false;
+    sc_core::sc_event start;
+    Tracer::Signal busy_signal;
+  };
+
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& gp);
 
+  void write_start(EngineState& engine, std::uint32_t value);
+  void update_irq();
+  void drive_irq();
+  void run_engine(EngineState& engine);
+  // Decodes and runs the engine's job; returns its error, fills its cost (time and counters).
+  sat::JobError execute(Engine engine, sat::JobCost& cost);
+  template <typename Job, typename CostFn, typename ComputeFn>
+  sat::JobError run_job(const sat::Decoded<Job>& decoded, CostFn cost_of, ComputeFn compute, sat::JobCost& cost);
+  void finish(EngineState& engine, sat::JobError error, const sat::JobCost& cost);
+  void add_counter(std::uint32_t lo_offset, std::uint64_t value);
+  std::uint64_t counter(std::uint32_t lo_offset) const;
+  void trace_busy(EngineState& engine);
+
+  Params params_;
   sc_core::sc_time cycle_;
   RegisterBank regs_;
+  sat::SramBuffers sram_;
+  std::uint32_t m_mask_;
+  EngineState engines_[3];
+  sc_core::sc_event irq_changed_;
+  Tracer* tracer_ = nullptr;
 };
 
 }  // namespace cestvp

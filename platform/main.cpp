@@ -26,6 +26,7 @@ struct RunArgs {
   std::string vcd;
   std::string trace_log;
   std::string log_level = "info";
+  std::string mode = "functional";
 };
 
 fw::LogLevel parse_log_level(const std::string& s) {
@@ -95,6 +96,9 @@ int run(const RunArgs& args) {
   options.vcd_path = args.vcd;
   options.trace_log_path = args.trace_log;
   options.log_level = parse_log_level(args.log_level);
+  options.mode = args.mode == "bit-accurate" ? sat::Mode::bit_accurate
+                 : args.mode == "timing"     ? sat::Mode::timing
+                                             : sat::Mode::functional;
   VirtualPlatform vp(config, firmware_for(workload), options);
   const RunStats stats = vp.run();
 
@@ -120,6 +124,9 @@ int sc_main(int argc, char* argv[]) {
   run_cmd->add_option("--out", args.out, "Run directory (default: runs/<workload name>)");
   run_cmd->add_option("--vcd", args.vcd, "Write a VCD of bus transactions, interrupts and DMA state, and a .gtkw beside it");
   run_cmd->add_option("--trace-log", args.trace_log, "Write one line per bus transaction to this file");
+  run_cmd->add_option("--mode", args.mode, "SAT engine numerics: functional (fast), bit-accurate (uMAC order), timing (no data)")
+      ->check(CLI::IsMember({"functional", "bit-accurate", "timing"}))
+      ->capture_default_str();
   run_cmd->add_option("--log-level", args.log_level, "Firmware log level")
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
       ->capture_default_str();

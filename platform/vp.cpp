@@ -123,6 +123,7 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
     tracer_->declare_targets(bus.target_names());
     bus.set_tracer(tracer_.get());
     dma.set_tracer(tracer_.get());
+    sat.set_tracer(tracer_.get());
     if (tracer_->vcd_enabled()) {
       trace_line(irq_dma_, "dma");
       trace_line(irq_sat_, "sat");
