@@ -1,0 +1,20 @@
+// STCE numerics (docs/engines.md "STCE"): C (+)= A x B for GEMM and the three convolution
+// passes, with an optional N:M compressed operand. SystemC-free.
+#pragma once
+#include <cstddef>
+
+#include "sat/jobs.h"
+
+namespace cestvp::sat {
+
+// Bound, in floats, of each temporary the compute allocates (an FP32 tile of A lines, of B
+// lines, of C): 16 MiB, so that a 2048-square GEMM is one OpenBLAS call while an implicit
+// im2col of a large convolution is gathered a tile at a time.
+inline constexpr std::size_t kStceTileFloats = std::size_t{1} << 22;
+
+// Computes a validated job into job.c. Mode::bit_accurate sums every output in the uMAC's order;
+// Mode::functional calls OpenBLAS SGEMM on the operands widened to FP32; Mode::timing touches
+// nothing. `tile_floats` exists so that tests can force many tiles on small jobs.
+void stce_compute(const StceJob& job, Mode mode, std::size_t tile_floats = kStceTileFloats);
+
+}  // namespace cestvp::sat
