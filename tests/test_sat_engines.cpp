@@ -344,3 +344,125 @@ TEST(SatEngines, EnginesRunConcurrently) {
   EXPECT_EQ(b.sat.counters(Sat::Engine::wuve).cycles, 41u);
   EXPECT_EQ(b.sat.counters(Sat::Engine::stce).cycles, 1273u);
 }
+
+namespace {
+
+// Runs an OSRE or WUVE job programmed by `setup` and returns its error cause.
+std::uint32_t vector_error(std::uint32_t start_reg, std::uint32_t error_reg,
+                           const std::function<void(TlmInitiator&)>& setup) {
+  Outcome o;
+  Bench b([&](TlmInitiator& cpu) {
+    setup(cpu);
+    o = run(cpu, start_reg, error_reg);
+  });
+  sc_core::sc_start();
+  EXPECT_TRUE(b.untouched(0x5A, b.sat.sram_a) && b.untouched(0x5A, b.sat.sram_b) && b.untouched(0x5A, b.sat.sram_c));
+  return o.cause;
+}
+
+void program_osre(TlmInitiator& cpu, std::uint32_t rows, std::uint32_t cols, std::uint32_t nm_value) {
+  set(cpu, r::OSRE_CTRL, 0);
+  set(cpu, r::OSRE_NM, nm_value);
+  set(cpu, r::OSRE_ROWS, rows);
+  set(cpu, r::OSRE_COLS, cols);
+  set(cpu, r::OSRE_SRC_ADDR, sram_address(SramBuffer::a, 0));
+  set(cpu, r::OSRE_VAL_ADDR, sram_address(SramBuffer::b, 0));
+  set(cpu, r::OSRE_IDX_ADDR, sram_address(SramBuffer::c, 0));
+}
+
+void program_wuve(TlmInitiator& cpu, std::uint32_t count) {
+  set(cpu, r::WUVE_CTRL, r::WUVE_CTRL_WRITE_FP16_MASK);
+  set(cpu, r::WUVE_COUNT, count);
+  set(cpu, r::WUVE_GRAD_ADDR, sram_address(SramBuffer::a, 0));
+  set(cpu, r::WUVE_WEIGHT_ADDR, sram_address(SramBuffer::b, 0));
+  set(cpu, r::WUVE_MOMENTUM_ADDR, sram_address(SramBuffer::c, 0));
+  set(cpu, r::WUVE_OUT_ADDR, sram_address(SramBuffer::a, 0x10000));
+}
+
+std::uint32_t osre_error(const std::function<void(TlmInitiator&)>& setup) {
+  return vector_error(r::OSRE_START, r::OSRE_ERROR, setup);
+}
+std::uint32_t wuve_error(const std::function<void(TlmInitiator&)>& setup) {
+  return vector_error(r::WUVE_START, r::WUVE_ERROR, setup);
+}
+std::uint32_t cause(r::OsreErrorCause c) { return static_cast<std::uint32_t>(c); }
+std::uint32_t cause(r::WuveErrorCause c) { return static_cast<std::uint32_t>(c); }
+
+}  // namespace
+
+// One simulation per process: each bad job is a TEST of its own.
+TEST(SatEngines, OsreZeroNIsBadNm) {
+  EXPECT_EQ(osre_error([](TlmInitiator& cpu) { program_osre(cpu, 4, 8, nm(0, 8)); }), cause(r::OsreErrorCause::BAD_NM));
+}
+
+TEST(SatEngines, OsreUnsupportedM) {
+  EXPECT_EQ(osre_error([](TlmInitiator& cpu) { program_osre(cpu, 4, 8, nm(1, 2)); }),
+            cause(r::OsreErrorCause::M_UNSUPPORTED));
+}
+
+TEST(SatEngines, OsreZeroRowsIsBadShape) {
+  EXPECT_EQ(osre_error([](TlmInitiator& cpu) { program_osre(cpu, 0, 8, nm(2, 8)); }),
+            cause(r::OsreErrorCause::BAD_SHAPE));
+}
+
+TEST(SatEngines, OsreIndicesOverlappingValuesIsOverlap) {
+  EXPECT_EQ(osre_error([](TlmInitiator& cpu) {
+              program_osre(cpu, 4, 8, nm(2, 8));
+              set(cpu, r::OSRE_IDX_ADDR, sram_address(SramBuffer::b, 8));  // inside the values
+            }),
+            cause(r::OsreErrorCause::OVERLAP));
+}
+
+TEST(SatEngines, OsreMisalignedFp32SourceIsMisaligned) {
+  EXPECT_EQ(osre_error([](TlmInitiator& cpu) {
+              program_osre(cpu, 4, 8, nm(2, 8));
+              set(cpu, r::OSRE_CTRL, r::OSRE_CTRL_SRC_FP32_MASK);
+              set(cpu, r::OSRE_SRC_ADDR, sram_address(SramBuffer::a, 2));  // FP32 needs 4
+            }),
+            cause(r::OsreErrorCause::MISALIGNED));
+}
+
+TEST(SatEngines, WuveZeroCountIsBadShape) {
+  EXPECT_EQ(wuve_error([](TlmInitiator& cpu) { program_wuve(cpu, 0); }), cause(r::WuveErrorCause::BAD_SHAPE));
+}
+
+TEST(SatEngines, WuveCopyOverlappingWeightsIsOverlap) {
+  EXPECT_EQ(wuve_error([](TlmInitiator& cpu) {
+              program_wuve(cpu, 64);
+              set(cpu, r::WUVE_OUT_ADDR, sram_address(SramBuffer::b, 128));  // inside the weights
+            }),
+            cause(r::WuveErrorCause::OVERLAP));
+}
+
+TEST(SatEngines, WuveMomentumBeyondSramIsOutOfSram) {
+  EXPECT_EQ(wuve_error([](TlmInitiator& cpu) {
+              program_wuve(cpu, 64);
+              set(cpu, r::WUVE_MOMENTUM_ADDR, sram_address(SramBuffer::c, kBuffer - 8));
+            }),
+            cause(r::WuveErrorCause::OUT_OF_SRAM));
+}
+
+TEST(SatEngines, ConvJobInFunctionalModeTakesTheFormulaTime) {
+  // Functional mode computes real data and still takes exactly the formula's time, as the
+  // timing mode does (SparseGemmTakesTheWorkedExampleTimeAndCounts).
+  sat::JobCost functional;
+  Bench b([&](TlmInitiator& cpu) {
+    set(cpu, r::STCE_OP, op(r::StceOpOp::CONV_FWD));
+    set(cpu, r::STCE_BATCH, 2);
+    set(cpu, r::STCE_IN_SIZE, 8 | (8u << r::STCE_IN_SIZE_W_SHIFT));
+    set(cpu, r::STCE_CHANNELS, 16 | (24u << r::STCE_CHANNELS_COUT_SHIFT));
+    set(cpu, r::STCE_KERNEL, 3 | (3u << r::STCE_KERNEL_KW_SHIFT) | (1u << r::STCE_KERNEL_STRIDE_SHIFT) |
+                                 (1u << r::STCE_KERNEL_PAD_SHIFT));
+    set(cpu, r::STCE_A_ADDR, sram_address(SramBuffer::a, 0));
+    set(cpu, r::STCE_B_ADDR, sram_address(SramBuffer::b, 0));
+    set(cpu, r::STCE_C_ADDR, sram_address(SramBuffer::c, 0));
+    EXPECT_EQ(run_stce(cpu).cause, 0u);
+  });
+  sc_core::sc_start();
+  functional = b.sat.counters(Sat::Engine::stce);
+  // GEMM view: rows 2 x 8 x 8 = 128, cols 24, K = 9 x 16 = 144. Folds 4 x 1 of 32 x 24:
+  // compute 144 + 62 = 206; A 32 x 144 x 2 / 256 = 36; B 24 x 144 x 2 / 64 = 108;
+  // C 32 x 24 x 4 / 64 = 48. 1 + 4 x 206 = 825.
+  EXPECT_EQ(functional.cycles, 825u);
+  EXPECT_EQ(functional.ops, 128u * 24u * 144u);
+}
