@@ -34,8 +34,7 @@ Sram::Params sram_params(int buffer, const Sat::Params& p) {
 
 std::uint32_t m_mask(const std::vector<unsigned>& nm_m) {
   std::uint32_t mask = 0;
-  for (unsigned m : nm_m)
-    if (m < 32) mask |= m;  // M is a power of two: bit k of the mask is M = 2^k itself
+  for (unsigned m : nm_m) mask |= m;  // M is a power of two (<= 32): bit k of the mask is M = 2^k itself
   return mask;
 }
 

@@ -235,7 +235,7 @@ INSTANTIATE_TEST_SUITE_P(Ratios, OsreVsGolden,
                          });
 
 // |NaN| ranks as +inf, ties to the lowest index as any value: each row below is a 1:4 group.
-// The job fails even where the NaN is dropped (row 2), and writes its output all the same.
+// The job fails even where the NaN is dropped (rows 1 and 2), and writes its output all the same.
 TEST(Osre, NanRanksAsInfinityAndFailsTheJob) {
   const std::vector<float> dense{kNan, kInf, 1, 2,     //   NaN first: kept
                                  kInf, kNan, 1, 2,     //   +inf first: kept, NaN dropped
@@ -262,11 +262,11 @@ TEST(Osre, NanRanksAsInfinityAndFailsTheJob) {
 // FP32 to FP16: round to nearest even, overflow to infinity. 4:4 keeps every element, in order.
 TEST(Osre, Fp32SourceRoundsToNearestEvenAndOverflows) {
   const std::vector<float> dense{
-      1e6f, -1e6f,           // far beyond 65504: +-inf
-      65520.f, 65519.f,      // 65520 is halfway between 65504 and 2^16: even is 2^16 = inf
-      1.f / 3, 0x1p-25f,     // 1/3 -> 0x3555 (0.33325); 2^-25 halfway between 0 and 2^-24: 0
-      0x1.8p-25f, 0x1.002p0f,  // 0.75 x 2^-24 -> 2^-24; 1 + 2^-11 halfway 1 and 1 + 2^-10: 1
-      0x1.006p0f, -0.f,      // 1 + 3 x 2^-11 halfway 1 + 2^-10 (odd) and 1 + 2^-9: 1 + 2^-9
+      1e6f, -1e6f,             // far beyond 65504: +-inf
+      65520.f, 65519.f,        // 65520: halfway 65504 (odd) and 2^16 (even, = inf); 65504
+      1.f / 3, 0x1p-25f,       // 0x3555 (0.33325); 2^-25: halfway 0 (even) and 2^-24: 0
+      0x1.8p-25f, 0x1.002p0f,  // 0.75 x 2^-24 -> 2^-24; 1 + 2^-11: halfway 1 (even) and next: 1
+      0x1.006p0f, -0.f,        // 1 + 3 x 2^-11: halfway 1 + 2^-10 (odd) and 1 + 2^-9 (even)
       -65504.f, 2.5f};
   const OsreRun run = run_osre(dense, {1, 12, false, true, 4, 4});
   EXPECT_TRUE(run.ok);
@@ -285,8 +285,8 @@ TEST(Osre, MagnitudesCompareInTheSourcePrecision) {
             (std::vector<std::uint32_t>{0, 0}));
 }
 
-// Costs (docs/engines.md, OSRE timing). Platform defaults: ports A 256, B 64, C 64 B per
-// cycle, 32 lanes; pipeline 4 here.
+// Costs (docs/engines.md, OSRE timing): TimingParams' default ports, A 256, B 64, C 64 B per
+// cycle; lanes and pipeline per test.
 TimingParams timing(unsigned lanes, unsigned pipeline) {
   TimingParams t;
   t.osre_lanes = t.wuve_lanes = lanes;
@@ -363,7 +363,7 @@ void run_wuve(WuveData& d, const golden::SgdParams& p, bool write_fp16) {
   sat::wuve_compute(job);
 }
 
-// Gaussian values with a sprinkle of zeros and (for gradients) FP16 subnormals.
+// FP16 gradients: Gaussian, with a sprinkle of zeros and of subnormals.
 std::vector<std::uint16_t> random_grad(std::mt19937& rng, std::size_t count) {
   std::normal_distribution<float> gauss(0.f, 1.f);
   std::uniform_int_distribution<int> kind(0, 9);
@@ -442,21 +442,24 @@ TEST(Wuve, FirstStepFromZeroVelocityMatchesPyTorchsFirst) {
 //         lr*v  0.100000001 x -0.369745553 = -0.0369745558 -> -0x1.2ee544p-5 (-0.0369745567)
 //         w     0.879971504 + 0.0369745567 = 0.916946061 -> 0x1.d579f4p-1 (0.916946054)
 // In real arithmetic (the same FP32 constants, no rounding) w3 = 0.916946053174, nearest FP32
-// 0x1.d579f4p-1, and v3 = -0.369745531181, within 1 ulp (2^-25) of -0x1.7a9e94p-2. PyTorch CPU
-// kernels that fuse add_(x, alpha) into one multiply-add would give w3 = 0x1.d579f2p-1, 1 ulp
-// lower: the contract's unfused order is the one pinned here.
+// 0x1.d579f4p-1, and v3 = -0.369745531181, within 1 ulp (2^-25) of -0x1.7a9e94p-2.
+// PyTorch on CPU: the vectorized add_(x, alpha) is one fused multiply-add (ATen ufunc/add.h,
+// vec::fmadd), which rounds wd*w + g and w - lr*v once each: g and v come out the same, w2 =
+// 0x1.c28b9ep-1 and w3 = 0x1.d579f2p-1, 1 ulp (2^-24) below the contract's unfused values.
 TEST(Wuve, ThreeStepsOfPyTorchSgdByHand) {
   const golden::SgdParams p{0.1f, 0.9f, 1e-4f, 1.f};
   WuveData d{{}, {1.f}, {0.f}, {0}};
   const float grads[] = {0.5f, 0.25f, -1.f};
   const float want_w[] = {0x1.e66516p-1f, 0x1.c28ba0p-1f, 0x1.d579f4p-1f};
   const float want_v[] = {0x1.000d1cp-1f, 0x1.667ea6p-1f, -0x1.7a9e94p-2f};
+  const float torch_w[] = {0x1.e66516p-1f, 0x1.c28b9ep-1f, 0x1.d579f2p-1f};
   for (int step = 0; step < 3; ++step) {
     d.grad = {sat::float_to_fp16(grads[step])};
     run_wuve(d, p, true);
     EXPECT_EQ(d.weight[0], want_w[step]) << "step " << step + 1;
     EXPECT_EQ(d.velocity[0], want_v[step]) << "step " << step + 1;
     EXPECT_EQ(d.out[0], sat::float_to_fp16(want_w[step]));
+    EXPECT_NEAR(d.weight[0], torch_w[step], 0x1p-24) << "step " << step + 1;  // 1 ulp in [0.5, 1)
   }
   EXPECT_NEAR(d.weight[0], 0.916946053174, 0x1p-24);    // 1 ulp in [0.5, 1)
   EXPECT_NEAR(d.velocity[0], -0.369745531181, 0x1p-25);  // 1 ulp in [0.25, 0.5)

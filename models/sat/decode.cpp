@@ -68,7 +68,7 @@ std::uint32_t field(std::uint32_t value, std::uint32_t mask, std::uint32_t shift
 
 JobError check_nm(std::uint32_t n, std::uint32_t m, std::uint32_t m_mask) {
   if (n == 0 || n > m) return JobError::bad_nm;
-  if (m >= 32 || (m & (m - 1)) != 0 || !(m_mask & m)) return JobError::m_unsupported;
+  if (m > 32 || (m & (m - 1)) != 0 || !(m_mask & m)) return JobError::m_unsupported;
   return JobError::none;
 }
 

@@ -112,9 +112,10 @@ bool compress_line(const OsreJob& job, std::uint32_t l) {
   const fw::NmLine line = job.line();
   LineWriter out(job.values + std::size_t{l} * line.entries() * 2,
                  job.indices + std::size_t{l} * line.index_words(), line.index_bits());
+  const LineView view = line_view(job, l);
   bool ok = true;
   for (std::uint32_t lo = 0; lo < line.length; lo += job.m)
-    ok = compress_group<F>(job, line_view(job, l), lo, std::min(job.m, line.length - lo), out) && ok;
+    ok = compress_group<F>(job, view, lo, std::min(job.m, line.length - lo), out) && ok;
   out.finish();
   return ok;
 }
