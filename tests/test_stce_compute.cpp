@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -35,9 +36,10 @@ struct Case {
 
   std::string describe() const {
     const auto u = [](std::size_t v) { return std::to_string(v); };
-    std::string s = "op " + u(static_cast<unsigned>(op)) + (a_sparse ? " A_SPARSE" : "") + (b_sparse ? " B_SPARSE" : "") +
-                    " " + u(n) + ":" + u(m) + (a_trans ? " A_TRANS" : "") + (b_trans ? " B_TRANS" : "") +
-                    (accumulate ? " ACCUMULATE" : "") + (out_fp16 ? " OUT_FP16" : "") + " scale " + std::to_string(scale);
+    std::string s = "op " + u(static_cast<unsigned>(op)) + (a_sparse ? " A_SPARSE" : "") +
+                    (b_sparse ? " B_SPARSE" : "") + " " + u(n) + ":" + u(m) + (a_trans ? " A_TRANS" : "") +
+                    (b_trans ? " B_TRANS" : "") + (accumulate ? " ACCUMULATE" : "") + (out_fp16 ? " OUT_FP16" : "") +
+                    " scale " + std::to_string(scale);
     if (op == StceOp::gemm) return s + " gemm " + u(rows) + "x" + u(cols) + "x" + u(depth) + " seg " + u(segment);
     const golden::Conv& c = conv;
     return s + " conv N" + u(c.batch) + " H" + u(c.h) + " W" + u(c.w) + " Cin" + u(c.cin) + " Cout" + u(c.cout) + " K" +
@@ -78,7 +80,7 @@ sat::StceJob make_job(const Case& k) {
 
 // Element counts of the dense A and B tensors.
 std::size_t a_size(const sat::StceJob& j) {
-  return j.op == StceOp::gemm ? std::size_t{j.rows} * j.depth
+  return j.op == StceOp::gemm       ? std::size_t{j.rows} * j.depth
          : j.op == StceOp::conv_fwd ? std::size_t{j.conv.batch} * j.conv.h * j.conv.w * j.conv.cin
                                     : std::size_t{j.conv.batch} * j.conv.oh * j.conv.ow * j.conv.cout;
 }
@@ -88,16 +90,26 @@ std::size_t b_size(const sat::StceJob& j) {
                                            : std::size_t{j.conv.cout} * j.conv.kh * j.conv.kw * j.conv.cin;
 }
 
-// The lines of a compressed operand in the orders of docs/engines.md "Compressed operands".
+// The lines of a compressed operand (one segment each) in the orders of docs/engines.md
+// "Compressed operands".
 golden::LineView a_lines(const sat::StceJob& j) {
-  if (j.op == StceOp::gemm) return {j.rows, j.depth, j.segment, j.depth, 1};  // rows of A
-  return {std::size_t{j.conv.batch} * j.conv.oh * j.conv.ow, j.conv.cout, j.conv.cout, j.conv.cout, 1};  // dY~
+  const std::size_t s = j.segment;
+  if (j.op == StceOp::gemm)  // row r, segment g: line r·(K/S) + g of A [ROWS][K]
+    return {std::size_t{j.rows} * (j.depth / s), s, [s](std::size_t l, std::size_t e) { return l * s + e; }};
+  return {std::size_t{j.conv.batch} * j.conv.oh * j.conv.ow, s,
+          [s](std::size_t l, std::size_t e) { return l * s + e; }};  // dY~
 }
 golden::LineView b_lines(const sat::StceJob& j) {
-  const std::size_t taps = std::size_t{j.conv.kh} * j.conv.kw;
-  if (j.op == StceOp::gemm) return {j.cols, j.depth, j.segment, 1, j.cols};  // columns of B [K][COLS]
-  if (j.op == StceOp::conv_fwd) return {j.conv.cout * taps, j.conv.cin, j.conv.cin, j.conv.cin, 1};  // W~
-  return {taps * j.conv.cin, j.conv.cout, j.conv.cout, 1, taps * j.conv.cin};  // W~^T, [KH][KW][Cin]
+  const std::size_t s = j.segment, segments = j.depth / s, cols = j.cols, taps = std::size_t{j.conv.kh} * j.conv.kw;
+  switch (j.op) {
+    case StceOp::gemm:  // column c, segment g: line c·(K/S) + g of B [K][COLS]
+      return {cols * segments, s,
+              [=](std::size_t l, std::size_t e) { return (l % segments * s + e) * cols + l / segments; }};
+    case StceOp::conv_fwd:  // W~: lines [Cout][KH][KW] of Cin
+      return {cols * segments, s, [s](std::size_t l, std::size_t e) { return l * s + e; }};
+    default:  // W~^T: lines [KH][KW][Cin] of Cout
+      return {taps * cols, s, [n = taps * cols](std::size_t l, std::size_t e) { return e * n + l; }};
+  }
 }
 
 // One operand: what SRAM holds and the dense tensor the golden model multiplies.
@@ -126,7 +138,8 @@ class Rng {
   Bits fp16(std::size_t count, float scale) {
     Bits out(count);
     for (auto& v : out) {
-      const float x = coin(4) ? static_cast<float>(below(5)) * 0.5f - 1.0f : std::uniform_real_distribution<float>(-1, 1)(gen_);
+      const float x =
+          coin(4) ? static_cast<float>(below(5)) * 0.5f - 1.0f : std::uniform_real_distribution<float>(-1, 1)(gen_);
       v = sat::float_to_fp16(x * scale);
     }
     return out;
@@ -157,8 +170,9 @@ float read_c(const std::vector<std::uint8_t>& c, std::size_t i, bool fp16) {
   return v;
 }
 
-// docs/engines.md: |functional − bit-accurate| <= K · 2^-23 · (|C| + sum |a·b|), plus one FP16
-// spacing at the value when C is FP16 (the two sums may round to neighbouring FP16 values).
+// The tolerance of docs/engines.md, |functional − bit-accurate| <= K · 2^-23 · sum |a·b|, with |C|
+// added to the sum (with ACCUMULATE, OpenBLAS adds C after the products, so C takes part in the
+// reordering) and, when C is FP16, one FP16 spacing (the sums may round to neighbouring values).
 bool within_tolerance(float f, float exact, double magnitude, std::uint32_t depth, bool fp16) {
   const float g = fp16 ? sat::round_fp16(exact) : exact;
   if (f == g || std::isinf(g) || std::isinf(f)) return f == g;
@@ -228,20 +242,28 @@ golden::Conv random_conv(Rng& rng, std::size_t kernel, std::size_t stride, std::
   return c;
 }
 
+// Randomized cases per combination of the enumerated parameters.
+constexpr int kRepeats = 6;
+
 // Every kernel / stride / padding combination for each N:M pattern.
 template <class Each>
 void for_each_conv(Rng& rng, StceOp op, Each&& each) {
   for (const NmPair nm : kNm)
     for (std::size_t kernel : {1, 3})
       for (std::size_t stride : {1, 2})
-        for (std::size_t pad : {0, 1}) {
-          Case k;
-          k.op = op;
-          k.n = nm.n, k.m = nm.m;
-          k.conv = random_conv(rng, kernel, stride, pad);
-          random_flags(k, rng);
-          each(k);
-        }
+        for (std::size_t pad : {0, 1})
+          for (int repeat = 0; repeat < kRepeats; ++repeat) {
+            Case k;
+            k.op = op;
+            k.n = nm.n, k.m = nm.m;
+            k.conv = random_conv(rng, kernel, stride, pad);
+            random_flags(k, rng);
+            each(k);
+          }
+}
+
+golden::LineView one_line(std::size_t length) {
+  return {1, length, [](std::size_t, std::size_t e) { return e; }};
 }
 
 // Hand-packed B operand of a GEMM with one column.
@@ -271,14 +293,18 @@ Bits to_fp16(const std::vector<float>& v) {
   return out;
 }
 
-// A dense GEMM on given values; C is FP32 unless out_fp16, starting from `c` with ACCUMULATE.
-std::vector<float> small_gemm(const Case& k, const std::vector<float>& a, const std::vector<float>& b,
-                              std::vector<float> c, Mode mode) {
-  const Bits a16 = to_fp16(a), b16 = to_fp16(b);
+// A job on given values (a compressed operand compressed by the golden model); C is FP32 unless
+// out_fp16, starting from `c` with ACCUMULATE.
+std::vector<float> small_job(const Case& k, const std::vector<float>& a, const std::vector<float>& b,
+                             std::vector<float> c, Mode mode) {
   sat::StceJob job = make_job(k);
+  const Operand ao = make_operand(to_fp16(a), k.a_sparse, a_lines(job), job);
+  const Operand bo = make_operand(to_fp16(b), k.b_sparse, b_lines(job), job);
   std::vector<std::uint8_t> bytes = golden::to_bytes(c, k.out_fp16);
-  job.a = reinterpret_cast<const std::uint8_t*>(a16.data());
-  job.b = reinterpret_cast<const std::uint8_t*>(b16.data());
+  job.a = reinterpret_cast<const std::uint8_t*>(ao.stored.data());
+  job.b = reinterpret_cast<const std::uint8_t*>(bo.stored.data());
+  job.a_idx = ao.indices.data();
+  job.b_idx = bo.indices.data();
   job.c = bytes.data();
   sat::stce_compute(job, mode);
   for (std::size_t i = 0; i < c.size(); ++i) c[i] = read_c(bytes, i, k.out_fp16);
@@ -295,9 +321,9 @@ TEST(StceCompute, Gemm2x2x2ByHandWithTransposes) {
   for (const Mode mode : {Mode::bit_accurate, Mode::functional}) {
     Case k;
     k.rows = k.cols = k.depth = 2;
-    EXPECT_EQ(small_gemm(k, {1, 2, 3, 4}, {5, 6, 7, 8}, {0, 0, 0, 0}, mode), want);
+    EXPECT_EQ(small_job(k, {1, 2, 3, 4}, {5, 6, 7, 8}, {0, 0, 0, 0}, mode), want);
     k.a_trans = k.b_trans = true;  // A stored [K][ROWS], B [COLS][K]
-    EXPECT_EQ(small_gemm(k, {1, 3, 2, 4}, {5, 7, 6, 8}, {0, 0, 0, 0}, mode), want);
+    EXPECT_EQ(small_job(k, {1, 3, 2, 4}, {5, 7, 6, 8}, {0, 0, 0, 0}, mode), want);
   }
 }
 
@@ -307,9 +333,9 @@ TEST(StceCompute, AccumulateReadsCInItsPrecision) {
   k.accumulate = true;
   for (const Mode mode : {Mode::bit_accurate, Mode::functional}) {
     // FP32 C: 1 + 2^-20 + 2·3 keeps the 2^-20 an FP16 C could not hold.
-    EXPECT_EQ(small_gemm(k, {2}, {3}, {1.0f + std::ldexp(1.0f, -20)}, mode)[0], 7.0f + std::ldexp(1.0f, -20));
+    EXPECT_EQ(small_job(k, {2}, {3}, {1.0f + std::ldexp(1.0f, -20)}, mode)[0], 7.0f + std::ldexp(1.0f, -20));
     k.out_fp16 = true;
-    EXPECT_EQ(small_gemm(k, {2}, {3}, {1.5f}, mode)[0], 7.5f);
+    EXPECT_EQ(small_job(k, {2}, {3}, {1.5f}, mode)[0], 7.5f);
     k.out_fp16 = false;
   }
 }
@@ -320,11 +346,10 @@ TEST(StceCompute, Fp16OutputOverflowsToInfinity) {
   k.rows = 1, k.cols = 2, k.depth = 2;
   for (const Mode mode : {Mode::bit_accurate, Mode::functional}) {
     k.out_fp16 = true;
-    EXPECT_EQ(small_gemm(k, {256, 256}, {256, -256, 256, -256}, {0, 0}, mode),
+    EXPECT_EQ(small_job(k, {256, 256}, {256, -256, 256, -256}, {0, 0}, mode),
               (std::vector<float>{INFINITY, -INFINITY}));
     k.out_fp16 = false;
-    EXPECT_EQ(small_gemm(k, {256, 256}, {256, -256, 256, -256}, {0, 0}, mode),
-              (std::vector<float>{131072, -131072}));
+    EXPECT_EQ(small_job(k, {256, 256}, {256, -256, 256, -256}, {0, 0}, mode), (std::vector<float>{131072, -131072}));
   }
 }
 
@@ -335,12 +360,12 @@ TEST(StceCompute, OneChannelConv3x3WithPaddingByHand) {
   k.conv = {1, 3, 3, 1, 1, 3, 3, 1, 1};
   const std::vector<float> want{12, 21, 16, 27, 45, 33, 24, 39, 28};
   for (const Mode mode : {Mode::bit_accurate, Mode::functional})
-    EXPECT_EQ(small_gemm(k, {1, 2, 3, 4, 5, 6, 7, 8, 9}, std::vector<float>(9, 1.0f), std::vector<float>(9), mode),
+    EXPECT_EQ(small_job(k, {1, 2, 3, 4, 5, 6, 7, 8, 9}, std::vector<float>(9, 1.0f), std::vector<float>(9), mode),
               want);
   // The same with stride 2: outputs at (0,0), (0,2), (2,0), (2,2), the corners.
   k.conv.stride = 2;
   for (const Mode mode : {Mode::bit_accurate, Mode::functional})
-    EXPECT_EQ(small_gemm(k, {1, 2, 3, 4, 5, 6, 7, 8, 9}, std::vector<float>(9, 1.0f), std::vector<float>(4), mode),
+    EXPECT_EQ(small_job(k, {1, 2, 3, 4, 5, 6, 7, 8, 9}, std::vector<float>(9, 1.0f), std::vector<float>(4), mode),
               (std::vector<float>{12, 16, 24, 28}));
 }
 
@@ -351,7 +376,7 @@ TEST(StceCompute, ConvBwdDataByHandSkipsStrideGaps) {
   k.op = StceOp::conv_bwd_data;
   k.conv = {1, 3, 3, 1, 1, 1, 1, 2, 0};
   for (const Mode mode : {Mode::bit_accurate, Mode::functional})
-    EXPECT_EQ(small_gemm(k, {1, 2, 3, 4}, {2}, std::vector<float>(9), mode),
+    EXPECT_EQ(small_job(k, {1, 2, 3, 4}, {2}, std::vector<float>(9), mode),
               (std::vector<float>{2, 0, 4, 0, 0, 0, 6, 0, 8}));
 }
 
@@ -359,8 +384,7 @@ TEST(StceCompute, HandPacked2of4CompressedB) {
   // B column [0.5 -3 2 1 | 4 0 -4 0.25], 2:4: group 0 keeps -3, 2 (indices 1, 2), group 1 keeps
   // 4, -4 (indices 0, 2). Indices of 2 bits LSB first: 1 | 2 << 2 | 0 << 4 | 2 << 6 = 0x89.
   const HandSparse b{to_fp16({-3, 2, 4, -4}), {0x89}};
-  const golden::Compressed g =
-      golden::nm_compress(to_fp16({0.5f, -3, 2, 1, 4, 0, -4, 0.25f}), {1, 8, 8, 8, 1}, 2, 4);
+  const golden::Compressed g = golden::nm_compress(to_fp16({0.5f, -3, 2, 1, 4, 0, -4, 0.25f}), one_line(8), 2, 4);
   EXPECT_EQ(g.values, b.values);
   EXPECT_EQ(g.indices, b.indices);
   // A = 1..8: 2·(−3) + 3·2 + 5·4 + 7·(−4) = −8.
@@ -370,15 +394,13 @@ TEST(StceCompute, HandPacked2of4CompressedB) {
 
 TEST(StceCompute, SpecTestVectors) {
   // nm-training-spec.md section 6.
-  EXPECT_EQ(golden::nm_keep({0.5f, 2, 0.5f, 0.5f, 1, 1, 0, 0}, 8, 2, 8),
-            (std::vector<bool>{0, 1, 0, 0, 1, 0, 0, 0}));
-  EXPECT_EQ(golden::nm_keep(std::vector<float>(16, 1.0f), 16, 2, 8),
+  EXPECT_EQ(golden::nm_keep({0.5f, 2, 0.5f, 0.5f, 1, 1, 0, 0}, 2, 8), (std::vector<bool>{0, 1, 0, 0, 1, 0, 0, 0}));
+  EXPECT_EQ(golden::nm_keep(std::vector<float>(16, 1.0f), 2, 8),
             (std::vector<bool>{1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(golden::nm_keep({9, 1, 1, 1, 1, 1, 1, 1, 3, 0}, 10, 2, 8),
-            (std::vector<bool>{1, 1, 0, 0, 0, 0, 0, 0, 1, 1}));
+  EXPECT_EQ(golden::nm_keep({9, 1, 1, 1, 1, 1, 1, 1, 3, 0}, 2, 8), (std::vector<bool>{1, 1, 0, 0, 0, 0, 0, 0, 1, 1}));
   // [0.5 -2 0.5 0.5 1 -1 0 0], 2:8 keeps {1, 4}: values -2, 1; indices 1 | 4 << 3 = 33.
   const HandSparse b{to_fp16({-2, 1}), {33}};
-  const golden::Compressed g = golden::nm_compress(to_fp16({0.5f, -2, 0.5f, 0.5f, 1, -1, 0, 0}), {1, 8, 8, 8, 1}, 2, 8);
+  const golden::Compressed g = golden::nm_compress(to_fp16({0.5f, -2, 0.5f, 0.5f, 1, -1, 0, 0}), one_line(8), 2, 8);
   EXPECT_EQ(g.values, b.values);
   EXPECT_EQ(g.indices, b.indices);
   for (const Mode mode : {Mode::bit_accurate, Mode::functional})
@@ -388,13 +410,36 @@ TEST(StceCompute, SpecTestVectors) {
 TEST(StceCompute, ShortTailGroupIsPaddedWithZeroEntries) {
   // L = 10, 4:8: the tail group {8, 9} keeps both and is padded with two (0, index 0) entries,
   // which must not disturb the kept element at index 0 of that group.
-  const golden::Compressed g =
-      golden::nm_compress(to_fp16({1, 2, 3, 4, 5, 6, 7, 8, -5, 6}), {1, 10, 10, 10, 1}, 4, 8);
+  const golden::Compressed g = golden::nm_compress(to_fp16({1, 2, 3, 4, 5, 6, 7, 8, -5, 6}), one_line(10), 4, 8);
   EXPECT_EQ(g.values, to_fp16({5, 6, 7, 8, -5, 6, 0, 0}));
   EXPECT_EQ(g.indices, (std::vector<std::uint32_t>{4 | 5 << 3 | 6 << 6 | 7 << 9 | 0 << 12 | 1 << 15}));
   const HandSparse b{g.values, g.indices};
   const std::vector<float> a{1, 1, 1, 1, 1, 1, 1, 1, 2, 3};  // 26 + 2·(−5) + 3·6
   for (const Mode mode : {Mode::bit_accurate, Mode::functional}) EXPECT_EQ(gemm_1x1(a, b, 4, 8, mode), 34.0f);
+}
+
+TEST(StceCompute, PadEntriesAreSkipped) {
+  // L = 9, 2:8: the tail group (length 1) keeps its element and has one pad entry (0, index 0),
+  // which STCE skips: it would multiply the infinity of A at that position into a NaN.
+  // B = [1 1 1 1 1 1 1 1 | 2]: values 1, 1, 2, 0; indices 0, 1, 0, 0 of 3 bits: 1 << 3 = 8.
+  const HandSparse b{to_fp16({1, 1, 2, 0}), {8}};
+  EXPECT_EQ(golden::nm_compress(to_fp16({1, 1, 1, 1, 1, 1, 1, 1, 2}), one_line(9), 2, 8).indices, b.indices);
+  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+    EXPECT_EQ(gemm_1x1({1, 1, 1, 1, 1, 1, 1, 1, INFINITY}, b, 2, 8, mode), INFINITY);
+}
+
+TEST(StceCompute, MissingDyLinesHaveNoEntries) {
+  // CONV_BWD_DATA with dY compressed (A_SPARSE), 1x1 kernel, stride 2, 3x3 input, Cout 2, 1:2:
+  // dY keeps channel 1 (values 3..6), W = [inf, 1]. Input pixels in the stride gaps have no dY~
+  // line, hence no entries: they stay 0 instead of multiplying W's infinity by a zero. (Dense
+  // operands differ here: their padding reads as zero and is multiplied.)
+  Case k;
+  k.op = StceOp::conv_bwd_data;
+  k.a_sparse = true, k.n = 1, k.m = 2;
+  k.conv = {1, 3, 3, 1, 2, 1, 1, 2, 0};
+  EXPECT_EQ(
+      small_job(k, {0.5f, 3, 0.5f, 4, 0.5f, 5, 0.5f, 6}, {INFINITY, 1}, std::vector<float>(9), Mode::bit_accurate),
+      (std::vector<float>{3, 0, 4, 0, 0, 0, 5, 0, 6}));
 }
 
 TEST(StceCompute, TimingModeTouchesNothing) {
@@ -415,7 +460,7 @@ TEST(StceCompute, RandomGemm) {
   Rng rng;
   for (const NmPair nm : kNm)
     for (int sparse = 0; sparse < 3; ++sparse)  // dense, A_SPARSE, B_SPARSE
-      for (int i = 0; i < 4; ++i) {
+      for (int i = 0; i < 4 * kRepeats; ++i) {
         Case k;
         k.n = nm.n, k.m = nm.m;
         k.a_sparse = sparse == 1, k.b_sparse = sparse == 2;
@@ -454,13 +499,39 @@ TEST(StceCompute, RandomConvBwdWeight) {
   for_each_conv(rng, StceOp::conv_bwd_weight, [&](Case& k) { check(k, rng); });
 }
 
-TEST(StceCompute, LargerGemmAcrossManyTiles) {
+TEST(StceCompute, NonSquareKernelsAndImages) {
+  Rng rng;
+  for (const StceOp op : {StceOp::conv_fwd, StceOp::conv_bwd_data, StceOp::conv_bwd_weight})
+    for (const auto& [kh, kw] : {std::pair<std::size_t, std::size_t>{3, 1}, {1, 3}, {3, 2}})
+      for (int sparse = 0; sparse < 3; ++sparse) {  // dense, A_SPARSE, B_SPARSE where allowed
+        Case k;
+        k.op = op;
+        k.a_sparse = sparse == 1 && op == StceOp::conv_bwd_data;
+        k.b_sparse = sparse == 2 && op != StceOp::conv_bwd_weight;
+        if (sparse != 0 && !k.a_sparse && !k.b_sparse) continue;
+        k.n = 2, k.m = 4;
+        k.conv = {2, 7, 5, 6, 5, kh, kw, 2, 1};
+        random_flags(k, rng);
+        check(k, rng);
+      }
+}
+
+TEST(StceCompute, LargerShapes) {
   Rng rng;
   for (int sparse = 0; sparse < 3; ++sparse) {
     Case k;
     k.rows = 97, k.cols = 131, k.depth = 200, k.segment = 40, k.n = 2, k.m = 8;
     k.a_sparse = sparse == 1, k.b_sparse = sparse == 2;
     k.accumulate = true;
+    check(k, rng);
+  }
+  Case k;
+  k.n = 2, k.m = 8;
+  k.conv = {2, 12, 11, 40, 24, 3, 3, 1, 1};
+  for (const StceOp op : {StceOp::conv_fwd, StceOp::conv_bwd_data, StceOp::conv_bwd_weight}) {
+    k.op = op;
+    k.b_sparse = op == StceOp::conv_fwd;
+    k.a_sparse = op == StceOp::conv_bwd_data;
     check(k, rng);
   }
 }

@@ -98,7 +98,7 @@ bool conv_view(StceJob& j) {
     case StceOp::gemm:
       return false;
   }
-  if (rows > 0xFFFFFFFFull || cols > 0xFFFFFFFFull || depth > 0xFFFFFFFFull) return false;
+  if (rows > kMaxGemmDim || cols > kMaxGemmDim || depth > kMaxGemmDim) return false;
   j.rows = static_cast<std::uint32_t>(rows);
   j.cols = static_cast<std::uint32_t>(cols);
   j.depth = static_cast<std::uint32_t>(depth);

@@ -8,8 +8,10 @@
 namespace cestvp::sat {
 
 // Bound, in floats, of each temporary the compute allocates (an FP32 tile of A lines, of B
-// lines, of C): 16 MiB, so that a 2048-square GEMM is one OpenBLAS call while an implicit
-// im2col of a large convolution is gathered a tile at a time.
+// lines, of C; A and B lines padded by up to 16 floats): 16 MiB, so that a 2048-square GEMM is
+// one OpenBLAS call while the implicit im2col of a large convolution is gathered a tile at a
+// time. The temporaries stay allocated per thread between jobs (allocating and faulting them in
+// anew costs as much as a small GEMM).
 inline constexpr std::size_t kStceTileFloats = std::size_t{1} << 22;
 
 // Computes a validated job into job.c. Mode::bit_accurate sums every output in the uMAC's order;

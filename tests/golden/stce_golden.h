@@ -5,15 +5,16 @@
 // - GEMM and the three convolution passes on dense FP32 tensors holding FP16 values, each output
 //   summed in increasing K order with one FP32 rounding per addition (the uMAC order).
 // The golden sums every K position, a dropped element as a zero product, where the engine sums
-// only the kept entries. Both give the same bits for finite operands: adding a ±0 product leaves
-// an accumulator unchanged unless the accumulator is −0, which a sum that starts at +0 never is
-// (x + (−x) is +0). Products of FP16 values are exact in FP32, so contraction into FMA would not
-// change them either.
+// only the kept entries (it skips pad entries and the missing dY~ lines of CONV_BWD_DATA). Both
+// give the same bits for finite operands: adding a ±0 product leaves an accumulator unchanged
+// unless the accumulator is −0, which a sum that starts at +0 never is (x + (−x) is +0).
+// Products of FP16 values are exact in FP32, so contraction into FMA would not change them either.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -23,20 +24,16 @@ namespace cestvp::golden {
 
 // ---- N:M selection and compressed form ----
 
-// Keep flags of one line of magnitudes: groups of m restart at every segment; per group, the n
+// Keep flags of one line of magnitudes (one segment: groups of m from index 0): per group the n
 // largest, ties to the lowest index; a short last group keeps min(n, len).
-inline std::vector<bool> nm_keep(const std::vector<float>& magnitude, std::uint32_t segment, std::uint32_t n,
-                                 std::uint32_t m) {
+inline std::vector<bool> nm_keep(const std::vector<float>& magnitude, std::uint32_t n, std::uint32_t m) {
   std::vector<bool> keep(magnitude.size(), false);
-  for (std::size_t seg = 0; seg < magnitude.size(); seg += segment) {
-    for (std::size_t lo = seg; lo < seg + segment; lo += m) {
-      const std::size_t hi = std::min<std::size_t>(lo + m, seg + segment);
-      std::vector<std::size_t> order(hi - lo);
-      std::iota(order.begin(), order.end(), lo);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](std::size_t x, std::size_t y) { return magnitude[x] > magnitude[y]; });
-      for (std::size_t i = 0; i < std::min<std::size_t>(n, order.size()); ++i) keep[order[i]] = true;
-    }
+  for (std::size_t lo = 0; lo < magnitude.size(); lo += m) {
+    std::vector<std::size_t> order(std::min<std::size_t>(m, magnitude.size() - lo));
+    std::iota(order.begin(), order.end(), lo);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t x, std::size_t y) { return magnitude[x] > magnitude[y]; });
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, order.size()); ++i) keep[order[i]] = true;
   }
   return keep;
 }
@@ -47,10 +44,11 @@ inline std::uint32_t nm_bits(std::uint32_t m) {  // ceil(log2 m), at least 1
   return bits;
 }
 
-// Lines of a tensor: element j of line l is data[l * line_stride + j * elem_stride].
+// The lines of a compressed operand in a dense tensor: element j of line l is
+// data[at(l, j)]; each line is one segment.
 struct LineView {
-  std::size_t lines, length, segment, line_stride, elem_stride;
-  std::size_t at(std::size_t line, std::size_t j) const { return line * line_stride + j * elem_stride; }
+  std::size_t lines, length;
+  std::function<std::size_t(std::size_t, std::size_t)> at;
 };
 
 struct Compressed {
@@ -59,7 +57,7 @@ struct Compressed {
 };
 
 // Compresses FP16 data line by line: per group the kept values in ascending index order, a short
-// group padded to n entries with value 0, index 0; indices packed LSB first.
+// last group padded to n entries with value 0, index 0; indices packed LSB first.
 inline Compressed nm_compress(const std::vector<std::uint16_t>& data, const LineView& view, std::uint32_t n,
                               std::uint32_t m) {
   Compressed out;
@@ -70,21 +68,19 @@ inline Compressed nm_compress(const std::vector<std::uint16_t>& data, const Line
       const float v = sat::fp16_to_float(data[view.at(l, j)]);
       magnitude[j] = std::isnan(v) ? INFINITY : std::fabs(v);  // |NaN| counts as +inf
     }
-    const std::vector<bool> keep = nm_keep(magnitude, static_cast<std::uint32_t>(view.segment), n, m);
+    const std::vector<bool> keep = nm_keep(magnitude, n, m);
     std::vector<bool> stream;
-    for (std::size_t seg = 0; seg < view.length; seg += view.segment) {
-      for (std::size_t lo = seg; lo < seg + view.segment; lo += m) {
-        std::uint32_t kept = 0;
-        for (std::size_t j = lo; j < std::min<std::size_t>(lo + m, seg + view.segment); ++j) {
-          if (!keep[j]) continue;
-          out.values.push_back(data[view.at(l, j)]);
-          for (std::uint32_t b = 0; b < bits; ++b) stream.push_back(((j - lo) >> b) & 1u);
-          ++kept;
-        }
-        for (; kept < n; ++kept) {
-          out.values.push_back(0);
-          for (std::uint32_t b = 0; b < bits; ++b) stream.push_back(false);
-        }
+    for (std::size_t lo = 0; lo < view.length; lo += m) {
+      std::uint32_t kept = 0;
+      for (std::size_t j = lo; j < std::min<std::size_t>(lo + m, view.length); ++j) {
+        if (!keep[j]) continue;
+        out.values.push_back(data[view.at(l, j)]);
+        for (std::uint32_t b = 0; b < bits; ++b) stream.push_back(((j - lo) >> b) & 1u);
+        ++kept;
+      }
+      for (; kept < n; ++kept) {
+        out.values.push_back(0);
+        for (std::uint32_t b = 0; b < bits; ++b) stream.push_back(false);
       }
     }
     std::vector<std::uint32_t> words((stream.size() + 31) / 32, 0);
@@ -95,24 +91,23 @@ inline Compressed nm_compress(const std::vector<std::uint16_t>& data, const Line
 }
 
 // The dense tensor (`size` elements, zero where nothing was kept) a compressed operand stands
-// for: entry (value, index) of group g in segment s of line l is element s·S + g·M + index.
+// for: entry (value, index) of group g of line l is element g·M + index of the line; pad
+// entries (beyond min(n, len) in a short last group) stand for nothing.
 inline std::vector<std::uint16_t> nm_expand(const Compressed& in, const LineView& view, std::uint32_t n,
                                             std::uint32_t m, std::size_t size) {
   std::vector<std::uint16_t> dense(size, 0);
   const std::uint32_t bits = nm_bits(m);
-  const std::size_t groups = view.length / view.segment * ((view.segment + m - 1) / m);
-  const std::size_t words = (groups * n * bits + 31) / 32;
+  const std::size_t groups = (view.length + m - 1) / m, words = (groups * n * bits + 31) / 32;
   std::size_t value = 0;
   for (std::size_t l = 0; l < view.lines; ++l) {
     std::size_t bit = l * words * 32;
-    for (std::size_t seg = 0; seg < view.length; seg += view.segment) {
-      for (std::size_t lo = seg; lo < seg + view.segment; lo += m) {
-        const std::size_t len = std::min<std::size_t>(m, seg + view.segment - lo);
-        for (std::uint32_t slot = 0; slot < n; ++slot, ++value) {
-          std::size_t index = 0;
-          for (std::uint32_t b = 0; b < bits; ++b, ++bit) index |= std::size_t{(in.indices[bit / 32] >> (bit % 32)) & 1u} << b;
-          if (slot < std::min<std::size_t>(n, len)) dense[view.at(l, lo + index)] = in.values[value];  // not padding
-        }
+    for (std::size_t lo = 0; lo < view.length; lo += m) {
+      const std::size_t len = std::min<std::size_t>(m, view.length - lo);
+      for (std::uint32_t slot = 0; slot < n; ++slot, ++value) {
+        std::size_t index = 0;
+        for (std::uint32_t b = 0; b < bits; ++b, ++bit)
+          index |= std::size_t{(in.indices[bit / 32] >> (bit % 32)) & 1u} << b;
+        if (slot < std::min<std::size_t>(n, len)) dense[view.at(l, lo + index)] = in.values[value];
       }
     }
   }
@@ -262,8 +257,10 @@ inline Result conv_bwd_weight(const std::vector<float>& dy, const std::vector<fl
 inline std::vector<std::uint8_t> to_bytes(const std::vector<float>& c, bool fp16) {
   std::vector<std::uint8_t> out(c.size() * (fp16 ? 2 : 4));
   for (std::size_t i = 0; i < c.size(); ++i) {
-    if (fp16) sat::store_fp16(out.data() + 2 * i, c[i]);
-    else std::memcpy(out.data() + 4 * i, &c[i], 4);
+    if (fp16)
+      sat::store_fp16(out.data() + 2 * i, c[i]);
+    else
+      std::memcpy(out.data() + 4 * i, &c[i], 4);
   }
   return out;
 }
