@@ -166,8 +166,10 @@ void Sat::finish(EngineState& e, sat::JobError error, const sat::JobCost& cost) 
   add_counter(e.base + kOpsSkipped, cost.ops_skipped);
   add_counter(e.base + kSramRead, cost.sram_read);
   add_counter(e.base + kSramWrite, cost.sram_write);
-  if (error == sat::JobError::none) regs_.set(e.base + kJobs, regs_.get(e.base + kJobs) + 1);
-  regs_.set(e.base + kError, static_cast<std::uint32_t>(error));
+  if (error == sat::JobError::none)
+    regs_.set(e.base + kJobs, regs_.get(e.base + kJobs) + 1);
+  else
+    regs_.set(e.base + kError, static_cast<std::uint32_t>(error));  // kept until the next START
   regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | (error == sat::JobError::none ? e.done_bit : e.error_bit));
   e.busy = false;
   trace_busy(e);

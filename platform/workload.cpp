@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "user_error.h"
 #include "yaml_reader.h"
 
 namespace cestvp {
@@ -36,11 +37,46 @@ fw::BringupParams read_bringup(YamlMap m) {
   return p;
 }
 
+// "N:M", 1 <= N <= M <= 255.
+void read_nm(YamlValue v, std::uint32_t& n, std::uint32_t& m) {
+  const std::string text = v.string();
+  const std::size_t colon = text.find(':');
+  const auto number = [](const std::string& t) -> std::uint32_t {
+    if (t.empty() || t.size() > 3 || t.find_first_not_of("0123456789") != std::string::npos) return 0;
+    return static_cast<std::uint32_t>(std::stoul(t));
+  };
+  if (colon != std::string::npos) n = number(text.substr(0, colon)), m = number(text.substr(colon + 1));
+  if (colon == std::string::npos || n == 0 || m == 0 || n > m || m > 255)
+    v.fail("'" + text + "' is not an N:M sparsity", "N:M with 1 <= N <= M <= 255, e.g. 2:8");
+}
+
+fw::EngineSelftestParams read_engines(YamlMap m) {
+  YamlValue scratch = m.get("ddr_scratch_offset"), seed = m.get("seed"), nm = m.get("nm"), timeout = m.get("timeout");
+  m.finish();
+  fw::EngineSelftestParams p;
+  p.ddr_scratch_offset = scratch.size({0, std::uint64_t{1} << 40});
+  p.seed = seed.integer<std::uint32_t>({0, 0xFFFFFFFFu});
+  read_nm(nm, p.n, p.m);
+  p.timeout_ns = static_cast<std::uint64_t>(timeout.quantity(Quantity::time, {1e-6, 1e3}) * 1e9 + 0.5);
+  return p;
+}
+
+// A section the program does not use must not be there (it would be silently ignored).
+bool present(const YamlValue& v) {
+  try {
+    v.map();
+    return true;
+  } catch (const UserError&) {
+    return false;  // missing (or not even a mapping: not a section either way)
+  }
+}
+
 }  // namespace
 
 Workload load_workload(const std::string& path) {
   YamlMap root = load_yaml(path).map();
-  YamlValue name = root.get("name"), program = root.get("program"), bringup = root.get("bringup");
+  YamlValue name = root.get("name"), program = root.get("program"), bringup = root.get("bringup"),
+            engines = root.get("engines");
   root.finish();
   Workload w;
   w.source = path;
@@ -49,18 +85,34 @@ Workload load_workload(const std::string& path) {
                             std::string::npos || w.name[0] == '.')
     name.fail("'" + w.name + "' cannot name a run directory", "letters, digits, '_', '-', '.' (not first)");
   w.program = program.string();
-  if (w.program != "bringup") program.fail("unknown program '" + w.program + "'", "bringup");
-  w.bringup = read_bringup(bringup.map());
+  if (w.program != "bringup" && w.program != "engines")
+    program.fail("unknown program '" + w.program + "'", "bringup or engines");
+  YamlValue& used = w.program == "bringup" ? bringup : engines;
+  const YamlValue& unused = w.program == "bringup" ? engines : bringup;
+  if (present(unused))
+    unused.fail("section '" + unused.path() + "' is not used by program '" + w.program + "'",
+                "only the '" + w.program + "' section");
+  if (w.program == "bringup") w.bringup = read_bringup(used.map());
+  else w.engines = read_engines(used.map());
   return w;
 }
 
 std::string to_yaml(const Workload& w) {
-  const fw::BringupParams& p = w.bringup;
   std::ostringstream os;
   os << "# Resolved workload, read from " << w.source << "\n"
      << "name: " << w.name << "\n"
-     << "program: " << w.program << "\n"
-     << "bringup:\n"
+     << "program: " << w.program << "\n";
+  if (w.program == "engines") {
+    const fw::EngineSelftestParams& e = w.engines;
+    os << "engines:\n"
+       << "  ddr_scratch_offset: " << format_size(e.ddr_scratch_offset) << "\n"
+       << "  seed: " << e.seed << "\n"
+       << "  nm: \"" << e.n << ':' << e.m << "\"\n"
+       << "  timeout: " << format_quantity(Quantity::time, static_cast<double>(e.timeout_ns) * 1e-9) << "\n";
+    return os.str();
+  }
+  const fw::BringupParams& p = w.bringup;
+  os << "bringup:\n"
      << "  ddr_scratch_offset: " << format_size(p.ddr_scratch_offset) << "\n"
      << "  copy_bytes: " << format_size(p.copy_bytes) << "\n"
      << "  rows: " << p.rows << "\n"

@@ -1,17 +1,19 @@
-// Workload YAML: what the firmware runs on the platform. For now the bring-up program; the
-// training workloads add their own sections.
+// Workload YAML: what the firmware runs on the platform: a `program` and that program's own
+// section (bring-up, or the engine self-test); the training workloads add theirs.
 #pragma once
 #include <string>
 
 #include <cestvp/bringup.h>
+#include <cestvp/engine_selftest.h>
 
 namespace cestvp {
 
 struct Workload {
   std::string source;   // file it was read from
   std::string name;     // for the run directory and reports
-  std::string program;  // firmware program: "bringup"
-  fw::BringupParams bringup;
+  std::string program;  // firmware program: "bringup" or "engines"
+  fw::BringupParams bringup;         // program: bringup
+  fw::EngineSelftestParams engines;  // program: engines (its mode comes from satvp --mode)
 };
 
 // Reads and validates a workload YAML; UserError (file:line:col: key: ...) on any problem.

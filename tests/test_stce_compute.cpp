@@ -428,6 +428,15 @@ TEST(StceCompute, PadEntriesAreSkipped) {
     EXPECT_EQ(gemm_1x1({1, 1, 1, 1, 1, 1, 1, 1, INFINITY}, b, 2, 8, mode), INFINITY);
 }
 
+TEST(StceCompute, IndexPastAShortTailGroupContributesNothing) {
+  // L = 9, 2:8: the kept entry of the tail group (length 1) claims index 7, past the line. It
+  // must neither be read nor written past the line (firmware can write any bits): it
+  // contributes nothing. Values 1, 1, 2, 0; indices 0, 1, 7, 0 (3 bits): (1 << 3) | (7 << 6).
+  const HandSparse b{to_fp16({1, 1, 2, 0}), {(1u << 3) | (7u << 6)}};
+  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+    EXPECT_EQ(gemm_1x1({1, 1, 1, 1, 1, 1, 1, 1, 3}, b, 2, 8, mode), 2.0f);
+}
+
 TEST(StceCompute, MissingDyLinesHaveNoEntries) {
   // CONV_BWD_DATA with dY compressed (A_SPARSE), 1x1 kernel, stride 2, 3x3 input, Cout 2, 1:2:
   // dY keeps channel 1 (values 3..6), W = [inf, 1]. Input pixels in the stride gaps have no dY~

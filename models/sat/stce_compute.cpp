@@ -197,7 +197,9 @@ class Operand {
       const uint32_t* indices = idx_ + line * p.index_words();
       for (uint32_t e = 0; e < per_line; ++e) {
         if (e / p.n == p.groups() - 1 && e % p.n >= std::min(p.n, tail)) continue;  // pad entry
-        visit(slot++, load_fp16(values + 2 * e), j * run_length_ + p.position(e, fw::nm_index(indices, e, bits)));
+        const uint32_t k = p.position(e, fw::nm_index(indices, e, bits));
+        if (k >= run_length_) continue;  // an index past a short tail group: malformed, contributes nothing
+        visit(slot++, load_fp16(values + 2 * e), j * run_length_ + k);
       }
     }
     return slot;
