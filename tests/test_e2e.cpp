@@ -14,6 +14,7 @@
 #include <cestvp/sat_probe.h>
 
 #include "config.h"
+#include "satvp_command.h"
 #include "vp.h"
 #include "workload.h"
 
@@ -21,26 +22,11 @@ using namespace cestvp;
 
 namespace {
 
-const std::string kSource = CESTVP_SOURCE_DIR;
-const std::string kSatvp = std::string(CESTVP_BINARY_DIR) + "/platform/satvp";
-
-PlatformConfig default_config() { return load_platform_config(kSource + "/yaml/vcu1525.yaml"); }
-
-struct Command {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-Command run_command(const std::string& cmd) {
-  Command result{-1, {}};
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), pipe)) result.output += buf.data();
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using test::Command;
+using test::default_config;
+using test::kSatvp;
+using test::kSource;
+using test::run_command;
 
 }  // namespace
 
