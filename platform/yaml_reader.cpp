@@ -44,8 +44,9 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return d[a.size()][b.size()];
 }
 
-// " (did you mean 'sat'?)" when an allowed key is close enough to be a likely typo.
-std::string suggestion(const std::string& key, const std::vector<std::string>& allowed) {
+}  // namespace
+
+std::string did_you_mean(const std::string& key, const std::vector<std::string>& allowed) {
   const std::size_t tolerance = std::max<std::size_t>(2, key.size() / 3);
   const std::string* best = nullptr;
   std::size_t best_distance = tolerance + 1;
@@ -59,6 +60,8 @@ std::string suggestion(const std::string& key, const std::vector<std::string>& a
   return best ? " (did you mean '" + *best + "'?)" : "";
 }
 
+namespace {
+
 std::string join(const std::vector<std::string>& words) {
   std::string text;
   for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
@@ -71,12 +74,33 @@ std::string child_path(const std::string& parent, const std::string& child) {
 
 }  // namespace
 
-YamlValue::YamlValue(YAML::Node node, YAML::Mark mark, std::string file, std::string path)
-    : node_(std::move(node)), mark_(mark), file_(std::move(file)), path_(std::move(path)) {}
+YamlValue::YamlValue(YAML::Node node, YAML::Mark mark, std::string file, std::string path,
+                     std::shared_ptr<const Origins> origins, bool from_override)
+    : node_(std::move(node)),
+      mark_(mark),
+      file_(std::move(file)),
+      path_(std::move(path)),
+      origins_(std::move(origins)),
+      from_override_(from_override) {}
+
+YamlValue YamlValue::child(YAML::Node node, YAML::Mark mark, YAML::Mark key_mark,
+                           std::string path) const {
+  if (origins_) {
+    // The last override of a value wins; one inside an overridden value has no key mark.
+    for (auto it = origins_->rbegin(); it != origins_->rend(); ++it) {
+      if (!it->first.is(node)) continue;
+      return YamlValue(node, from_override_ ? mark_ : key_mark, it->second, std::move(path),
+                       origins_, true);
+    }
+  }
+  if (from_override_) return YamlValue(node, mark_, file_, std::move(path), origins_, true);
+  return YamlValue(node, mark, file_, std::move(path), origins_, false);
+}
 
 void YamlValue::fail(const std::string& problem, const std::string& expected) const {
   const std::string key = path_.empty() ? "" : path_ + ": ";
-  throw UserError(where(file_, mark_) + ": " + key + problem + "; expected " + expected);
+  const std::string at = from_override_ ? file_ : where(file_, mark_);
+  throw UserError(at + ": " + key + problem + "; expected " + expected);
 }
 
 std::string YamlValue::found() const {
@@ -137,7 +161,7 @@ std::vector<YamlValue> YamlValue::list() const {
     const YAML::Node item = node_[i];
     // An empty item has no position of its own; yaml-cpp gives the next token's.
     const YAML::Mark mark = item.IsNull() ? mark_ : item.Mark();
-    items.push_back(YamlValue(item, mark, file_, path_ + "[" + std::to_string(i) + "]"));
+    items.push_back(child(item, mark, mark_, path_ + "[" + std::to_string(i) + "]"));
   }
   return items;
 }
@@ -152,12 +176,12 @@ YamlMap::YamlMap(YamlValue mapping) : mapping_(std::move(mapping)) {
   for (const auto& entry : mapping_.node_) {
     const YAML::Node& key = entry.first;
     if (!key.IsScalar()) {
-      const YamlValue at_key(key, key.Mark(), mapping_.file_, mapping_.path_);
+      const YamlValue at_key = mapping_.child(key, key.Mark(), key.Mark(), mapping_.path_);
       at_key.fail(at_key.found() + " as a key", "a plain name");
     }
     if (!seen.insert(key.Scalar()).second) {
-      const YamlValue at_key(key, key.Mark(), mapping_.file_,
-                             child_path(mapping_.path_, key.Scalar()));
+      const YamlValue at_key =
+          mapping_.child(key, key.Mark(), key.Mark(), child_path(mapping_.path_, key.Scalar()));
       at_key.fail("duplicate key", "each key at most once");
     }
   }
@@ -171,9 +195,10 @@ YamlValue YamlMap::get(const std::string& key) {
     // An empty value has no position of its own; yaml-cpp gives the next token's.
     const YAML::Node& value = entry.second;
     const YAML::Mark mark = value.IsNull() ? entry.first.Mark() : value.Mark();
-    return YamlValue(value, mark, mapping_.file_, path);
+    return mapping_.child(value, mark, entry.first.Mark(), path);
   }
-  return YamlValue(YAML::Node(YAML::NodeType::Undefined), mapping_.mark_, mapping_.file_, path);
+  return mapping_.child(YAML::Node(YAML::NodeType::Undefined), mapping_.mark_, mapping_.mark_,
+                        path);
 }
 
 void YamlMap::finish() const {
@@ -181,24 +206,32 @@ void YamlMap::finish() const {
     const YAML::Node& key = entry.first;
     const std::string& name = key.Scalar();
     if (std::find(allowed_.begin(), allowed_.end(), name) != allowed_.end()) continue;
-    const YamlValue at_key(key, key.Mark(), mapping_.file_, child_path(mapping_.path_, name));
-    at_key.fail("unknown key" + suggestion(name, allowed_), "one of " + join(allowed_));
+    const YamlValue at_key =
+        mapping_.child(key, key.Mark(), key.Mark(), child_path(mapping_.path_, name));
+    at_key.fail("unknown key" + did_you_mean(name, allowed_), "one of " + join(allowed_));
   }
 }
 
-YamlValue load_yaml(const std::string& file) {
+YamlValue load_yaml(const std::string& file, const std::vector<Override>& overrides) {
   std::ifstream in(file);
   if (!in || std::filesystem::is_directory(file)) {
     throw UserError(file + ": cannot open the file; expected a readable YAML file");
   }
+  YAML::Node root;
   try {
-    const YAML::Node root = YAML::Load(in);
-    // An empty document has no position; its start is the best one.
-    const YAML::Mark mark = root.IsNull() ? YAML::Mark() : root.Mark();
-    return YamlValue(root, mark, file, "");
+    root = YAML::Load(in);
   } catch (const YAML::Exception& error) {
     throw UserError(where(file, error.mark) + ": " + error.msg + "; expected valid YAML syntax");
   }
+  // An empty document has no position; its start is the best one.
+  const YAML::Mark mark = root.IsNull() ? YAML::Mark() : root.Mark();
+  if (overrides.empty()) return YamlValue(root, mark, file, "");
+  const std::vector<YAML::Node> values = apply_overrides(root, overrides, file);
+  auto origins = std::make_shared<YamlValue::Origins>();
+  for (std::size_t i = 0; i < overrides.size(); ++i) {
+    origins->emplace_back(values[i], overrides[i].origin());
+  }
+  return YamlValue(root, mark, file, "", std::move(origins));
 }
 
 }  // namespace cestvp

@@ -8,14 +8,20 @@
 //   const YamlValue sat = clocks.get("sat");
 //   clocks.finish();  // rejects keys nobody asked for
 //   double sat_hz = sat.quantity(Quantity::frequency, {1e3, 10e9});
+//
+// With command-line overrides (yaml_override.h), a value that came from `--set key=value`
+// reports that instead of the file and line:
+//   --set train.batch=abc: train.batch: found 'abc'; expected an integer from 1 to 4096
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
 #include <yaml-cpp/yaml.h>
 
 #include "units.h"
+#include "yaml_override.h"
 
 namespace cestvp {
 
@@ -45,13 +51,20 @@ class YamlValue {
   [[noreturn]] void fail(const std::string& problem, const std::string& expected) const;
 
   const std::string& path() const { return path_; }  // "address_map.ddr.size"
+  // For a value from an override: its key's line and position in the file.
   int line() const { return mark_.line + 1; }
   int position() const { return mark_.pos; }  // orders values as they appear in the file
 
  private:
   friend class YamlMap;
-  friend YamlValue load_yaml(const std::string& file);
-  YamlValue(YAML::Node node, YAML::Mark mark, std::string file, std::string path);
+  friend YamlValue load_yaml(const std::string& file, const std::vector<Override>& overrides);
+  // The values that overrides replaced, each with its "--set key=value".
+  using Origins = std::vector<std::pair<YAML::Node, std::string>>;
+  YamlValue(YAML::Node node, YAML::Mark mark, std::string file, std::string path,
+            std::shared_ptr<const Origins> origins = nullptr, bool from_override = false);
+  // A value inside this one: `mark` is its position if it comes from the file, `key_mark` its
+  // key's if an override replaced it.
+  YamlValue child(YAML::Node node, YAML::Mark mark, YAML::Mark key_mark, std::string path) const;
 
   std::uint64_t unsigned_integer(Range<std::uint64_t> range) const;
   const std::string& scalar(const std::string& expected) const;
@@ -61,8 +74,10 @@ class YamlValue {
 
   YAML::Node node_;  // undefined when the key is missing
   YAML::Mark mark_;  // the value's position; its key's, or its mapping's if missing
-  std::string file_;
+  std::string file_;  // or "--set key=value"
   std::string path_;
+  std::shared_ptr<const Origins> origins_;
+  bool from_override_;  // then errors name file_ without a line
 };
 
 // A mapping whose keys are handed out one by one; the keys asked for are the allowed ones.
@@ -85,8 +100,13 @@ class YamlMap {
   std::vector<std::string> allowed_;
 };
 
-// The document in `file`. Fails if the file cannot be read or is not valid YAML.
-YamlValue load_yaml(const std::string& file);
+// The document in `file`, with `overrides` applied in order. Fails if the file cannot be read,
+// is not valid YAML, or an override does not apply (see apply_overrides).
+YamlValue load_yaml(const std::string& file, const std::vector<Override>& overrides = {});
+
+// " (did you mean 'sat'?)" when one of `allowed` is close enough to `key` to be a likely typo
+// (edit distance, a swap of neighbours counting as one edit), otherwise "".
+std::string did_you_mean(const std::string& key, const std::vector<std::string>& allowed);
 
 template <typename T>
 T YamlValue::integer(Range<T> range) const {

@@ -14,8 +14,12 @@ packages=(
   libcli11-dev          # satvp command line
   libimath-dev          # IEEE half (FP16) for the engines
   libopenblas-dev       # SGEMM for the STCE functional mode and its benchmark
+  zlib1g-dev            # gzip-compressed IDX dataset files
+  # data
+  dataset-fashion-mnist # Fashion-MNIST IDX files for training on the platform
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev
+  python3-numpy         # independent check that NumPy loads the .npy files we write
   # tracing: gtkwave opens traces and provides vcd2fst (used by the tests);
   # xvfb + imagemagick take headless screenshots of what a user sees in GTKWave
   gtkwave xvfb imagemagick
