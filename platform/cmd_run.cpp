@@ -92,7 +92,7 @@ sat::Mode parse_mode(const std::string& s) {
 
 int run_workload(const RunArgs& args) {
   const PlatformConfig config = load_platform_config(args.platform);
-  const Workload workload = load_workload(args.workload);
+  const Workload workload = load_workload(args.workload, parse_overrides(args.sets));
   const fs::path dir = prepare_out_dir(args, workload);
   write_file(dir / "platform.yaml", to_yaml(config));
   write_file(dir / "workload.yaml", to_yaml(workload));
@@ -116,6 +116,8 @@ int run_workload(const RunArgs& args) {
 }
 
 void add_run_options(CLI::App& cmd, RunArgs& args) {
+  cmd.add_option("--set", args.sets,
+                 "Override a workload key, e.g. --set bringup.rows=8 (repeatable; the key must exist in the file)");
   cmd.add_option("--platform", args.platform, "Platform YAML (clocks, address map, DDR, DMA, SAT)")
       ->capture_default_str();
   cmd.add_option("--workload", args.workload, "Workload YAML (what the firmware runs)")

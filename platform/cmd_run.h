@@ -1,6 +1,7 @@
 // satvp run: boots the platform with a workload's firmware program and reports the run.
 #pragma once
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -18,6 +19,7 @@ struct RunArgs {
   std::string trace_log;
   std::string log_level = "info";
   std::string mode = "functional";
+  std::vector<std::string> sets;  // --set key=value, applied to the workload
 };
 
 void add_run_options(CLI::App& cmd, RunArgs& args);

@@ -73,8 +73,8 @@ bool present(const YamlValue& v) {
 
 }  // namespace
 
-Workload load_workload(const std::string& path) {
-  YamlMap root = load_yaml(path).map();
+Workload load_workload(const std::string& path, const std::vector<Override>& overrides) {
+  YamlMap root = load_yaml(path, overrides).map();
   YamlValue name = root.get("name"), program = root.get("program"), bringup = root.get("bringup"),
             engines = root.get("engines");
   root.finish();

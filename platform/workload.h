@@ -2,6 +2,9 @@
 // section (bring-up, or the engine self-test); the training workloads add theirs.
 #pragma once
 #include <string>
+#include <vector>
+
+#include "yaml_override.h"
 
 #include <cestvp/bringup.h>
 #include <cestvp/engine_selftest.h>
@@ -17,7 +20,8 @@ struct Workload {
 };
 
 // Reads and validates a workload YAML; UserError (file:line:col: key: ...) on any problem.
-Workload load_workload(const std::string& path);
+// overrides (`--set key=value`) replace values of the file before it is validated.
+Workload load_workload(const std::string& path, const std::vector<Override>& overrides = {});
 
 // The resolved workload as YAML, for the run directory.
 std::string to_yaml(const Workload& workload);

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -194,9 +195,27 @@ TEST(Satvp, UnknownOptionIsAUserError) {
   EXPECT_NE(c.output.find("frobnicate"), std::string::npos) << c.output;
 }
 
+TEST(Satvp, SetOverridesAWorkloadKey) {
+  const std::string run = kSatvp + " run --workload " + kSource + "/workloads/bringup.yaml --out " +
+                          CESTVP_BINARY_DIR + "/test-runs/set";
+  const Command ok = run_command(run + " --set bringup.rows=8 --set bringup.chain_descriptors=2");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  std::ifstream resolved(std::string(CESTVP_BINARY_DIR) + "/test-runs/set/workload.yaml");
+  const std::string text((std::istreambuf_iterator<char>(resolved)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("  rows: 8\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  chain_descriptors: 2\n"), std::string::npos) << text;
+  const Command typo = run_command(run + " --set bringup.rowz=8");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.output.find("--set bringup.rowz=8: bringup has no key 'rowz' (did you mean 'rows'?)"), std::string::npos)
+      << typo.output;
+  const Command bad = run_command(run + " --set bringup.rows=many");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--set bringup.rows=many"), std::string::npos) << bad.output;
+}
+
 TEST(Satvp, HelpListsEveryOption) {
   const Command c = run_command(kSatvp + " run --help");
   EXPECT_EQ(c.exit_code, 0);
-  for (const char* opt : {"--platform", "--workload", "--out", "--vcd", "--trace-log", "--log-level"})
+  for (const char* opt : {"--platform", "--workload", "--out", "--vcd", "--trace-log", "--mode", "--set", "--log-level"})
     EXPECT_NE(c.output.find(opt), std::string::npos) << opt;
 }
