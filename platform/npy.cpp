@@ -269,7 +269,7 @@ NpyArray read_npy(const std::string& path) {
   array.data.resize(count);
   const char* data = bytes.data() + data_start;
   if (item_size == 4) {
-    std::memcpy(array.data.data(), data, expected);
+    if (expected > 0) std::memcpy(array.data.data(), data, expected);  // an empty vector's data() may be null
   } else {
     for (std::size_t i = 0; i < count; ++i) {
       std::uint16_t bits;
