@@ -16,38 +16,19 @@
 #include "units.h"
 #include "user_error.h"
 #include "yaml_reader.h"
+#include "test_files.h"
 
 namespace cestvp {
 namespace {
+
+using cestvp::test::error_of;
+using cestvp::test::write_file;
 
 namespace fs = std::filesystem;
 
 const std::string kSourceDir = CESTVP_SOURCE_DIR;
 const std::string kDefaultPlatform = kSourceDir + "/yaml/vcu1525.yaml";
 const std::string kBadDir = kSourceDir + "/tests/data/bad_platform";
-
-// Writes `text` to a file private to the running test and returns its path.
-std::string write_file(const std::string& name, const std::string& text) {
-  const testing::TestInfo* test = testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(CESTVP_BINARY_DIR) / "test_config_files" /
-                       (std::string(test->test_suite_name()) + "." + test->name());
-  fs::create_directories(dir);
-  const fs::path path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
-}
-
-// The message of the UserError that `action` throws; fails the test if it throws none.
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const UserError& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "no UserError thrown";
-  return "";
-}
 
 std::string load_error(const std::string& path) {
   return error_of([&path] { load_platform_config(path); });

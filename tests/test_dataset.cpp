@@ -12,24 +12,15 @@
 
 #include "dataset.h"
 #include "user_error.h"
+#include "test_files.h"
 
 namespace cestvp {
 namespace {
 
-namespace fs = std::filesystem;
-using Bytes = std::vector<unsigned char>;
+using cestvp::test::error_of;
+using cestvp::test::write_file;
 
-// Writes `bytes` to a file private to the running test and returns its path.
-std::string write_file(const std::string& name, const Bytes& bytes) {
-  const testing::TestInfo* test = testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(CESTVP_BINARY_DIR) / "test_dataset_files" /
-                       (std::string(test->test_suite_name()) + "." + test->name());
-  fs::create_directories(dir);
-  const fs::path path = dir / name;
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
-  return path.string();
-}
+using Bytes = std::vector<unsigned char>;
 
 // One gzip member holding `bytes` (zlib's deflate with a gzip wrapper, as gzip(1) writes).
 Bytes gzip(const Bytes& bytes) {
@@ -64,18 +55,6 @@ Bytes idx_labels(const Bytes& labels) {
   for (std::uint32_t v : {0x801u, static_cast<std::uint32_t>(labels.size())}) put32(b, v);
   b.insert(b.end(), labels.begin(), labels.end());
   return b;
-}
-
-// The message of the UserError that `action` throws; fails the test if it throws none.
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const UserError& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "no UserError thrown";
-  return "";
 }
 
 #define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
@@ -228,7 +207,7 @@ TEST(Dataset, BadIdxFiles) {
   const Bytes images = idx_images(3, 2, 3, kPixels), labels = idx_labels(kLabels);
   const std::string good_images = write_file("images", images), good_labels = write_file("labels", labels);
 
-  const std::string missing = write_file("x", {}) + ".does-not-exist";
+  const std::string missing = write_file("x", Bytes{}) + ".does-not-exist";
   std::string e = error_of([&] { read_idx(missing, good_labels); });
   EXPECT_CONTAINS(e, missing + ": cannot open file");
 
@@ -284,7 +263,7 @@ TEST(Dataset, BadGzipFiles) {
   const std::string cut = write_file("cut.gz", Bytes(packed.begin(), packed.end() - 12));
   std::string e = error_of([&] { read_idx(cut, write_file("l", labels)); });
   EXPECT_CONTAINS(e, cut + ": corrupt gzip file: the compressed data ends early");
-  const std::string magic_only = write_file("magic.gz", {0x1f, 0x8b});
+  const std::string magic_only = write_file("magic.gz", Bytes{0x1f, 0x8b});
   e = error_of([&] { read_idx(magic_only, write_file("l", labels)); });
   EXPECT_CONTAINS(e, magic_only + ": corrupt gzip file");
 
@@ -322,7 +301,7 @@ TEST(Dataset, BadCifarFiles) {
   const std::string cut = write_file("cut.bin", two);
   e = error_of([&] { read_cifar({good, cut}, false); });
   EXPECT_CONTAINS(e, cut + ": truncated CIFAR file: 6073 bytes found, the last record has 3000 of 3073 bytes");
-  const std::string empty = write_file("empty.bin", {});
+  const std::string empty = write_file("empty.bin", Bytes{});
   e = error_of([&] { read_cifar({empty}, false); });
   EXPECT_CONTAINS(e, empty + ": empty file");
 

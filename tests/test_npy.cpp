@@ -12,41 +12,20 @@
 
 #include "npy.h"
 #include "user_error.h"
+#include "test_files.h"
 
 namespace cestvp {
 namespace {
 
+using cestvp::test::error_of;
+using cestvp::test::test_dir;
+using cestvp::test::write_file;
+
 namespace fs = std::filesystem;
-
-// A directory private to the running test.
-fs::path test_dir() {
-  const testing::TestInfo* test = testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(CESTVP_BINARY_DIR) / "test_npy_files" /
-                       (std::string(test->test_suite_name()) + "." + test->name());
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string write_file(const std::string& name, const std::string& bytes) {
-  const fs::path path = test_dir() / name;
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path.string();
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const UserError& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "no UserError thrown";
-  return "";
 }
 
 // A version 1.0 file around `dict`, padded to 64 bytes as NumPy does (for the bad-file tests).

@@ -10,11 +10,14 @@
 #include "user_error.h"
 #include "yaml_override.h"
 #include "yaml_reader.h"
+#include "test_files.h"
 
 namespace cestvp {
 namespace {
 
-namespace fs = std::filesystem;
+using cestvp::test::error_of;
+using cestvp::test::write_file;
+
 
 // Line numbers below refer to this text.
 const char* const kWorkload =
@@ -27,27 +30,6 @@ const char* const kWorkload =
     "  note:\n"                // 7
     "sat:\n"                   // 8
     "  group_sizes: [2, 4]\n"; // 9
-
-std::string write_file(const std::string& name, const std::string& text) {
-  const testing::TestInfo* test = testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(CESTVP_BINARY_DIR) / "test_yaml_override_files" /
-                       (std::string(test->test_suite_name()) + "." + test->name());
-  fs::create_directories(dir);
-  const fs::path path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
-}
-
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const UserError& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "no UserError thrown";
-  return "";
-}
 
 YamlValue load(const std::vector<std::string>& args) {
   return load_yaml(write_file("w.yaml", kWorkload), parse_overrides(args));

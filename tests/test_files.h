@@ -1,0 +1,47 @@
+// Files and errors in tests: a directory private to the running test, files written into it,
+// and the message of the UserError an action throws.
+#pragma once
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "user_error.h"
+
+namespace cestvp::test {
+
+// <build>/test-files/<Suite>.<Test>, created on first use.
+inline std::filesystem::path test_dir() {
+  const testing::TestInfo* test = testing::UnitTest::GetInstance()->current_test_info();
+  const std::filesystem::path dir = std::filesystem::path(CESTVP_BINARY_DIR) / "test-files" /
+                                    (std::string(test->test_suite_name()) + "." + test->name());
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Writes `bytes` to `name` in the test's directory and returns its path.
+inline std::string write_file(const std::string& name, const std::string& bytes) {
+  const std::filesystem::path path = test_dir() / name;
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path.string();
+}
+
+inline std::string write_file(const std::string& name, const std::vector<unsigned char>& bytes) {
+  return write_file(name, std::string(bytes.begin(), bytes.end()));
+}
+
+// The message of the UserError that `action` throws; fails the test if it throws none.
+template <typename Action>
+std::string error_of(Action action) {
+  try {
+    action();
+  } catch (const UserError& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "no UserError thrown";
+  return "";
+}
+
+}  // namespace cestvp::test
