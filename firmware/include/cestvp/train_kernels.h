@@ -1,0 +1,103 @@
+// Training kernels (firmware layer 3, docs/firmware-guide.md): one layer pass on the SAT, with
+// its tensors in DDR. A kernel splits the pass into tiles that fit the SAT SRAM buffers, moves
+// operands in and results out with the DMA, and double-buffers: while STCE computes tile i the
+// DMA brings tile i+1 into the other half of each buffer and takes tile i-1's output back, so a
+// large layer runs at the speed of its slower side (compute or DDR traffic).
+//
+// Every layer is a convolution to the kernels: a linear layer is a 1x1 convolution on a 1x1
+// image ([N][1][1][in] -> [N][1][1][out], weights [out][1][1][in]), which the engine computes
+// exactly like the linear GEMMs of docs/engines.md.
+//
+// Precision contract (docs/training.md): activations and activation gradients in DDR are FP16;
+// STCE sums in FP32 and writes FP16. A weight gradient is FP16 rounded once from the FP32 sum
+// over the whole batch: when the batch does not fit one job, the partial sums accumulate in
+// FP32 in SRAM C and the host rounds the total.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "boot_info.h"
+#include "dma_driver.h"
+#include "engine_selftest.h"
+#include "hal.h"
+#include "model.h"
+#include "sat_driver.h"
+
+namespace cestvp::fw {
+
+struct ConvShape {
+  std::uint32_t n = 0, h = 0, w = 0, cin = 0, cout = 0, kh = 1, kw = 1, stride = 1, pad = 0;
+  std::uint32_t oh() const { return conv_out(h, kh, stride, pad); }
+  std::uint32_t ow() const { return conv_out(w, kw, stride, pad); }
+};
+
+// A weight operand in DDR: dense FP16 [Cout][KH][KW][Cin], or N:M compressed as OSRE wrote it
+// (forward W~ for conv_forward, backward W~^T for conv_backward_data).
+struct WeightOperand {
+  std::uint64_t dense = 0;
+  std::uint64_t values = 0, indices = 0;
+  std::uint32_t n = 0, m = 0;  // n == 0: dense
+  bool sparse() const { return n != 0; }
+};
+
+// An output-gradient operand dY [N][OH][OW][Cout] in DDR: dense FP16, or compressed along Cout
+// (SDGP: one line of Cout per (n, oh, ow), from prune_output_grad).
+struct GradOperand {
+  std::uint64_t dense = 0;
+  std::uint64_t values = 0, indices = 0;
+  std::uint32_t n = 0, m = 0;
+  bool sparse() const { return n != 0; }
+};
+
+// Where the kernels' wall of simulated time went, accumulated across calls.
+struct KernelTime {
+  std::uint64_t stce_ps = 0, osre_ps = 0, wuve_ps = 0;  // firmware waiting for an engine
+  std::uint64_t dma_ps = 0;   // firmware waiting for a DMA transfer (not hidden by compute)
+  std::uint64_t host_ps = 0;  // host work charged by the kernels (FP32 -> FP16 of a split dW)
+};
+
+struct KernelStatus {
+  bool ok = true;
+  std::string problem;  // which kernel, which tile, what the engine or DMA reported
+};
+
+// The hardware a kernel uses and the scratch it may take.
+class Kernels {
+ public:
+  // scratch: DDR the kernels may use (bytes), e.g. for an FP32 partial weight gradient.
+  Kernels(Hal& hal, const BootInfo& boot, DmaDriver& dma, SatDriver& sat, SatMode mode, std::uint64_t scratch,
+          std::uint64_t scratch_bytes);
+
+  // Y = conv(X, W): x [N][H][W][Cin], y [N][OH][OW][Cout], FP16.
+  KernelStatus conv_forward(const ConvShape& s, std::uint64_t x, const WeightOperand& w, std::uint64_t y);
+  // dX = conv_input_grad(dY, W): dx [N][H][W][Cin] FP16. At most one of dy and w is sparse.
+  KernelStatus conv_backward_data(const ConvShape& s, const GradOperand& dy, const WeightOperand& w,
+                                  std::uint64_t dx);
+  // dW = conv_weight_grad(dY, X): dw FP16 [Cout][KH][KW][Cin].
+  KernelStatus conv_backward_weight(const ConvShape& s, std::uint64_t dy, std::uint64_t x, std::uint64_t dw);
+
+  // Momentum SGD on a param (WUVE): master and momentum updated in place in DDR from its FP16
+  // gradient; writes the FP16 copy (p.fp16) when it has one.
+  KernelStatus update(const model::Param& p, float lr, float momentum, float weight_decay, float grad_scale);
+  // OSRE on a weight's FP32 master: forward W~ (groups along Cin) into p.fwd_*, backward W~^T
+  // (groups along Cout) into p.bwd_*, each when requested and the param has that address.
+  // nested: W~^T is taken from W (.) Mf instead of W (BDWP's bwd_mask = nested).
+  KernelStatus generate_masks(const model::Param& p, std::uint32_t n, std::uint32_t m, bool forward, bool backward,
+                              bool nested);
+  // OSRE forward on dY viewed [N*OH*OW][Cout] (FP16): dY~ values and indices, SDGP's pruning.
+  KernelStatus prune_output_grad(const ConvShape& s, std::uint64_t dy, std::uint32_t n, std::uint32_t m,
+                                 std::uint64_t values, std::uint64_t indices);
+
+  const KernelTime& time() const { return time_; }
+
+ private:
+  Hal& hal_;
+  const BootInfo& boot_;
+  DmaDriver& dma_;
+  SatDriver& sat_;
+  SatMode mode_;
+  std::uint64_t scratch_, scratch_bytes_;
+  KernelTime time_;
+};
+
+}  // namespace cestvp::fw

@@ -1,0 +1,2 @@
+// Reference trainer: work in progress (issue 4).
+#pragma once
