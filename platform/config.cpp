@@ -26,6 +26,7 @@ constexpr Range<unsigned> kArraySide{1, 1024};
 constexpr Range<unsigned> kGroupSize{2, 32};       // N:M group size M
 constexpr Range<unsigned> kInterruptLine{0, 31};   // inputs of the interrupt controller
 constexpr Range<std::uint64_t> kInterleave{64, std::uint64_t{1} << 30};  // 64 B .. 1 GiB
+constexpr Range<double> kCyclesPerElement{0, 1e6};  // host cost model
 constexpr Range<std::uint64_t> kBurst{4, std::uint64_t{1} << 20};        // 4 B .. 1 MiB
 constexpr Range<std::uint64_t> kSramPort{1, 4096};                       // 1 B .. 4 KiB
 constexpr Range<unsigned> kLanes{1, 1024};
@@ -257,6 +258,15 @@ PlatformConfig::Interrupts read_interrupts(const YamlValue& value) {
   return interrupts;
 }
 
+fw::HostCosts read_host_cost(const YamlValue& value) {
+  YamlMap map = value.map();
+  const YamlValue input = map.get("input"), elementwise = map.get("elementwise"), pool = map.get("pool"),
+                  softmax = map.get("softmax"), reduce = map.get("reduce"), nm_decode = map.get("nm_decode");
+  map.finish();
+  const auto cycles = [](const YamlValue& v) { return v.number(kCyclesPerElement); };
+  return {cycles(input), cycles(elementwise), cycles(pool), cycles(softmax), cycles(reduce), cycles(nm_decode)};
+}
+
 }  // namespace
 
 const AddressRange& PlatformConfig::region(const std::string& name) const {
@@ -276,6 +286,7 @@ PlatformConfig load_platform_config(const std::string& path) {
   const YamlValue tlm = root.get("tlm");
   const YamlValue address_map = root.get("address_map");
   const YamlValue interrupts = root.get("interrupts");
+  const YamlValue host_cost = root.get("host_cost");
   root.finish();
   PlatformConfig config;
   config.source = path;
@@ -287,6 +298,7 @@ PlatformConfig load_platform_config(const std::string& path) {
   config.tlm = read_tlm(tlm);
   config.address_map = read_address_map(address_map);
   config.interrupts = read_interrupts(interrupts);
+  config.host_cost = read_host_cost(host_cost);
   return config;
 }
 
@@ -332,6 +344,9 @@ std::string to_yaml(const PlatformConfig& config) {
   out << "interrupts:\n"
       << "  dma: " << config.interrupts.dma << "\n"
       << "  sat: " << config.interrupts.sat << "\n";
+  const fw::HostCosts& h = config.host_cost;
+  out << "host_cost: {input: " << h.input << ", elementwise: " << h.elementwise << ", pool: " << h.pool
+      << ", softmax: " << h.softmax << ", reduce: " << h.reduce << ", nm_decode: " << h.nm_decode << "}\n";
   return out.str();
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <cestvp/boot_info.h>
+
 namespace cestvp {
 
 struct AddressRange {
@@ -61,6 +63,9 @@ struct PlatformConfig {
     unsigned dma = 0;  // interrupt controller input line of the DMA
     unsigned sat = 0;  // ... of the SAT
   } interrupts;
+
+  // Host CPU cycles per element of the work the firmware does itself (docs/training.md).
+  fw::HostCosts host_cost;
 };
 
 // Reads and validates a platform YAML. Throws UserError (file:line:column: key: message) on

@@ -67,6 +67,7 @@ fw::BootInfo VirtualPlatform::make_boot_info(const PlatformConfig& c) {
   b.irq_dma = c.interrupts.dma;
   b.irq_sat = c.interrupts.sat;
   b.host_cycle_ps = static_cast<std::uint64_t>(1e12 / c.clocks.host_hz + 0.5);
+  b.host_cost = c.host_cost;
   return b;
 }
 

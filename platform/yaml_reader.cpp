@@ -1,10 +1,12 @@
 #include "yaml_reader.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "user_error.h"
@@ -150,6 +152,33 @@ std::uint64_t YamlValue::size(Range<std::uint64_t> range) const {
   const std::string expected = "a whole size" + range_text(range, format_size) +
                                " with a unit (" + unit_symbols(Quantity::size) + ")";
   return parse(expected, range, parse_size);
+}
+
+double YamlValue::number(Range<double> range) const {
+  const auto format = [](double value) {
+    std::ostringstream os;
+    os << value;
+    return os.str();
+  };
+  const std::string expected = "a number" + range_text(range, format);
+  return parse(expected, range, [](const std::string& text) {
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size() || !std::isfinite(value)) throw ValueError("'" + text + "' is not a number");
+    return value;
+  });
+}
+
+bool YamlValue::boolean() const {
+  const std::string& text = scalar("true or false");
+  if (text == "true") return true;
+  if (text == "false") return false;
+  fail("found '" + text + "'", "true or false");
 }
 
 std::string YamlValue::string() const { return scalar("a string"); }

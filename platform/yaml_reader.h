@@ -43,6 +43,8 @@ class YamlValue {
   T integer(Range<T> range) const;  // non-negative, decimal or 0x hexadecimal
   double quantity(Quantity quantity, Range<double> range) const;  // frequency, time, bandwidth
   std::uint64_t size(Range<std::uint64_t> range) const;
+  double number(Range<double> range) const;  // a plain real number, e.g. 0.05 or 2e-4
+  bool boolean() const;                      // true or false
   std::string string() const;
   std::vector<YamlValue> list() const;
   YamlMap map() const;

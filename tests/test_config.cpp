@@ -302,9 +302,9 @@ TEST(PlatformConfig, EveryKeyIsRequiredAndNoOtherIsAllowed) {
     EXPECT_NE(load_error(path).find(": " + prefix + "bogus_key: unknown key"), std::string::npos)
         << load_error(path);
   }
-  // 8 sections with 3+1+4+1+5+1+7+2 keys; sat.array 2, sat.sram_port 3, sat.osre 2,
+  // 9 sections with 3+1+4+1+5+1+7+2+6 keys; sat.array 2, sat.sram_port 3, sat.osre 2,
   // sat.wuve 2; 7 regions x 2.
-  EXPECT_EQ(keys, 55);
+  EXPECT_EQ(keys, 62);
 }
 
 // ---------------------------------------------------------------------- bad-file corpus
@@ -430,6 +430,12 @@ void expect_same(const PlatformConfig& a, const PlatformConfig& b) {
   }
   EXPECT_EQ(a.interrupts.dma, b.interrupts.dma);
   EXPECT_EQ(a.interrupts.sat, b.interrupts.sat);
+  EXPECT_EQ(a.host_cost.input, b.host_cost.input);
+  EXPECT_EQ(a.host_cost.elementwise, b.host_cost.elementwise);
+  EXPECT_EQ(a.host_cost.pool, b.host_cost.pool);
+  EXPECT_EQ(a.host_cost.softmax, b.host_cost.softmax);
+  EXPECT_EQ(a.host_cost.reduce, b.host_cost.reduce);
+  EXPECT_EQ(a.host_cost.nm_decode, b.host_cost.nm_decode);
 }
 
 TEST(PlatformConfig, ResolvedDumpOfTheDefaultPlatform) {
@@ -467,7 +473,8 @@ TEST(PlatformConfig, ResolvedDumpOfTheDefaultPlatform) {
             "  irqc: {base: 0x4010001000, size: 4 KiB}\n"
             "interrupts:\n"
             "  dma: 0\n"
-            "  sat: 1\n");
+            "  sat: 1\n"
+            "host_cost: {input: 4, elementwise: 1, pool: 1, softmax: 20, reduce: 1, nm_decode: 4}\n");
 }
 
 TEST(PlatformConfig, ResolvedDumpLoadsBackToTheSameValues) {

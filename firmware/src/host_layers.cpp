@@ -1,1 +1,193 @@
-// Work in progress (issue 4): filled in by the next commits.
+#include "cestvp/host_layers.h"
+
+#include <cmath>
+#include <limits>
+
+#include "cestvp/sat_reference.h"
+
+namespace cestvp::fw::host {
+
+namespace {
+
+// Window origin of output (oh, ow) and the input index of its element (kh, kw) in channel c.
+struct Window {
+  const Shape& in;
+  std::uint32_t k, s;
+  std::size_t at(std::uint32_t n, std::uint32_t oh, std::uint32_t ow, std::uint32_t kh, std::uint32_t kw,
+                 std::uint32_t c) const {
+    return ((std::size_t{n} * in.h + oh * s + kh) * in.w + ow * s + kw) * in.c + c;
+  }
+};
+
+// Calls f(output index, window) for every output element of a pooling layer.
+template <typename F>
+void for_each_window(const Shape& in, std::uint32_t k, std::uint32_t s, F f) {
+  const Shape out = pool_output(in, k, s);
+  const Window win{in, k, s};
+  std::size_t o = 0;
+  for (std::uint32_t n = 0; n < out.n; ++n)
+    for (std::uint32_t oh = 0; oh < out.h; ++oh)
+      for (std::uint32_t ow = 0; ow < out.w; ++ow)
+        for (std::uint32_t c = 0; c < out.c; ++c, ++o) f(o, win, n, oh, ow, c);
+}
+
+// Entry e of a line is a pad when it is past the min(N, len) kept entries of a short tail group.
+bool is_pad(const NmLine& line, std::uint32_t entry) {
+  const std::uint32_t group = entry / line.n % line.groups_per_segment();
+  const std::uint32_t len = std::min(line.m, line.segment - group * line.m);
+  return entry % line.n >= std::min(line.n, len);
+}
+
+// Calls f(entry, position in the line) for every kept (non-pad) entry of line l.
+template <typename F>
+void for_each_kept(const NmTensor& t, std::size_t l, F f) {
+  const std::uint32_t entries = t.line.entries(), bits = t.line.index_bits();
+  const std::uint32_t* words = t.indices + l * t.line.index_words();
+  for (std::uint32_t e = 0; e < entries; ++e)
+    if (!is_pad(t.line, e)) f(l * entries + e, t.line.position(e, nm_index(words, e, bits)));
+}
+
+}  // namespace
+
+void widen(const std::uint16_t* half, float* out, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) out[i] = half_to_float(half[i]);
+}
+
+void narrow(const float* in, std::uint16_t* half, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) half[i] = float_to_half(in[i]);
+}
+
+void normalise(const std::uint8_t* pixels, std::size_t count, std::uint32_t channels, const float* mean,
+               const float* stdev, std::uint16_t* out) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint32_t c = static_cast<std::uint32_t>(i % channels);
+    out[i] = float_to_half((static_cast<float>(pixels[i]) / 255.0f - mean[c]) / stdev[c]);
+  }
+}
+
+void relu_forward(const float* x, float* y, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) y[i] = x[i] > 0 ? x[i] : 0.0f;
+}
+
+void relu_backward(const float* x, const float* dy, float* dx, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+}
+
+Shape pool_output(const Shape& in, std::uint32_t k, std::uint32_t s) {
+  return {in.n, conv_out(in.h, k, s, 0), conv_out(in.w, k, s, 0), in.c};
+}
+
+void maxpool_forward(const float* x, const Shape& in, std::uint32_t k, std::uint32_t s, float* y) {
+  for_each_window(in, k, s, [&](std::size_t o, const Window& w, auto n, auto oh, auto ow, auto c) {
+    float best = -std::numeric_limits<float>::infinity();
+    for (std::uint32_t kh = 0; kh < k; ++kh)
+      for (std::uint32_t kw = 0; kw < k; ++kw) best = std::max(best, x[w.at(n, oh, ow, kh, kw, c)]);
+    y[o] = best;
+  });
+}
+
+void maxpool_backward(const float* x, const Shape& in, std::uint32_t k, std::uint32_t s, const float* dy, float* dx) {
+  std::fill(dx, dx + in.elements(), 0.0f);
+  for_each_window(in, k, s, [&](std::size_t o, const Window& w, auto n, auto oh, auto ow, auto c) {
+    std::size_t arg = w.at(n, oh, ow, 0, 0, c);
+    for (std::uint32_t kh = 0; kh < k; ++kh)
+      for (std::uint32_t kw = 0; kw < k; ++kw) {
+        const std::size_t i = w.at(n, oh, ow, kh, kw, c);
+        if (x[i] > x[arg]) arg = i;
+      }
+    dx[arg] += dy[o];
+  });
+}
+
+void avgpool_forward(const float* x, const Shape& in, std::uint32_t k, std::uint32_t s, float* y) {
+  const float area = static_cast<float>(k * k);
+  for_each_window(in, k, s, [&](std::size_t o, const Window& w, auto n, auto oh, auto ow, auto c) {
+    float sum = 0;
+    for (std::uint32_t kh = 0; kh < k; ++kh)
+      for (std::uint32_t kw = 0; kw < k; ++kw) sum += x[w.at(n, oh, ow, kh, kw, c)];
+    y[o] = sum / area;
+  });
+}
+
+void avgpool_backward(const Shape& in, std::uint32_t k, std::uint32_t s, const float* dy, float* dx) {
+  std::fill(dx, dx + in.elements(), 0.0f);
+  const float area = static_cast<float>(k * k);
+  for_each_window(in, k, s, [&](std::size_t o, const Window& w, auto n, auto oh, auto ow, auto c) {
+    const float share = dy[o] / area;
+    for (std::uint32_t kh = 0; kh < k; ++kh)
+      for (std::uint32_t kw = 0; kw < k; ++kw) dx[w.at(n, oh, ow, kh, kw, c)] += share;
+  });
+}
+
+void bias_forward(float* y, std::size_t rows, std::uint32_t channels, const float* bias) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      float& v = y[r * channels + c];
+      v = round_to_half(v + bias[c]);
+    }
+}
+
+void bias_backward(const float* dy, std::size_t rows, std::uint32_t channels, float* db) {
+  std::fill(db, db + channels, 0.0f);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::uint32_t c = 0; c < channels; ++c) db[c] += dy[r * channels + c];
+}
+
+LossResult softmax_ce(const float* logits, const std::uint8_t* labels, std::uint32_t rows, std::uint32_t classes,
+                      float scale, float* dlogits) {
+  LossResult result;
+  std::vector<float> e(classes);
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    const float* z = logits + std::size_t{r} * classes;
+    std::uint32_t arg = 0;
+    for (std::uint32_t j = 1; j < classes; ++j)
+      if (z[j] > z[arg]) arg = j;
+    const float top = z[arg];
+    float sum = 0;
+    for (std::uint32_t j = 0; j < classes; ++j) {
+      e[j] = std::exp(z[j] - top);
+      sum += e[j];
+    }
+    result.loss_sum += std::log(sum) - (z[labels[r]] - top);
+    result.correct += arg == labels[r];
+    if (!dlogits) continue;
+    for (std::uint32_t j = 0; j < classes; ++j) {
+      const float p = e[j] / sum;
+      dlogits[std::size_t{r} * classes + j] = (p - (j == labels[r] ? 1.0f : 0.0f)) * scale / static_cast<float>(rows);
+    }
+  }
+  return result;
+}
+
+void nm_expand(const NmTensor& t, std::uint16_t* dense) {
+  std::fill(dense, dense + t.lines * t.line.length, std::uint16_t{0});
+  for (std::size_t l = 0; l < t.lines; ++l)
+    for_each_kept(t, l, [&](std::size_t entry, std::uint32_t pos) { dense[l * t.line.length + pos] = t.values[entry]; });
+}
+
+void nm_keep_flags(const NmTensor& t, std::uint8_t* keep) {
+  std::fill(keep, keep + t.lines * t.line.length, std::uint8_t{0});
+  for (std::size_t l = 0; l < t.lines; ++l)
+    for_each_kept(t, l, [&](std::size_t, std::uint32_t pos) { keep[l * t.line.length + pos] = 1; });
+}
+
+void sdgp_rescale(const float* dy, const Shape& shape, const NmTensor& t) {
+  const std::size_t positions = std::size_t{shape.h} * shape.w;
+  std::vector<float> dense_sum(shape.c), kept_sum(shape.c);
+  for (std::uint32_t n = 0; n < shape.n; ++n) {
+    std::fill(dense_sum.begin(), dense_sum.end(), 0.0f);
+    std::fill(kept_sum.begin(), kept_sum.end(), 0.0f);
+    const std::size_t first = std::size_t{n} * positions;
+    for (std::size_t p = first; p < first + positions; ++p) {
+      for (std::uint32_t c = 0; c < shape.c; ++c) dense_sum[c] += std::fabs(dy[p * shape.c + c]);
+      for_each_kept(t, p, [&](std::size_t entry, std::uint32_t c) { kept_sum[c] += std::fabs(half_to_float(t.values[entry])); });
+    }
+    for (std::size_t p = first; p < first + positions; ++p)
+      for_each_kept(t, p, [&](std::size_t entry, std::uint32_t c) {
+        const float ratio = dense_sum[c] / (kept_sum[c] + 1e-4f);
+        t.values[entry] = float_to_half(half_to_float(t.values[entry]) * ratio);
+      });
+  }
+}
+
+}  // namespace cestvp::fw::host

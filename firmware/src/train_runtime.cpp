@@ -1,1 +1,593 @@
-// Work in progress (issue 4): filled in by the next commits.
+// The training runtime: docs/training.md says what each step computes; this file says in which
+// order the firmware asks the SAT (through the kernels) and the host layers to compute it.
+#include "cestvp/train_runtime.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cestvp/dma_driver.h"
+#include "cestvp/host_layers.h"
+#include "cestvp/irq.h"
+#include "cestvp/model.h"
+#include "cestvp/sat_driver.h"
+#include "cestvp/sat_probe.h"
+#include "cestvp/train_kernels.h"
+
+namespace cestvp::fw {
+
+namespace {
+
+using namespace model;
+
+constexpr std::uint64_t align4k(std::uint64_t bytes) { return (bytes + 4095) & ~std::uint64_t{4095}; }
+
+enum class ResultStatus : std::uint32_t { running = 0, finished = 1, failed = 2 };
+
+// A step that cannot go on: its message ends the run (written to the result area).
+struct Failure {
+  std::string message;
+};
+
+class Runtime {
+ public:
+  Runtime(Hal& hal, const BootInfo& boot, const TrainingParams& params)
+      : hal_(hal), boot_(boot), params_(params), timing_(params.mode == SatMode::timing) {}
+
+  int run();
+
+ private:
+  void read_descriptor();
+  void start();
+  void allocate_scratch();
+
+  void train_iteration(std::uint32_t t);
+  void evaluate(std::uint32_t after);
+  host::LossResult forward(std::uint32_t batch, bool training);
+  void backward(std::uint32_t batch);
+  void update(std::uint32_t t);
+  void refresh_masks(const Layer& layer);
+  void snapshot(std::uint32_t after);
+
+  void forward_layer(const Layer& layer, std::uint32_t batch);
+  void backward_layer(const Layer& layer, std::uint32_t batch);
+  void matmul_forward(const Layer& layer, const ConvShape& s);
+  void matmul_backward(const Layer& layer, const ConvShape& s);
+  host::LossResult loss(const Layer& layer, std::uint32_t batch, bool training);
+  void load_batch(const std::uint32_t* samples, std::uint64_t images, std::uint64_t labels, std::uint32_t count);
+  void fold_sparse_decay(const Param& p);
+
+  // Scheme questions about a layer.
+  bool sparse(const Layer& l) const { return (l.flags & kLayerSparse) != 0 && scheme_ != Scheme::dense; }
+  bool masked(const Layer& l) const { return sparse(l) && (scheme_ == Scheme::srste || scheme_ == Scheme::bdwp); }
+  bool sdgp_pruned(const Layer& l, const ConvShape& s) const {
+    return sparse(l) && scheme_ == Scheme::sdgp && static_cast<LayerKind>(l.kind) == LayerKind::conv2d && s.cin > 3;
+  }
+  ConvShape conv_shape(const Layer& layer, std::uint32_t batch) const;
+  float lr_at(std::uint32_t t) const;
+
+  // Host data access: tensors cross DDR as FP16 (FP32 for parameters).
+  std::vector<float> read_f16(std::uint64_t addr, std::size_t count);
+  void write_f16(std::uint64_t addr, const std::vector<float>& values);
+  std::vector<float> read_f32(std::uint64_t addr, std::size_t count);
+  template <typename T>
+  void read(std::uint64_t addr, T* dst, std::size_t count);
+  template <typename T>
+  void write(std::uint64_t addr, const T* src, std::size_t count);
+  // Runs host work (skipped in timing mode) and charges its modelled cost.
+  template <typename F>
+  void host_work(double cycles_per_element, std::size_t elements, F work);
+  void check(const KernelStatus& status, const char* what, const Layer& layer);
+  [[noreturn]] void fail(const std::string& message) { throw Failure{message}; }
+
+  void write_result_header();
+  void finish(ResultStatus status, const std::string& message);
+
+  Hal& hal_;
+  const BootInfo& boot_;
+  const TrainingParams params_;
+  const bool timing_;
+
+  Header h_;
+  std::vector<Tensor> tensors_;
+  std::vector<Param> params_table_;
+  std::vector<Layer> layers_;
+  Scheme scheme_ = Scheme::dense;
+
+  Irq irq_{hal_, boot_.irqc.base};
+  DmaDriver dma_{hal_, irq_, boot_, params_.timeout_ns};
+  SatDriver sat_{hal_, irq_, boot_, params_.timeout_ns};
+  Kernels* kernels_ = nullptr;
+  std::uint64_t kernel_scratch_bytes_ = 0, dy_values_ = 0, dy_indices_ = 0;
+
+  std::vector<std::uint8_t> batch_labels_;
+  ResultHeader result_;
+  std::uint64_t host_ps_ = 0;
+  std::uint32_t snapshots_done_ = 0;
+};
+
+// ---- data access -------------------------------------------------------------------------------
+
+template <typename T>
+void Runtime::read(std::uint64_t addr, T* dst, std::size_t count) {
+  const BusStatus s = hal_.read_block(addr, dst, count * sizeof(T));
+  if (s != BusStatus::ok) fail("read of " + std::to_string(count * sizeof(T)) + " B at DDR " + std::to_string(addr) + ": " + to_string(s));
+}
+
+template <typename T>
+void Runtime::write(std::uint64_t addr, const T* src, std::size_t count) {
+  const BusStatus s = hal_.write_block(addr, src, count * sizeof(T));
+  if (s != BusStatus::ok) fail("write of " + std::to_string(count * sizeof(T)) + " B at DDR " + std::to_string(addr) + ": " + to_string(s));
+}
+
+std::vector<float> Runtime::read_f16(std::uint64_t addr, std::size_t count) {
+  std::vector<std::uint16_t> half(count);
+  read(addr, half.data(), count);
+  std::vector<float> out(count);
+  host::widen(half.data(), out.data(), count);
+  return out;
+}
+
+void Runtime::write_f16(std::uint64_t addr, const std::vector<float>& values) {
+  std::vector<std::uint16_t> half(values.size());
+  host::narrow(values.data(), half.data(), values.size());
+  write(addr, half.data(), half.size());
+}
+
+std::vector<float> Runtime::read_f32(std::uint64_t addr, std::size_t count) {
+  std::vector<float> out(count);
+  read(addr, out.data(), count);
+  return out;
+}
+
+template <typename F>
+void Runtime::host_work(double cycles_per_element, std::size_t elements, F work) {
+  const std::uint64_t start = hal_.now_ps();
+  if (!timing_) work();
+  hal_.charge_host_time(static_cast<std::uint64_t>(cycles_per_element * static_cast<double>(elements) *
+                                                   static_cast<double>(boot_.host_cycle_ps)));
+  host_ps_ += hal_.now_ps() - start;
+}
+
+void Runtime::check(const KernelStatus& status, const char* what, const Layer& layer) {
+  if (!status.ok)
+    fail(std::string(what) + " of layer " + std::to_string(&layer - layers_.data()) + " (" +
+         to_string(static_cast<LayerKind>(layer.kind)) + "): " + status.problem);
+}
+
+// ---- set-up ------------------------------------------------------------------------------------
+
+void Runtime::read_descriptor() {
+  read(params_.model_addr, &h_, 1);
+  if (h_.magic != kMagic) fail("no model descriptor at DDR " + std::to_string(params_.model_addr) + " (magic)");
+  if (h_.version_major != kVersionMajor)
+    fail("model descriptor version " + std::to_string(h_.version_major) + "." + std::to_string(h_.version_minor) +
+         ", this firmware reads " + std::to_string(kVersionMajor) + ".x");
+  tensors_.resize(h_.tensor_count);
+  params_table_.resize(h_.param_count);
+  layers_.resize(h_.layer_count);
+  read(h_.tensors, tensors_.data(), tensors_.size());
+  read(h_.params, params_table_.data(), params_table_.size());
+  read(h_.layers, layers_.data(), layers_.size());
+  if (h_.scheme > static_cast<std::uint32_t>(Scheme::bdwp)) fail("unknown scheme " + std::to_string(h_.scheme));
+  scheme_ = static_cast<Scheme>(h_.scheme);
+  if (h_.batch == 0 || h_.iterations == 0) fail("the descriptor asks for no training (batch or iterations 0)");
+  for (const Layer& l : layers_) {
+    const auto bad = [&](std::uint32_t index, std::size_t size) { return index != kNone && index >= size; };
+    if (bad(l.in, tensors_.size()) || bad(l.out, tensors_.size()) || bad(l.weight, params_table_.size()) ||
+        bad(l.bias, params_table_.size()) || l.kind > static_cast<std::uint32_t>(LayerKind::softmax_ce))
+      fail("layer " + std::to_string(&l - layers_.data()) + " of the descriptor is malformed");
+  }
+}
+
+// Scratch: the kernels' part first, then SDGP's pruned output gradient (values, indices).
+void Runtime::allocate_scratch() {
+  std::uint64_t weight = 0, values = 0, indices = 0;
+  for (const Layer& l : layers_) {
+    if (l.weight == kNone) continue;
+    weight = std::max<std::uint64_t>(weight, params_table_[l.weight].count);
+    const ConvShape s = conv_shape(l, h_.batch);
+    if (!sdgp_pruned(l, s)) continue;
+    const std::uint64_t lines = std::uint64_t{s.n} * s.oh() * s.ow();
+    const NmLine line{s.cout, s.cout, h_.n, h_.m};
+    values = std::max(values, values_bytes(lines, line));
+    indices = std::max(indices, index_bytes(lines, line));
+  }
+  kernel_scratch_bytes_ = align4k(4 * weight);
+  dy_values_ = h_.scratch + kernel_scratch_bytes_;
+  dy_indices_ = dy_values_ + align4k(values);
+  if (dy_indices_ + align4k(indices) > h_.scratch + h_.scratch_bytes)
+    fail("the descriptor's scratch area (" + std::to_string(h_.scratch_bytes) + " B) is too small");
+}
+
+void Runtime::start() {
+  result_.magic = kMagic;
+  result_.iteration_records = h_.result + sizeof(ResultHeader);
+  result_.iteration_capacity = h_.iterations;
+  result_.eval_records = result_.iteration_records + std::uint64_t{h_.iterations} * sizeof(IterationRecord);
+  const std::uint64_t used = result_.eval_records - h_.result;
+  result_.eval_capacity = h_.result_bytes > used ? static_cast<std::uint32_t>((h_.result_bytes - used) / sizeof(EvalRecord)) : 0;
+  if (h_.result_bytes < used) fail("the descriptor's result area is too small for its iterations");
+  write_result_header();
+}
+
+// ---- one iteration -----------------------------------------------------------------------------
+
+ConvShape Runtime::conv_shape(const Layer& l, std::uint32_t batch) const {
+  const Tensor& in = tensors_[l.in];
+  const Param& w = params_table_[l.weight];
+  ConvShape s;
+  s.n = batch, s.h = in.h, s.w = in.w, s.cin = in.c, s.cout = w.cout;
+  if (static_cast<LayerKind>(l.kind) == LayerKind::conv2d) s.kh = l.a, s.kw = l.b, s.stride = l.c, s.pad = l.d;
+  return s;
+}
+
+float Runtime::lr_at(std::uint32_t t) const {
+  const double lr = h_.lr;
+  switch (static_cast<LrSchedule>(h_.lr_schedule)) {
+    case LrSchedule::cosine: return static_cast<float>(lr * 0.5 * (1 + std::cos(M_PI * t / h_.iterations)));
+    case LrSchedule::step: return static_cast<float>(lr * std::pow(h_.lr_gamma, h_.lr_step ? t / h_.lr_step : 0));
+    case LrSchedule::constant: break;
+  }
+  return h_.lr;
+}
+
+void Runtime::load_batch(const std::uint32_t* samples, std::uint64_t images, std::uint64_t labels, std::uint32_t count) {
+  const Tensor& input = tensors_[h_.input_tensor];
+  const std::size_t pixels = std::size_t{h_.image_h} * h_.image_w * h_.image_c;
+  batch_labels_.resize(count);
+  host_work(boot_.host_cost.input, pixels * count, [&] {
+    std::vector<std::uint8_t> raw(pixels * count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      read(images + std::uint64_t{samples[i]} * pixels, raw.data() + i * pixels, pixels);
+      read(labels + samples[i], &batch_labels_[i], 1);
+    }
+    std::vector<std::uint16_t> x(raw.size());
+    host::normalise(raw.data(), raw.size(), h_.image_c, h_.mean, h_.stdev, x.data());
+    write(input.addr, x.data(), x.size());
+  });
+}
+
+host::LossResult Runtime::forward(std::uint32_t batch, bool training) {
+  host::LossResult result;
+  for (const Layer& l : layers_) {
+    if (static_cast<LayerKind>(l.kind) == LayerKind::softmax_ce) result = loss(l, batch, training);
+    else forward_layer(l, batch);
+  }
+  return result;
+}
+
+void Runtime::backward(std::uint32_t batch) {
+  for (auto l = layers_.rbegin(); l != layers_.rend(); ++l)
+    if (static_cast<LayerKind>(l->kind) != LayerKind::softmax_ce) backward_layer(*l, batch);
+}
+
+void Runtime::train_iteration(std::uint32_t t) {
+  std::vector<std::uint32_t> samples(h_.batch);
+  read(h_.sample_order + std::uint64_t{t} * h_.batch * 4, samples.data(), samples.size());
+  load_batch(samples.data(), h_.train_images, h_.train_labels, h_.batch);
+  const host::LossResult loss = forward(h_.batch, true);
+  backward(h_.batch);
+  update(t);
+
+  IterationRecord record;
+  record.iteration = t;
+  record.loss = static_cast<float>(loss.loss_sum / h_.batch);
+  record.accuracy = static_cast<float>(loss.correct) / static_cast<float>(h_.batch);
+  record.lr = lr_at(t);
+  record.end_ps = hal_.now_ps();
+  write(result_.iteration_records + std::uint64_t{t} * sizeof(IterationRecord), &record, 1);
+  result_.iterations_done = t + 1;
+  write_result_header();
+  if (params_.log_interval && (t + 1) % params_.log_interval == 0) {
+    char line[160];
+    std::snprintf(line, sizeof line, "iteration %u/%u: loss %.4f, batch accuracy %.3f, lr %.5g", t + 1,
+                  h_.iterations, record.loss, record.accuracy, record.lr);
+    hal_.log(LogLevel::debug, line);
+  }
+}
+
+void Runtime::evaluate(std::uint32_t after) {
+  if (result_.evals_done >= result_.eval_capacity) fail("the result area has no room for another evaluation");
+  const std::uint32_t total = h_.eval_samples ? std::min(h_.eval_samples, h_.test_count) : h_.test_count;
+  double loss_sum = 0;
+  std::uint32_t correct = 0;
+  std::vector<std::uint32_t> samples(h_.batch);
+  for (std::uint32_t first = 0; first < total; first += h_.batch) {
+    const std::uint32_t count = std::min(h_.batch, total - first);
+    for (std::uint32_t i = 0; i < count; ++i) samples[i] = first + i;
+    load_batch(samples.data(), h_.test_images, h_.test_labels, count);
+    const host::LossResult r = forward(count, false);
+    loss_sum += r.loss_sum;
+    correct += r.correct;
+  }
+  EvalRecord record;
+  record.iteration = after;
+  record.samples = total;
+  record.loss = total ? static_cast<float>(loss_sum / total) : 0;
+  record.accuracy = total ? static_cast<float>(correct) / static_cast<float>(total) : 0;
+  record.end_ps = hal_.now_ps();
+  write(result_.eval_records + std::uint64_t{result_.evals_done} * sizeof(EvalRecord), &record, 1);
+  ++result_.evals_done;
+  write_result_header();
+  char line[160];
+  std::snprintf(line, sizeof line, "evaluation after %u iterations: test loss %.4f, accuracy %.4f (%u samples)", after,
+                record.loss, record.accuracy, total);
+  hal_.log(LogLevel::debug, line);
+}
+
+// ---- layers ------------------------------------------------------------------------------------
+
+void Runtime::forward_layer(const Layer& l, std::uint32_t batch) {
+  const Tensor& in = tensors_[l.in];
+  const host::Shape shape{batch, in.h, in.w, in.c};
+  switch (static_cast<LayerKind>(l.kind)) {
+    case LayerKind::conv2d:
+    case LayerKind::linear: return matmul_forward(l, conv_shape(l, batch));
+    case LayerKind::flatten: return;  // a view: same bytes
+    case LayerKind::relu:
+      return host_work(boot_.host_cost.elementwise, shape.elements(), [&] {
+        std::vector<float> x = read_f16(in.addr, shape.elements());
+        host::relu_forward(x.data(), x.data(), x.size());
+        write_f16(tensors_[l.out].addr, x);
+      });
+    case LayerKind::maxpool:
+    case LayerKind::avgpool: {
+      const bool max = static_cast<LayerKind>(l.kind) == LayerKind::maxpool;
+      return host_work(boot_.host_cost.pool, shape.elements(), [&] {
+        const std::vector<float> x = read_f16(in.addr, shape.elements());
+        std::vector<float> y(host::pool_output(shape, l.a, l.c).elements());
+        if (max) host::maxpool_forward(x.data(), shape, l.a, l.c, y.data());
+        else host::avgpool_forward(x.data(), shape, l.a, l.c, y.data());
+        write_f16(tensors_[l.out].addr, y);
+      });
+    }
+    case LayerKind::softmax_ce: break;
+  }
+}
+
+void Runtime::matmul_forward(const Layer& l, const ConvShape& s) {
+  const Param& w = params_table_[l.weight];
+  WeightOperand op;
+  if (masked(l)) op.values = w.fwd_values, op.indices = w.fwd_indices, op.n = h_.n, op.m = h_.m;
+  else op.dense = w.fp16;
+  const Tensor& out = tensors_[l.out];
+  check(kernels_->conv_forward(s, tensors_[l.in].addr, op, out.addr), "forward", l);
+  if (l.bias == kNone) return;
+  const std::size_t rows = std::size_t{s.n} * s.oh() * s.ow();
+  host_work(boot_.host_cost.elementwise, rows * s.cout, [&] {
+    const std::vector<float> bias = read_f32(params_table_[l.bias].master, s.cout);
+    std::vector<float> y = read_f16(out.addr, rows * s.cout);
+    host::bias_forward(y.data(), rows, s.cout, bias.data());
+    write_f16(out.addr, y);
+  });
+}
+
+host::LossResult Runtime::loss(const Layer& l, std::uint32_t batch, bool training) {
+  const Tensor& logits = tensors_[l.in];
+  host::LossResult result;
+  host_work(boot_.host_cost.softmax, std::size_t{batch} * logits.c, [&] {
+    const std::vector<float> z = read_f16(logits.addr, std::size_t{batch} * logits.c);
+    std::vector<float> dz(training ? z.size() : 0);
+    result = host::softmax_ce(z.data(), batch_labels_.data(), batch, logits.c, h_.loss_scale,
+                              training ? dz.data() : nullptr);
+    if (training) write_f16(logits.grad_addr, dz);
+  });
+  return result;
+}
+
+void Runtime::backward_layer(const Layer& l, std::uint32_t batch) {
+  const Tensor& in = tensors_[l.in];
+  const Tensor& out = tensors_[l.out];
+  const host::Shape shape{batch, in.h, in.w, in.c};
+  const LayerKind kind = static_cast<LayerKind>(l.kind);
+  if (kind == LayerKind::conv2d || kind == LayerKind::linear) return matmul_backward(l, conv_shape(l, batch));
+  if (kind == LayerKind::flatten || in.grad_addr == 0) return;  // a view; or nothing needs dX
+  const double cost = kind == LayerKind::relu ? boot_.host_cost.elementwise : boot_.host_cost.pool;
+  host_work(cost, shape.elements(), [&] {
+    const std::vector<float> x = read_f16(in.addr, shape.elements());
+    std::vector<float> dx(shape.elements());
+    if (kind == LayerKind::relu) {
+      host::relu_backward(x.data(), read_f16(out.grad_addr, dx.size()).data(), dx.data(), dx.size());
+    } else {
+      const std::vector<float> dy = read_f16(out.grad_addr, host::pool_output(shape, l.a, l.c).elements());
+      if (kind == LayerKind::maxpool) host::maxpool_backward(x.data(), shape, l.a, l.c, dy.data(), dx.data());
+      else host::avgpool_backward(shape, l.a, l.c, dy.data(), dx.data());
+    }
+    write_f16(in.grad_addr, dx);
+  });
+}
+
+void Runtime::matmul_backward(const Layer& l, const ConvShape& s) {
+  const Tensor& in = tensors_[l.in];
+  const Tensor& out = tensors_[l.out];
+  const Param& w = params_table_[l.weight];
+  check(kernels_->conv_backward_weight(s, out.grad_addr, in.addr, w.grad), "weight gradient", l);
+  if (l.bias != kNone) {
+    const std::size_t rows = std::size_t{s.n} * s.oh() * s.ow();
+    host_work(boot_.host_cost.reduce, rows * s.cout, [&] {
+      const std::vector<float> dy = read_f16(out.grad_addr, rows * s.cout);
+      std::vector<float> db(s.cout);
+      host::bias_backward(dy.data(), rows, s.cout, db.data());
+      write_f16(params_table_[l.bias].grad, db);
+    });
+  }
+  if (in.grad_addr == 0) return;  // the first layer: nothing upstream needs dX
+
+  GradOperand dy;
+  WeightOperand op;
+  dy.dense = out.grad_addr;
+  if (scheme_ == Scheme::bdwp && sparse(l)) op.values = w.bwd_values, op.indices = w.bwd_indices, op.n = h_.n, op.m = h_.m;
+  else op.dense = w.fp16;  // SR-STE's copy holds W~ expanded (refresh_masks)
+  if (sdgp_pruned(l, s)) {
+    check(kernels_->prune_output_grad(s, out.grad_addr, h_.n, h_.m, dy_values_, dy_indices_), "SDGP pruning", l);
+    dy = {0, dy_values_, dy_indices_, h_.n, h_.m};
+    if (h_.sdgp_rescale) {
+      const host::Shape yshape{s.n, s.oh(), s.ow(), s.cout};
+      const NmLine line{s.cout, s.cout, h_.n, h_.m};
+      const std::size_t lines = std::size_t{s.n} * s.oh() * s.ow();
+      host_work(boot_.host_cost.reduce, yshape.elements(), [&] {
+        const std::vector<float> dense = read_f16(out.grad_addr, yshape.elements());
+        std::vector<std::uint16_t> values(lines * line.entries());
+        std::vector<std::uint32_t> indices(lines * line.index_words());
+        read(dy_values_, values.data(), values.size());
+        read(dy_indices_, indices.data(), indices.size());
+        host::sdgp_rescale(dense.data(), yshape, {values.data(), indices.data(), lines, line});
+        write(dy_values_, values.data(), values.size());
+      });
+    }
+  }
+  check(kernels_->conv_backward_data(s, dy, op, in.grad_addr), "data gradient", l);
+}
+
+// ---- update and masks --------------------------------------------------------------------------
+
+// SR-STE's decay lambda (1 - Mf) W folded into the FP16 gradient of the pruned weights.
+void Runtime::fold_sparse_decay(const Param& p) {
+  const NmLine line = fwd_line(p, h_.n, h_.m);
+  const std::size_t lines = fwd_lines(p);
+  host_work(boot_.host_cost.nm_decode, p.count, [&] {
+    std::vector<std::uint16_t> values(lines * line.entries());
+    std::vector<std::uint32_t> indices(lines * line.index_words());
+    read(p.fwd_values, values.data(), values.size());
+    read(p.fwd_indices, indices.data(), indices.size());
+    std::vector<std::uint8_t> keep(p.count);
+    host::nm_keep_flags({values.data(), indices.data(), lines, line}, keep.data());
+    const std::vector<float> master = read_f32(p.master, p.count);
+    std::vector<float> grad = read_f16(p.grad, p.count);
+    const float coefficient = h_.loss_scale * h_.sparse_decay;
+    for (std::size_t i = 0; i < p.count; ++i)
+      if (!keep[i]) {
+        const float decay = coefficient * master[i];
+        grad[i] = grad[i] + decay;
+      }
+    write_f16(p.grad, grad);
+  });
+}
+
+void Runtime::update(std::uint32_t t) {
+  const float lr = lr_at(t);
+  const float grad_scale = 1.0f / h_.loss_scale;
+  for (const Layer& l : layers_) {
+    if (l.weight == kNone) continue;
+    const Param& w = params_table_[l.weight];
+    if (masked(l) && h_.sparse_decay > 0) fold_sparse_decay(w);
+    check(kernels_->update(w, lr, h_.momentum, w.decay ? h_.weight_decay : 0.0f, grad_scale), "update", l);
+    if (l.bias != kNone) {
+      const Param& b = params_table_[l.bias];
+      check(kernels_->update(b, lr, h_.momentum, b.decay ? h_.weight_decay : 0.0f, grad_scale), "bias update", l);
+    }
+    refresh_masks(l);
+  }
+}
+
+// OSRE pre-generates the next iteration's compressed weights from the updated master (BDWP:
+// W~ and W~^T; SR-STE: W~, expanded into the FP16 copy its dense-mode backward pass uses).
+void Runtime::refresh_masks(const Layer& l) {
+  if (!masked(l)) return;
+  const Param& w = params_table_[l.weight];
+  const bool bdwp = scheme_ == Scheme::bdwp;
+  check(kernels_->generate_masks(w, h_.n, h_.m, true, bdwp, h_.bwd_mask == static_cast<std::uint32_t>(BwdMask::nested)),
+        "mask generation", l);
+  if (bdwp) return;
+  const NmLine line = fwd_line(w, h_.n, h_.m);
+  const std::size_t lines = fwd_lines(w);
+  host_work(boot_.host_cost.nm_decode, lines * line.entries(), [&] {
+    std::vector<std::uint16_t> values(lines * line.entries()), dense(w.count);
+    std::vector<std::uint32_t> indices(lines * line.index_words());
+    read(w.fwd_values, values.data(), values.size());
+    read(w.fwd_indices, indices.data(), indices.size());
+    host::nm_expand({values.data(), indices.data(), lines, line}, dense.data());
+    write(w.fp16, dense.data(), dense.size());
+  });
+}
+
+void Runtime::snapshot(std::uint32_t after) {
+  if (!h_.snapshots || snapshots_done_ >= h_.snapshot_capacity) return;
+  std::uint64_t dst = h_.snapshots + std::uint64_t{snapshots_done_} * h_.snapshot_bytes;
+  const auto copy = [&](std::uint64_t src, std::uint64_t bytes) {
+    if (!src) return;
+    const DmaResult r = dma_.copy({src, dst, static_cast<std::uint32_t>(bytes)});
+    if (!r.ok) fail("snapshot after iteration " + std::to_string(after) + ": " + r.describe());
+    dst += bytes;
+  };
+  for (const Param& p : params_table_) {
+    copy(p.master, std::uint64_t{p.count} * 4);
+    copy(p.fwd_values, values_bytes(fwd_lines(p), fwd_line(p, h_.n, h_.m)));
+    copy(p.fwd_indices, index_bytes(fwd_lines(p), fwd_line(p, h_.n, h_.m)));
+    copy(p.bwd_values, values_bytes(bwd_lines(p), bwd_line(p, h_.n, h_.m)));
+    copy(p.bwd_indices, index_bytes(bwd_lines(p), bwd_line(p, h_.n, h_.m)));
+  }
+  ++snapshots_done_;
+}
+
+// ---- result area -------------------------------------------------------------------------------
+
+void Runtime::write_result_header() {
+  if (kernels_) {
+    const KernelTime& k = kernels_->time();
+    result_.time = {k.stce_ps, k.osre_ps, k.wuve_ps, k.dma_ps, host_ps_ + k.host_ps};
+  }
+  write(h_.result, &result_, 1);
+}
+
+void Runtime::finish(ResultStatus status, const std::string& message) {
+  result_.status = static_cast<std::uint32_t>(status);
+  std::snprintf(result_.message, sizeof result_.message, "%s", message.c_str());
+  if (h_.result) hal_.write_block(h_.result, &result_, sizeof result_);  // best effort: the run is ending
+}
+
+int Runtime::run() {
+  try {
+    read_descriptor();
+    const SatProbe probe = probe_sat(hal_, boot_);
+    if (!probe.ok) fail("SAT probe: " + probe.problem);
+    allocate_scratch();
+    Kernels kernels(hal_, boot_, dma_, sat_, params_.mode, h_.scratch, kernel_scratch_bytes_);
+    kernels_ = &kernels;
+    start();
+    for (const Layer& l : layers_) refresh_masks(l);
+    snapshot(0);
+    for (std::uint32_t t = 0; t < h_.iterations; ++t) {
+      train_iteration(t);
+      const std::uint32_t done = t + 1;
+      if (h_.snapshot_interval && done % h_.snapshot_interval == 0 && done != h_.iterations) snapshot(done);
+      if (h_.eval_interval && done % h_.eval_interval == 0 && done != h_.iterations) evaluate(done);
+    }
+    evaluate(h_.iterations);
+    snapshot(h_.iterations);
+    write_result_header();
+    kernels_ = nullptr;
+    finish(ResultStatus::finished, "");
+    return 0;
+  } catch (const Failure& f) {
+    kernels_ = nullptr;
+    hal_.log(LogLevel::error, ("training: " + f.message).c_str());
+    finish(ResultStatus::failed, f.message);
+    return 1;
+  }
+}
+
+}  // namespace
+
+const char* model::to_string(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::conv2d: return "conv2d";
+    case LayerKind::linear: return "linear";
+    case LayerKind::relu: return "relu";
+    case LayerKind::maxpool: return "maxpool";
+    case LayerKind::avgpool: return "avgpool";
+    case LayerKind::flatten: return "flatten";
+    case LayerKind::softmax_ce: return "softmax_ce";
+  }
+  return "unknown";
+}
+
+int run_training(Hal& hal, const BootInfo& boot, const TrainingParams& params) {
+  Runtime runtime(hal, boot, params);
+  return runtime.run();
+}
+
+}  // namespace cestvp::fw
