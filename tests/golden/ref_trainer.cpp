@@ -1,1 +1,602 @@
-// Work in progress (issue 4): filled in by the next commits.
+// Independent reference trainer (see ref_trainer.h). Conventions: NHWC activations, OHWI
+// weights, every tensor a flat std::vector<float> holding FP16 values where the contract says
+// FP16. Each FP32 operation whose rounding matters is its own statement.
+#include "ref_trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <Imath/half.h>
+
+namespace cestvp::golden {
+namespace {
+
+constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+float round16(float x, bool exact) { return exact ? x : static_cast<float>(Imath::half(x)); }
+
+float magnitude(float x) { return std::isnan(x) ? std::numeric_limits<float>::infinity() : std::fabs(x); }
+
+// One line of nm_mask (spec section 2): element i of group [lo, hi) is kept when fewer than n
+// elements of the group rank before it, ranking by (-|v|, index).
+void nm_line(const std::vector<float>& v, std::uint32_t n, std::uint32_t m, std::uint8_t* mask) {
+  for (std::size_t lo = 0; lo < v.size(); lo += m) {
+    const std::size_t hi = std::min<std::size_t>(lo + m, v.size());
+    for (std::size_t i = lo; i < hi; ++i) {
+      std::size_t before = 0;
+      for (std::size_t j = lo; j < hi; ++j) {
+        const float mj = magnitude(v[j]), mi = magnitude(v[i]);
+        if (mj > mi || (mj == mi && j < i)) ++before;
+      }
+      mask[i] = before < n ? 1 : 0;
+    }
+  }
+}
+
+// A convolution's geometry; a linear layer is K = 1 on a 1x1 image with cin = H*W*C.
+struct Geometry {
+  std::uint32_t h, w, cin, oh, ow, cout, k, s, p;
+};
+
+// Y = h(S) (+ bias: h(float(h(S)) + b)), S summed from 0 in K order (kh, kw, cin), one FP32
+// rounding per addition. A padded position contributes no term (the same bits as a zero term).
+void conv_forward(const Geometry& g, std::uint32_t batch, const float* x, const float* wf,
+                  const std::vector<float>& bias, float* y, bool exact) {
+  for (std::uint32_t n = 0; n < batch; ++n)
+    for (std::uint32_t oh = 0; oh < g.oh; ++oh)
+      for (std::uint32_t ow = 0; ow < g.ow; ++ow)
+        for (std::uint32_t co = 0; co < g.cout; ++co) {
+          float acc = 0.0f;
+          for (std::uint32_t kh = 0; kh < g.k; ++kh) {
+            const long ih = static_cast<long>(oh) * g.s + kh - g.p;
+            if (ih < 0 || ih >= static_cast<long>(g.h)) continue;
+            for (std::uint32_t kw = 0; kw < g.k; ++kw) {
+              const long iw = static_cast<long>(ow) * g.s + kw - g.p;
+              if (iw < 0 || iw >= static_cast<long>(g.w)) continue;
+              const float* xv = x + ((std::size_t{n} * g.h + ih) * g.w + iw) * g.cin;
+              const float* wv = wf + ((std::size_t{co} * g.k + kh) * g.k + kw) * g.cin;
+              for (std::uint32_t ci = 0; ci < g.cin; ++ci) {
+                const float prod = xv[ci] * wv[ci];
+                acc = acc + prod;
+              }
+            }
+          }
+          float out = round16(acc, exact);
+          if (!bias.empty()) {
+            const float sum = out + bias[co];
+            out = round16(sum, exact);
+          }
+          y[((std::size_t{n} * g.oh + oh) * g.ow + ow) * g.cout + co] = out;
+        }
+}
+
+// dX = h(sum over (kh, kw, cout), cout fastest, of dY[oh][ow][co] * Wb[co][kh][kw][ci]) with
+// oh = (ih + p - kh) / s when exact and in range (else no term), likewise ow.
+void conv_backward_data(const Geometry& g, std::uint32_t batch, const float* dy, const float* wb,
+                        float* dx, bool exact) {
+  for (std::uint32_t n = 0; n < batch; ++n)
+    for (std::uint32_t ih = 0; ih < g.h; ++ih)
+      for (std::uint32_t iw = 0; iw < g.w; ++iw)
+        for (std::uint32_t ci = 0; ci < g.cin; ++ci) {
+          float acc = 0.0f;
+          for (std::uint32_t kh = 0; kh < g.k; ++kh) {
+            const long th = static_cast<long>(ih) + g.p - kh;
+            if (th < 0 || th % g.s != 0 || th / g.s >= static_cast<long>(g.oh)) continue;
+            const std::size_t oh = static_cast<std::size_t>(th / g.s);
+            for (std::uint32_t kw = 0; kw < g.k; ++kw) {
+              const long tw = static_cast<long>(iw) + g.p - kw;
+              if (tw < 0 || tw % g.s != 0 || tw / g.s >= static_cast<long>(g.ow)) continue;
+              const std::size_t ow = static_cast<std::size_t>(tw / g.s);
+              const float* dyv = dy + ((std::size_t{n} * g.oh + oh) * g.ow + ow) * g.cout;
+              for (std::uint32_t co = 0; co < g.cout; ++co) {
+                const float prod = dyv[co] * wb[((std::size_t{co} * g.k + kh) * g.k + kw) * g.cin + ci];
+                acc = acc + prod;
+              }
+            }
+          }
+          dx[((std::size_t{n} * g.h + ih) * g.w + iw) * g.cin + ci] = round16(acc, exact);
+        }
+}
+
+// dW = h(sum over (n, oh, ow) of dY x X); db = h(sum over (n, oh, ow) of dY).
+void conv_backward_weight(const Geometry& g, std::uint32_t batch, const float* dy, const float* x,
+                          std::vector<float>& dw, std::vector<float>& db, bool exact) {
+  for (std::uint32_t co = 0; co < g.cout; ++co)
+    for (std::uint32_t kh = 0; kh < g.k; ++kh)
+      for (std::uint32_t kw = 0; kw < g.k; ++kw)
+        for (std::uint32_t ci = 0; ci < g.cin; ++ci) {
+          float acc = 0.0f;
+          for (std::uint32_t n = 0; n < batch; ++n)
+            for (std::uint32_t oh = 0; oh < g.oh; ++oh) {
+              const long ih = static_cast<long>(oh) * g.s + kh - g.p;
+              if (ih < 0 || ih >= static_cast<long>(g.h)) continue;
+              for (std::uint32_t ow = 0; ow < g.ow; ++ow) {
+                const long iw = static_cast<long>(ow) * g.s + kw - g.p;
+                if (iw < 0 || iw >= static_cast<long>(g.w)) continue;
+                const float prod = dy[((std::size_t{n} * g.oh + oh) * g.ow + ow) * g.cout + co] *
+                                   x[((std::size_t{n} * g.h + ih) * g.w + iw) * g.cin + ci];
+                acc = acc + prod;
+              }
+            }
+          dw[((std::size_t{co} * g.k + kh) * g.k + kw) * g.cin + ci] = round16(acc, exact);
+        }
+  for (std::uint32_t co = 0; co < db.size(); ++co) {
+    float acc = 0.0f;
+    for (std::size_t pos = 0; pos < std::size_t{batch} * g.oh * g.ow; ++pos) acc = acc + dy[pos * g.cout + co];
+    db[co] = round16(acc, exact);
+  }
+}
+
+void softmax_rows(const std::vector<float>& logits, const std::uint8_t* labels, std::uint32_t batch,
+                  std::uint32_t classes, float loss_scale, std::vector<float>* dz, bool exact,
+                  float& loss_sum, std::uint32_t& correct) {
+  std::vector<float> e(classes);
+  if (dz) dz->assign(std::size_t{batch} * classes, 0.0f);
+  for (std::uint32_t i = 0; i < batch; ++i) {
+    const float* z = logits.data() + std::size_t{i} * classes;
+    const std::uint32_t y = labels[i];
+    if (y >= classes) throw std::invalid_argument("ref_softmax_ce: label " + std::to_string(y) + " >= classes");
+    std::uint32_t arg = 0;
+    for (std::uint32_t j = 1; j < classes; ++j)
+      if (z[j] > z[arg]) arg = j;  // the first maximum
+    const float mx = z[arg];
+    float s = 0.0f;
+    for (std::uint32_t j = 0; j < classes; ++j) {
+      const float d = z[j] - mx;
+      e[j] = std::exp(d);
+      s = s + e[j];
+    }
+    const float zy = z[y] - mx;
+    const float loss = std::log(s) - zy;
+    loss_sum = loss_sum + loss;
+    if (arg == y) ++correct;
+    if (!dz) continue;
+    for (std::uint32_t j = 0; j < classes; ++j) {
+      const float p = e[j] / s;
+      float d = p - (j == y ? 1.0f : 0.0f);
+      d = d * loss_scale;
+      d = d / static_cast<float>(batch);
+      (*dz)[std::size_t{i} * classes + j] = round16(d, exact);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> ref_nm_mask(const std::vector<float>& v, std::uint32_t n, std::uint32_t m) {
+  if (m == 0) throw std::invalid_argument("ref_nm_mask: m = 0");
+  std::vector<std::uint8_t> mask(v.size());
+  nm_line(v, n, m, mask.data());
+  return mask;
+}
+
+RefStep ref_softmax_ce(const std::vector<float>& logits, const std::uint8_t* labels, std::uint32_t batch,
+                       std::uint32_t classes, float loss_scale, std::vector<float>* dz, bool exact_fp32) {
+  if (batch == 0 || logits.size() != std::size_t{batch} * classes)
+    throw std::invalid_argument("ref_softmax_ce: logits size != batch * classes");
+  float loss_sum = 0.0f;
+  std::uint32_t correct = 0;
+  softmax_rows(logits, labels, batch, classes, loss_scale, dz, exact_fp32, loss_sum, correct);
+  return {loss_sum / static_cast<float>(batch), static_cast<float>(correct) / static_cast<float>(batch)};
+}
+
+void ref_sdgp_prune(std::vector<float>& dy, std::uint32_t batch, std::uint32_t height, std::uint32_t width,
+                    std::uint32_t c, std::uint32_t n, std::uint32_t m, bool rescale, bool exact_fp32) {
+  const std::size_t positions = std::size_t{height} * width;
+  if (dy.size() != std::size_t{batch} * positions * c) throw std::invalid_argument("ref_sdgp_prune: size");
+  const std::vector<float> dense = dy;
+  std::vector<float> line(c);
+  std::vector<std::uint8_t> keep(c);
+  for (std::size_t pos = 0; pos < std::size_t{batch} * positions; ++pos) {
+    float* v = dy.data() + pos * c;
+    line.assign(v, v + c);
+    nm_line(line, n, m, keep.data());
+    for (std::uint32_t ch = 0; ch < c; ++ch)
+      if (!keep[ch]) v[ch] = 0.0f;
+  }
+  if (!rescale) return;
+  for (std::uint32_t b = 0; b < batch; ++b)
+    for (std::uint32_t ch = 0; ch < c; ++ch) {
+      // r = sum_hw |dY| / (sum_hw |dY'| + 1e-4f), each sum from 0 over (oh, ow) row-major.
+      float all = 0.0f, kept = 0.0f;
+      for (std::size_t hw = 0; hw < positions; ++hw) {
+        const std::size_t at = (b * positions + hw) * c + ch;
+        all = all + std::fabs(dense[at]);
+        kept = kept + std::fabs(dy[at]);
+      }
+      const float denominator = kept + 1e-4f;
+      const float r = all / denominator;
+      for (std::size_t hw = 0; hw < positions; ++hw) {
+        float& v = dy[(b * positions + hw) * c + ch];
+        if (v == 0.0f) continue;  // pruned (or a kept zero, which stays zero: h(0 * r) = 0)
+        const float scaled = v * r;
+        v = round16(scaled, exact_fp32);
+      }
+    }
+}
+
+struct RefTrainer::Pass {
+  std::uint32_t batch = 0;
+  std::vector<std::vector<float>> acts;        // acts[l]: input of layer l
+  std::vector<std::vector<std::size_t>> argmax;  // maxpool layers: input index per output
+  std::vector<std::vector<float>> wf, wb;      // per trainable layer: operands of this pass
+  std::vector<std::vector<std::uint8_t>> mf;   // per trainable layer: forward mask (all ones if none)
+};
+
+RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights,
+                       std::vector<std::vector<float>> biases)
+    : config_(std::move(config)) {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("RefTrainer: " + what); };
+  const RefConfig& c = config_;
+  if (c.layers.empty() || c.layers.back().kind != RefKind::softmax_ce) fail("the last layer must be softmax_ce");
+  if (c.in_c == 0 || c.in_c > 4 || c.in_h == 0 || c.in_w == 0) fail("input shape (1 <= in_c <= 4)");
+  if (c.scheme != RefScheme::dense && (c.n == 0 || c.m == 0 || c.n > c.m)) fail("N:M needs 1 <= N <= M");
+  if (c.schedule == RefConfig::Schedule::step && c.lr_step == 0) fail("step schedule with lr_step = 0");
+  if (c.schedule == RefConfig::Schedule::cosine && c.total_iterations == 0) fail("cosine with total_iterations = 0");
+  if (c.loss_scale == 0.0f) fail("loss_scale = 0");
+  Shape s{c.in_h, c.in_w, c.in_c};
+  for (std::size_t l = 0; l < c.layers.size(); ++l) {
+    const RefLayer& layer = c.layers[l];
+    shapes_.push_back(s);
+    param_of_layer_.push_back(npos);
+    switch (layer.kind) {
+      case RefKind::conv2d:
+      case RefKind::linear: {
+        const bool conv = layer.kind == RefKind::conv2d;
+        Param p;
+        p.layer = l;
+        p.cout = layer.out;
+        p.k = conv ? layer.kernel : 1;
+        p.cin = conv ? s.c : s.h * s.w * s.c;
+        if (layer.out == 0) fail("layer " + std::to_string(l) + ": out = 0");
+        if (conv) {
+          if (layer.kernel == 0 || layer.stride == 0 || s.h + 2 * layer.pad < layer.kernel ||
+              s.w + 2 * layer.pad < layer.kernel)
+            fail("layer " + std::to_string(l) + ": bad conv geometry");
+          s = {(s.h + 2 * layer.pad - layer.kernel) / layer.stride + 1,
+               (s.w + 2 * layer.pad - layer.kernel) / layer.stride + 1, layer.out};
+        } else {
+          s = {1, 1, layer.out};
+        }
+        const std::size_t i = params_.size();
+        if (i >= weights.size() || i >= biases.size()) fail("fewer weight/bias tensors than trainable layers");
+        if (weights[i].size() != std::size_t{p.cout} * p.k * p.k * p.cin)
+          fail("weight " + std::to_string(i) + " has " + std::to_string(weights[i].size()) + " elements");
+        if (biases[i].size() != (layer.bias ? p.cout : 0u)) fail("bias " + std::to_string(i) + " size");
+        p.w = std::move(weights[i]);
+        p.b = std::move(biases[i]);
+        p.vw.assign(p.w.size(), 0.0f);
+        p.vb.assign(p.b.size(), 0.0f);
+        p.gw.assign(p.w.size(), 0.0f);
+        p.gb.assign(p.b.size(), 0.0f);
+        param_of_layer_.back() = i;
+        params_.push_back(std::move(p));
+        break;
+      }
+      case RefKind::maxpool:
+      case RefKind::avgpool:
+        if (layer.kernel == 0 || layer.stride == 0 || s.h < layer.kernel || s.w < layer.kernel)
+          fail("layer " + std::to_string(l) + ": bad pooling geometry");
+        s = {(s.h - layer.kernel) / layer.stride + 1, (s.w - layer.kernel) / layer.stride + 1, s.c};
+        break;
+      case RefKind::flatten:
+        s = {1, 1, s.h * s.w * s.c};
+        break;
+      case RefKind::relu:
+        break;
+      case RefKind::softmax_ce:
+        if (l + 1 != c.layers.size()) fail("softmax_ce must be the last layer");
+        break;
+    }
+  }
+  shapes_.push_back(s);  // the logits
+  if (std::size_t{s.h} * s.w * s.c != c.classes) fail("the logits are not `classes` values");
+  if (weights.size() != params_.size() || biases.size() != params_.size())
+    fail("weights/biases: one tensor per trainable layer");
+}
+
+float RefTrainer::h(float x) const { return round16(x, config_.exact_fp32); }
+
+bool RefTrainer::has_forward_mask(const Param& p) const {
+  return config_.layers[p.layer].sparse &&
+         (config_.scheme == RefScheme::srste || config_.scheme == RefScheme::bdwp);
+}
+
+bool RefTrainer::has_backward_mask(const Param& p) const {
+  return config_.layers[p.layer].sparse && config_.scheme == RefScheme::bdwp;
+}
+
+std::vector<std::uint8_t> RefTrainer::forward_mask(std::size_t i) const {
+  const Param& p = params_.at(i);
+  std::vector<std::uint8_t> mask(p.w.size(), 1);
+  if (!has_forward_mask(p)) return mask;
+  std::vector<float> line(p.cin);
+  std::vector<std::uint8_t> keep(p.cin);
+  for (std::size_t row = 0; row < std::size_t{p.cout} * p.k * p.k; ++row) {  // (cout, kh, kw)
+    line.assign(p.w.begin() + row * p.cin, p.w.begin() + (row + 1) * p.cin);
+    nm_line(line, config_.n, config_.m, keep.data());
+    std::copy(keep.begin(), keep.end(), mask.begin() + row * p.cin);
+  }
+  return mask;
+}
+
+std::vector<std::uint8_t> RefTrainer::backward_mask(std::size_t i) const {
+  const Param& p = params_.at(i);
+  std::vector<std::uint8_t> mask(p.w.size(), 1);
+  if (!has_backward_mask(p)) return mask;
+  std::vector<std::uint8_t> mf;
+  if (config_.bwd_nested) mf = forward_mask(i);
+  const std::size_t column_stride = std::size_t{p.k} * p.k * p.cin;  // next cout
+  std::vector<float> line(p.cout);
+  std::vector<std::uint8_t> keep(p.cout);
+  for (std::size_t col = 0; col < column_stride; ++col) {  // (kh, kw, cin)
+    for (std::uint32_t co = 0; co < p.cout; ++co) {
+      const std::size_t at = co * column_stride + col;
+      line[co] = config_.bwd_nested && !mf[at] ? 0.0f : p.w[at];  // nested: W (.) Mf
+    }
+    nm_line(line, config_.n, config_.m, keep.data());
+    for (std::uint32_t co = 0; co < p.cout; ++co) {
+      const std::size_t at = co * column_stride + col;
+      mask[at] = config_.bwd_nested ? static_cast<std::uint8_t>(keep[co] & mf[at]) : keep[co];
+    }
+  }
+  return mask;
+}
+
+float RefTrainer::learning_rate(std::uint32_t t) const {
+  const double lr = config_.lr;
+  switch (config_.schedule) {
+    case RefConfig::Schedule::constant:
+      return config_.lr;
+    case RefConfig::Schedule::cosine: {
+      const double pi = 3.14159265358979323846;
+      const double angle = pi * static_cast<double>(t) / static_cast<double>(config_.total_iterations);
+      return static_cast<float>(lr * 0.5 * (1.0 + std::cos(angle)));
+    }
+    case RefConfig::Schedule::step: {
+      const double k = static_cast<double>(t / config_.lr_step);  // floor(t / lr_step)
+      return static_cast<float>(lr * std::pow(static_cast<double>(config_.lr_gamma), k));
+    }
+  }
+  return config_.lr;
+}
+
+void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t batch) const {
+  const RefConfig& c = config_;
+  pass.batch = batch;
+  // Operands and masks from the current master weights.
+  pass.wf.assign(params_.size(), {});
+  pass.wb.assign(params_.size(), {});
+  pass.mf.assign(params_.size(), {});
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Param& p = params_[i];
+    std::vector<float> w16(p.w.size());
+    for (std::size_t e = 0; e < w16.size(); ++e) w16[e] = h(p.w[e]);
+    pass.mf[i] = forward_mask(i);
+    const std::vector<std::uint8_t> mb = backward_mask(i);
+    pass.wf[i] = w16;
+    pass.wb[i] = w16;
+    for (std::size_t e = 0; e < w16.size(); ++e) {
+      if (!pass.mf[i][e]) pass.wf[i][e] = 0.0f;
+      // SR-STE's data gradient uses W~ = h(W) (.) Mf; BDWP's h(W) (.) Mb; the others h(W).
+      if (c.scheme == RefScheme::srste && !pass.mf[i][e]) pass.wb[i][e] = 0.0f;
+      if (!mb[e]) pass.wb[i][e] = 0.0f;
+    }
+  }
+  // x = h((p / 255 - mean[c]) / std[c]).
+  pass.acts.assign(c.layers.size() + 1, {});
+  pass.argmax.assign(c.layers.size(), {});
+  std::vector<float>& x = pass.acts[0];
+  x.resize(std::size_t{batch} * c.in_h * c.in_w * c.in_c);
+  for (std::size_t e = 0; e < x.size(); ++e) {
+    const std::uint32_t ch = static_cast<std::uint32_t>(e % c.in_c);
+    const float v = (static_cast<float>(images[e]) / 255.0f - c.mean[ch]) / c.stdev[ch];
+    x[e] = h(v);
+  }
+  for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
+    const RefLayer& layer = c.layers[l];
+    const Shape in = shapes_[l], out = shapes_[l + 1];
+    const std::vector<float>& xin = pass.acts[l];
+    std::vector<float>& y = pass.acts[l + 1];
+    y.assign(std::size_t{batch} * out.h * out.w * out.c, 0.0f);
+    switch (layer.kind) {
+      case RefKind::conv2d:
+      case RefKind::linear: {
+        const std::size_t i = param_of_layer_[l];
+        const Param& p = params_[i];
+        const bool conv = layer.kind == RefKind::conv2d;
+        const Geometry g = conv ? Geometry{in.h, in.w, in.c, out.h, out.w, out.c, layer.kernel, layer.stride, layer.pad}
+                                : Geometry{1, 1, p.cin, 1, 1, p.cout, 1, 1, 0};
+        conv_forward(g, batch, xin.data(), pass.wf[i].data(), p.b, y.data(), c.exact_fp32);
+        break;
+      }
+      case RefKind::relu:
+        for (std::size_t e = 0; e < y.size(); ++e) y[e] = xin[e] > 0.0f ? xin[e] : 0.0f;
+        break;
+      case RefKind::maxpool:
+      case RefKind::avgpool: {
+        const bool max = layer.kind == RefKind::maxpool;
+        if (max) pass.argmax[l].assign(y.size(), 0);
+        const std::uint32_t k = layer.kernel, st = layer.stride;
+        for (std::uint32_t n = 0; n < batch; ++n)
+          for (std::uint32_t oh = 0; oh < out.h; ++oh)
+            for (std::uint32_t ow = 0; ow < out.w; ++ow)
+              for (std::uint32_t ch = 0; ch < out.c; ++ch) {
+                const std::size_t o = ((std::size_t{n} * out.h + oh) * out.w + ow) * out.c + ch;
+                std::size_t best = npos;
+                float sum = 0.0f;
+                for (std::uint32_t kh = 0; kh < k; ++kh)
+                  for (std::uint32_t kw = 0; kw < k; ++kw) {
+                    const std::size_t at =
+                        ((std::size_t{n} * in.h + oh * st + kh) * in.w + ow * st + kw) * in.c + ch;
+                    if (max) {
+                      if (best == npos || xin[at] > xin[best]) best = at;  // the first maximum
+                    } else {
+                      sum = sum + xin[at];
+                    }
+                  }
+                if (max) {
+                  y[o] = xin[best];
+                  pass.argmax[l][o] = best;
+                } else {
+                  const float mean = sum / static_cast<float>(k * k);
+                  y[o] = h(mean);
+                }
+              }
+        break;
+      }
+      case RefKind::flatten:
+        y = xin;
+        break;
+      case RefKind::softmax_ce:
+        break;
+    }
+  }
+}
+
+void RefTrainer::backward(Pass& pass, std::vector<float> dy) {
+  const RefConfig& c = config_;
+  const std::uint32_t batch = pass.batch;
+  std::size_t first = npos;  // the first trainable layer: no dX below it
+  for (std::size_t l = 0; l < c.layers.size() && first == npos; ++l)
+    if (param_of_layer_[l] != npos) first = l;
+  if (first == npos) return;
+  for (std::size_t l = c.layers.size() - 1; l-- > first;) {
+    const RefLayer& layer = c.layers[l];
+    const Shape in = shapes_[l], out = shapes_[l + 1];
+    const std::vector<float>& xin = pass.acts[l];
+    std::vector<float> dx(xin.size(), 0.0f);
+    switch (layer.kind) {
+      case RefKind::conv2d:
+      case RefKind::linear: {
+        const std::size_t i = param_of_layer_[l];
+        Param& p = params_[i];
+        const bool conv = layer.kind == RefKind::conv2d;
+        const Geometry g = conv ? Geometry{in.h, in.w, in.c, out.h, out.w, out.c, layer.kernel, layer.stride, layer.pad}
+                                : Geometry{1, 1, p.cin, 1, 1, p.cout, 1, 1, 0};
+        conv_backward_weight(g, batch, dy.data(), xin.data(), p.gw, p.gb, c.exact_fp32);  // dense dY
+        if (l == first) break;
+        if (c.scheme == RefScheme::sdgp && layer.sparse && conv && in.c > 3) {
+          std::vector<float> pruned = dy;
+          ref_sdgp_prune(pruned, batch, out.h, out.w, out.c, c.n, c.m, c.sdgp_rescale, c.exact_fp32);
+          conv_backward_data(g, batch, pruned.data(), pass.wb[i].data(), dx.data(), c.exact_fp32);
+        } else {
+          conv_backward_data(g, batch, dy.data(), pass.wb[i].data(), dx.data(), c.exact_fp32);
+        }
+        break;
+      }
+      case RefKind::relu:
+        for (std::size_t e = 0; e < dx.size(); ++e) dx[e] = xin[e] > 0.0f ? dy[e] : 0.0f;
+        break;
+      case RefKind::maxpool:
+      case RefKind::avgpool: {
+        // FP32 accumulation into dx, contributions in output order (n, oh, ow, c), then h.
+        const bool max = layer.kind == RefKind::maxpool;
+        const std::uint32_t k = layer.kernel, st = layer.stride;
+        for (std::uint32_t n = 0; n < batch; ++n)
+          for (std::uint32_t oh = 0; oh < out.h; ++oh)
+            for (std::uint32_t ow = 0; ow < out.w; ++ow)
+              for (std::uint32_t ch = 0; ch < out.c; ++ch) {
+                const std::size_t o = ((std::size_t{n} * out.h + oh) * out.w + ow) * out.c + ch;
+                if (max) {
+                  const std::size_t at = pass.argmax[l][o];
+                  dx[at] = dx[at] + dy[o];
+                  continue;
+                }
+                const float share = dy[o] / static_cast<float>(k * k);
+                for (std::uint32_t kh = 0; kh < k; ++kh)
+                  for (std::uint32_t kw = 0; kw < k; ++kw) {
+                    const std::size_t at =
+                        ((std::size_t{n} * in.h + oh * st + kh) * in.w + ow * st + kw) * in.c + ch;
+                    dx[at] = dx[at] + share;
+                  }
+              }
+        for (float& v : dx) v = h(v);
+        break;
+      }
+      case RefKind::flatten:
+        dx = dy;
+        break;
+      case RefKind::softmax_ce:
+        break;
+    }
+    if (l == first) break;
+    dy = std::move(dx);
+  }
+}
+
+void RefTrainer::update(std::size_t i, const std::vector<std::uint8_t>& mf, float lr_t) {
+  const RefConfig& c = config_;
+  Param& p = params_[i];
+  // SR-STE decay folded into the FP16 gradient of the pruned weights (Mf = 0), FP32:
+  //   decay = loss_scale * sparse_decay;  term = decay * W;  sum = float(dW16) + term;  dW16 = h(sum)
+  const bool fold = has_forward_mask(p) && c.sparse_decay > 0.0f;
+  if (fold) {
+    const float decay = c.loss_scale * c.sparse_decay;
+    for (std::size_t e = 0; e < p.w.size(); ++e) {
+      if (mf[e]) continue;
+      const float term = decay * p.w[e];
+      const float sum = p.gw[e] + term;
+      p.gw[e] = h(sum);
+    }
+  }
+  // WUVE, one FP32 rounding per operation.
+  const float inv_scale = 1.0f / c.loss_scale;
+  auto wuve = [&](std::vector<float>& w, std::vector<float>& v, const std::vector<float>& grad, float wd) {
+    for (std::size_t e = 0; e < w.size(); ++e) {
+      float g = grad[e] * inv_scale;
+      const float decay = wd * w[e];
+      g = g + decay;
+      const float kept = c.momentum * v[e];
+      v[e] = kept + g;
+      const float delta = lr_t * v[e];
+      w[e] = w[e] - delta;
+    }
+  };
+  wuve(p.w, p.vw, p.gw, c.weight_decay);
+  wuve(p.b, p.vb, p.gb, 0.0f);
+}
+
+RefStep RefTrainer::step(const std::uint8_t* images, const std::uint8_t* labels, std::uint32_t batch) {
+  if (batch == 0) throw std::invalid_argument("RefTrainer::step: batch = 0");
+  const float lr_t = learning_rate(iteration_);
+  Pass pass;
+  forward(pass, images, batch);
+  std::vector<float> dz;
+  const RefStep result =
+      ref_softmax_ce(pass.acts[config_.layers.size() - 1], labels, batch, config_.classes, config_.loss_scale, &dz,
+                     config_.exact_fp32);
+  backward(pass, std::move(dz));
+  for (std::size_t i = 0; i < params_.size(); ++i) update(i, pass.mf[i], lr_t);
+  ++iteration_;
+  return result;
+}
+
+RefStep RefTrainer::evaluate(const std::uint8_t* images, const std::uint8_t* labels, std::uint32_t count,
+                             std::uint32_t batch) {
+  if (count == 0 || batch == 0) throw std::invalid_argument("RefTrainer::evaluate: count or batch = 0");
+  const std::size_t image_size = std::size_t{config_.in_h} * config_.in_w * config_.in_c;
+  float loss_sum = 0.0f;
+  std::uint32_t correct = 0;
+  for (std::uint32_t start = 0; start < count; start += batch) {
+    const std::uint32_t b = std::min(batch, count - start);
+    Pass pass;
+    forward(pass, images + start * image_size, b);
+    softmax_rows(pass.acts[config_.layers.size() - 1], labels + start, b, config_.classes, config_.loss_scale,
+                 nullptr, config_.exact_fp32, loss_sum, correct);
+  }
+  return {loss_sum / static_cast<float>(count), static_cast<float>(correct) / static_cast<float>(count)};
+}
+
+const std::vector<float>& RefTrainer::weight(std::size_t i) const { return params_.at(i).w; }
+const std::vector<float>& RefTrainer::bias(std::size_t i) const { return params_.at(i).b; }
+const std::vector<float>& RefTrainer::momentum(std::size_t i) const { return params_.at(i).vw; }
+const std::vector<float>& RefTrainer::bias_momentum(std::size_t i) const { return params_.at(i).vb; }
+const std::vector<float>& RefTrainer::weight_grad(std::size_t i) const { return params_.at(i).gw; }
+const std::vector<float>& RefTrainer::bias_grad(std::size_t i) const { return params_.at(i).gb; }
+
+}  // namespace cestvp::golden
