@@ -133,6 +133,89 @@ void bias_backward(const float* dy, std::size_t rows, std::uint32_t channels, fl
     for (std::uint32_t c = 0; c < channels; ++c) db[c] += dy[r * channels + c];
 }
 
+void add(const float* a, const float* b, float* y, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) y[i] = a[i] + b[i];
+}
+
+BatchStats batch_stats(const float* x, std::size_t positions, std::uint32_t channels) {
+  BatchStats s{std::vector<float>(channels), std::vector<float>(channels), std::vector<float>(channels)};
+  const float count = static_cast<float>(positions);
+  for (std::size_t p = 0; p < positions; ++p)
+    for (std::uint32_t c = 0; c < channels; ++c) s.mean[c] += x[p * channels + c];
+  for (std::uint32_t c = 0; c < channels; ++c) s.mean[c] = s.mean[c] / count;
+  for (std::size_t p = 0; p < positions; ++p)
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      const float d = x[p * channels + c] - s.mean[c];
+      const float sq = d * d;
+      s.var[c] += sq;
+    }
+  for (std::uint32_t c = 0; c < channels; ++c) {
+    s.var[c] = s.var[c] / count;
+    const float t = s.var[c] + kBatchNormEps;
+    s.inv[c] = 1.0f / std::sqrt(t);
+  }
+  return s;
+}
+
+BatchStats running_stats(const float* running, std::uint32_t channels) {
+  BatchStats s{std::vector<float>(running, running + channels), std::vector<float>(running + channels, running + 2 * channels),
+               std::vector<float>(channels)};
+  for (std::uint32_t c = 0; c < channels; ++c) {
+    const float t = s.var[c] + kBatchNormEps;
+    s.inv[c] = 1.0f / std::sqrt(t);
+  }
+  return s;
+}
+
+void update_running(const BatchStats& batch, std::size_t positions, float* running) {
+  const std::uint32_t channels = static_cast<std::uint32_t>(batch.mean.size());
+  const float keep = 1.0f - kBatchNormMomentum;
+  for (std::uint32_t c = 0; c < channels; ++c) {
+    float unbiased = batch.var[c] * static_cast<float>(positions);
+    unbiased = unbiased / static_cast<float>(positions - 1);
+    const float old_mean = keep * running[c], new_mean = kBatchNormMomentum * batch.mean[c];
+    running[c] = old_mean + new_mean;
+    const float old_var = keep * running[channels + c], new_var = kBatchNormMomentum * unbiased;
+    running[channels + c] = old_var + new_var;
+  }
+}
+
+void batchnorm_forward(const float* x, std::size_t positions, std::uint32_t channels, const BatchStats& stats,
+                       const float* gamma, const float* beta, float* y) {
+  for (std::size_t p = 0; p < positions; ++p)
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      const std::size_t i = p * channels + c;
+      const float xhat = (x[i] - stats.mean[c]) * stats.inv[c];
+      const float scaled = gamma[c] * xhat;
+      y[i] = scaled + beta[c];
+    }
+}
+
+void batchnorm_backward(const float* x, const float* dy, std::size_t positions, std::uint32_t channels,
+                        const BatchStats& stats, const float* gamma, float* dx, float* dgamma, float* dbeta) {
+  std::vector<float> sum_dy(channels), sum_dyx(channels);
+  const auto xhat = [&](std::size_t i, std::uint32_t c) { return (x[i] - stats.mean[c]) * stats.inv[c]; };
+  for (std::size_t p = 0; p < positions; ++p)
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      const std::size_t i = p * channels + c;
+      sum_dy[c] += dy[i];
+      const float product = dy[i] * xhat(i, c);
+      sum_dyx[c] += product;
+    }
+  const float count = static_cast<float>(positions);
+  for (std::uint32_t c = 0; c < channels; ++c) dgamma[c] = sum_dyx[c], dbeta[c] = sum_dy[c];
+  for (std::size_t p = 0; p < positions; ++p)
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      const std::size_t i = p * channels + c;
+      const float k = (gamma[c] * stats.inv[c]) / count;
+      float a = count * dy[i];
+      a = a - sum_dy[c];
+      const float b = xhat(i, c) * sum_dyx[c];
+      a = a - b;
+      dx[i] = k * a;
+    }
+}
+
 LossResult softmax_ce(const float* logits, const std::uint8_t* labels, std::uint32_t rows, std::uint32_t classes,
                       float scale, float* dlogits) {
   LossResult result;

@@ -14,6 +14,7 @@
 #include "cestvp/model.h"
 #include "cestvp/sat_driver.h"
 #include "cestvp/sat_probe.h"
+#include "cestvp/sat_reference.h"
 #include "cestvp/train_kernels.h"
 
 namespace cestvp::fw {
@@ -51,10 +52,16 @@ class Runtime {
   void refresh_masks(const Layer& layer);
   void snapshot(std::uint32_t after);
 
-  void forward_layer(const Layer& layer, std::uint32_t batch);
+  void forward_layer(const Layer& layer, std::uint32_t batch, bool training);
   void backward_layer(const Layer& layer, std::uint32_t batch);
   void matmul_forward(const Layer& layer, const ConvShape& s);
   void matmul_backward(const Layer& layer, const ConvShape& s);
+  void batchnorm_forward(const Layer& layer, std::uint32_t batch, bool training);
+  void batchnorm_backward(const Layer& layer, std::uint32_t batch);
+  // A gradient contribution to tensor t (FP32 values, rounded here): stored if it is the first
+  // of this backward pass, else added (docs/training.md "several consumers"). Host work.
+  void contribute_grad(std::uint32_t t, const std::vector<float>& dx);
+  bool accumulates(std::uint32_t t) const { return consumers_[t] > 1; }
   host::LossResult loss(const Layer& layer, std::uint32_t batch, bool training);
   void load_batch(const std::uint32_t* samples, std::uint64_t images, std::uint64_t labels, std::uint32_t count);
   void fold_sparse_decay(const Param& p);
@@ -100,7 +107,9 @@ class Runtime {
   DmaDriver dma_{hal_, irq_, boot_, params_.timeout_ns};
   SatDriver sat_{hal_, irq_, boot_, params_.timeout_ns};
   Kernels* kernels_ = nullptr;
-  std::uint64_t kernel_scratch_bytes_ = 0, dy_values_ = 0, dy_indices_ = 0;
+  std::uint64_t kernel_scratch_bytes_ = 0, dy_values_ = 0, dy_indices_ = 0, grad_temp_ = 0;
+  std::vector<std::uint32_t> consumers_;  // per tensor: layers whose backward pass contributes to its gradient
+  std::vector<bool> grad_written_;        // per tensor, in the current backward pass
 
   std::vector<std::uint8_t> batch_labels_;
   ResultHeader result_;
@@ -177,9 +186,27 @@ void Runtime::read_descriptor() {
   for (const Layer& l : layers_) {
     const auto bad = [&](std::uint32_t index, std::size_t size) { return index != kNone && index >= size; };
     if (bad(l.in, tensors_.size()) || bad(l.out, tensors_.size()) || bad(l.weight, params_table_.size()) ||
-        bad(l.bias, params_table_.size()) || l.kind > static_cast<std::uint32_t>(LayerKind::softmax_ce))
+        bad(l.bias, params_table_.size()) || l.kind > static_cast<std::uint32_t>(LayerKind::add) ||
+        (static_cast<LayerKind>(l.kind) == LayerKind::add && bad(l.in2, tensors_.size())))
       fail("layer " + std::to_string(&l - layers_.data()) + " of the descriptor is malformed");
   }
+  // A flatten's output shares its input's bytes, so both name one gradient: count its readers
+  // as readers of the flatten's input.
+  std::vector<std::uint32_t> alias(tensors_.size());
+  for (std::uint32_t t = 0; t < alias.size(); ++t) alias[t] = t;
+  consumers_.assign(tensors_.size(), 0);
+  for (const Layer& l : layers_) {
+    if (static_cast<LayerKind>(l.kind) == LayerKind::flatten) {
+      alias[l.out] = alias[l.in];
+      continue;
+    }
+    for (std::uint32_t t : {l.in, l.in2})
+      if (t != kNone) ++consumers_[alias[t]];
+  }
+  for (const Layer& l : layers_)
+    if (static_cast<LayerKind>(l.kind) == LayerKind::flatten && consumers_[alias[l.in]] > 1)
+      fail("layer " + std::to_string(&l - layers_.data()) + " flattens a tensor other layers also read");
+  for (std::uint32_t t = 0; t < alias.size(); ++t) consumers_[t] = consumers_[alias[t]];
 }
 
 // Scratch: the kernels' part first, then SDGP's pruned output gradient (values, indices).
@@ -195,21 +222,29 @@ void Runtime::allocate_scratch() {
     values = std::max(values, values_bytes(lines, line));
     indices = std::max(indices, index_bytes(lines, line));
   }
+  std::uint64_t temp = 0;  // a data gradient waiting to be added to another contribution
+  for (std::uint32_t t = 0; t < tensors_.size(); ++t)
+    if (accumulates(t)) temp = std::max(temp, tensors_[t].elements() * 2);
   kernel_scratch_bytes_ = align4k(4 * weight);
   dy_values_ = h_.scratch + kernel_scratch_bytes_;
   dy_indices_ = dy_values_ + align4k(values);
-  if (dy_indices_ + align4k(indices) > h_.scratch + h_.scratch_bytes)
+  grad_temp_ = dy_indices_ + align4k(indices);
+  if (grad_temp_ + align4k(temp) > h_.scratch + h_.scratch_bytes)
     fail("the descriptor's scratch area (" + std::to_string(h_.scratch_bytes) + " B) is too small");
 }
 
+// The loader placed the record arrays and wrote their addresses and capacities.
 void Runtime::start() {
+  read(h_.result, &result_, 1);
+  const std::uint64_t end = h_.result + h_.result_bytes;
+  const auto inside = [&](std::uint64_t addr, std::uint64_t bytes) { return addr >= h_.result && addr + bytes <= end; };
+  if (result_.iteration_capacity < h_.iterations || result_.eval_capacity == 0 ||
+      !inside(result_.iteration_records, std::uint64_t{result_.iteration_capacity} * sizeof(IterationRecord)) ||
+      !inside(result_.eval_records, std::uint64_t{result_.eval_capacity} * sizeof(EvalRecord)))
+    fail("the descriptor's result area does not hold the records of its iterations and evaluations");
   result_.magic = kMagic;
-  result_.iteration_records = h_.result + sizeof(ResultHeader);
-  result_.iteration_capacity = h_.iterations;
-  result_.eval_records = result_.iteration_records + std::uint64_t{h_.iterations} * sizeof(IterationRecord);
-  const std::uint64_t used = result_.eval_records - h_.result;
-  result_.eval_capacity = h_.result_bytes > used ? static_cast<std::uint32_t>((h_.result_bytes - used) / sizeof(EvalRecord)) : 0;
-  if (h_.result_bytes < used) fail("the descriptor's result area is too small for its iterations");
+  result_.status = static_cast<std::uint32_t>(ResultStatus::running);
+  result_.iterations_done = result_.evals_done = 0;
   write_result_header();
 }
 
@@ -254,12 +289,13 @@ host::LossResult Runtime::forward(std::uint32_t batch, bool training) {
   host::LossResult result;
   for (const Layer& l : layers_) {
     if (static_cast<LayerKind>(l.kind) == LayerKind::softmax_ce) result = loss(l, batch, training);
-    else forward_layer(l, batch);
+    else forward_layer(l, batch, training);
   }
   return result;
 }
 
 void Runtime::backward(std::uint32_t batch) {
+  grad_written_.assign(tensors_.size(), false);
   for (auto l = layers_.rbegin(); l != layers_.rend(); ++l)
     if (static_cast<LayerKind>(l->kind) != LayerKind::softmax_ce) backward_layer(*l, batch);
 }
@@ -320,7 +356,7 @@ void Runtime::evaluate(std::uint32_t after) {
 
 // ---- layers ------------------------------------------------------------------------------------
 
-void Runtime::forward_layer(const Layer& l, std::uint32_t batch) {
+void Runtime::forward_layer(const Layer& l, std::uint32_t batch, bool training) {
   const Tensor& in = tensors_[l.in];
   const host::Shape shape{batch, in.h, in.w, in.c};
   switch (static_cast<LayerKind>(l.kind)) {
@@ -344,8 +380,61 @@ void Runtime::forward_layer(const Layer& l, std::uint32_t batch) {
         write_f16(tensors_[l.out].addr, y);
       });
     }
+    case LayerKind::batchnorm: return batchnorm_forward(l, batch, training);
+    case LayerKind::add:
+      return host_work(boot_.host_cost.elementwise, shape.elements(), [&] {
+        std::vector<float> y = read_f16(in.addr, shape.elements());
+        host::add(y.data(), read_f16(tensors_[l.in2].addr, y.size()).data(), y.data(), y.size());
+        write_f16(tensors_[l.out].addr, y);
+      });
     case LayerKind::softmax_ce: break;
   }
+}
+
+void Runtime::batchnorm_forward(const Layer& l, std::uint32_t batch, bool training) {
+  const Tensor& in = tensors_[l.in];
+  const std::size_t positions = std::size_t{batch} * in.h * in.w;
+  const Param& state = params_table_[l.a];
+  host_work(boot_.host_cost.reduce * (training ? 3 : 1), positions * in.c, [&] {
+    const std::vector<float> x = read_f16(in.addr, positions * in.c);
+    std::vector<float> running = read_f32(state.master, 2 * std::size_t{in.c});
+    const host::BatchStats stats = training ? host::batch_stats(x.data(), positions, in.c)
+                                            : host::running_stats(running.data(), in.c);
+    std::vector<float> y(x.size());
+    host::batchnorm_forward(x.data(), positions, in.c, stats, read_f32(params_table_[l.weight].master, in.c).data(),
+                            read_f32(params_table_[l.bias].master, in.c).data(), y.data());
+    write_f16(tensors_[l.out].addr, y);
+    if (!training) return;
+    host::update_running(stats, positions, running.data());
+    write(state.master, running.data(), running.size());
+  });
+}
+
+void Runtime::batchnorm_backward(const Layer& l, std::uint32_t batch) {
+  const Tensor& in = tensors_[l.in];
+  const std::size_t positions = std::size_t{batch} * in.h * in.w;
+  host_work(boot_.host_cost.reduce * 4, positions * in.c, [&] {
+    const std::vector<float> x = read_f16(in.addr, positions * in.c);
+    const std::vector<float> dy = read_f16(tensors_[l.out].grad_addr, x.size());
+    const host::BatchStats stats = host::batch_stats(x.data(), positions, in.c);
+    std::vector<float> dx(x.size()), dgamma(in.c), dbeta(in.c);
+    host::batchnorm_backward(x.data(), dy.data(), positions, in.c, stats,
+                             read_f32(params_table_[l.weight].master, in.c).data(), dx.data(), dgamma.data(), dbeta.data());
+    write_f16(params_table_[l.weight].grad, dgamma);
+    write_f16(params_table_[l.bias].grad, dbeta);
+    if (in.grad_addr) contribute_grad(l.in, dx);
+  });
+}
+
+void Runtime::contribute_grad(std::uint32_t t, const std::vector<float>& dx) {
+  const Tensor& tensor = tensors_[t];
+  if (!grad_written_[t]) {
+    grad_written_[t] = true;
+    return write_f16(tensor.grad_addr, dx);
+  }
+  std::vector<float> g = read_f16(tensor.grad_addr, dx.size());
+  for (std::size_t i = 0; i < g.size(); ++i) g[i] = g[i] + round_to_half(dx[i]);
+  write_f16(tensor.grad_addr, g);
 }
 
 void Runtime::matmul_forward(const Layer& l, const ConvShape& s) {
@@ -384,7 +473,16 @@ void Runtime::backward_layer(const Layer& l, std::uint32_t batch) {
   const host::Shape shape{batch, in.h, in.w, in.c};
   const LayerKind kind = static_cast<LayerKind>(l.kind);
   if (kind == LayerKind::conv2d || kind == LayerKind::linear) return matmul_backward(l, conv_shape(l, batch));
-  if (kind == LayerKind::flatten || in.grad_addr == 0) return;  // a view; or nothing needs dX
+  if (kind == LayerKind::batchnorm) return batchnorm_backward(l, batch);
+  if (kind == LayerKind::flatten) return;  // a view: its gradient is its input's
+  if (kind == LayerKind::add) {
+    return host_work(boot_.host_cost.elementwise, 2 * shape.elements(), [&] {
+      const std::vector<float> dy = read_f16(out.grad_addr, shape.elements());
+      for (std::uint32_t t : {l.in, l.in2})
+        if (tensors_[t].grad_addr) contribute_grad(t, dy);
+    });
+  }
+  if (in.grad_addr == 0) return;  // nothing upstream needs dX
   const double cost = kind == LayerKind::relu ? boot_.host_cost.elementwise : boot_.host_cost.pool;
   host_work(cost, shape.elements(), [&] {
     const std::vector<float> x = read_f16(in.addr, shape.elements());
@@ -396,7 +494,7 @@ void Runtime::backward_layer(const Layer& l, std::uint32_t batch) {
       if (kind == LayerKind::maxpool) host::maxpool_backward(x.data(), shape, l.a, l.c, dy.data(), dx.data());
       else host::avgpool_backward(shape, l.a, l.c, dy.data(), dx.data());
     }
-    write_f16(in.grad_addr, dx);
+    contribute_grad(l.in, dx);
   });
 }
 
@@ -439,7 +537,14 @@ void Runtime::matmul_backward(const Layer& l, const ConvShape& s) {
       });
     }
   }
-  check(kernels_->conv_backward_data(s, dy, op, in.grad_addr), "data gradient", l);
+  if (!accumulates(l.in)) {
+    check(kernels_->conv_backward_data(s, dy, op, in.grad_addr), "data gradient", l);
+    grad_written_[l.in] = true;
+    return;
+  }
+  check(kernels_->conv_backward_data(s, dy, op, grad_temp_), "data gradient", l);
+  const std::size_t count = std::size_t{s.n} * s.h * s.w * s.cin;
+  host_work(boot_.host_cost.elementwise, count, [&] { contribute_grad(l.in, read_f16(grad_temp_, count)); });
 }
 
 // ---- update and masks --------------------------------------------------------------------------
@@ -581,6 +686,8 @@ const char* model::to_string(LayerKind kind) {
     case LayerKind::avgpool: return "avgpool";
     case LayerKind::flatten: return "flatten";
     case LayerKind::softmax_ce: return "softmax_ce";
+    case LayerKind::batchnorm: return "batchnorm";
+    case LayerKind::add: return "add";
   }
   return "unknown";
 }

@@ -41,6 +41,28 @@ void bias_forward(float* y, std::size_t rows, std::uint32_t channels, const floa
 // db[c] = sum over rows of dy[r][c], FP32 in row order.
 void bias_backward(const float* dy, std::size_t rows, std::uint32_t channels, float* db);
 
+// y = a + b (the caller rounds).
+void add(const float* a, const float* b, float* y, std::size_t count);
+
+// Batch normalisation per channel of `positions` rows of `channels` (docs/training.md, every
+// FP32 operation in the order written there).
+struct BatchStats {
+  std::vector<float> mean, var, inv;  // per channel; inv = 1 / sqrt(var + eps)
+};
+inline constexpr float kBatchNormEps = 1e-5f;
+inline constexpr float kBatchNormMomentum = 0.1f;
+BatchStats batch_stats(const float* x, std::size_t positions, std::uint32_t channels);
+// The statistics evaluation uses: the running mean and variance (running[0..C) and [C..2C)).
+BatchStats running_stats(const float* running, std::uint32_t channels);
+// running = 0.9 running + 0.1 batch (the variance unbiased).
+void update_running(const BatchStats& batch, std::size_t positions, float* running);
+// y = gamma * xhat + beta, xhat = (x - mean) * inv (the caller rounds y).
+void batchnorm_forward(const float* x, std::size_t positions, std::uint32_t channels, const BatchStats& stats,
+                       const float* gamma, const float* beta, float* y);
+// dx (the caller rounds), dgamma = sum dy * xhat, dbeta = sum dy.
+void batchnorm_backward(const float* x, const float* dy, std::size_t positions, std::uint32_t channels,
+                        const BatchStats& stats, const float* gamma, float* dx, float* dgamma, float* dbeta);
+
 struct LossResult {
   double loss_sum = 0;       // sum over the batch of each sample's loss
   std::uint32_t correct = 0;

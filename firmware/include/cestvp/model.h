@@ -16,7 +16,7 @@ namespace cestvp::fw::model {
 
 inline constexpr std::uint32_t kMagic = 0x4D505643u;  // "CVPM" little-endian
 inline constexpr std::uint16_t kVersionMajor = 1;     // a layout change the firmware cannot read
-inline constexpr std::uint16_t kVersionMinor = 0;     // an addition older firmware may ignore
+inline constexpr std::uint16_t kVersionMinor = 1;     // an addition older firmware may ignore (1: batchnorm, add)
 inline constexpr std::uint64_t kModelOffset = 0;      // from the start of DDR
 inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;   // no tensor / param
 
@@ -79,6 +79,9 @@ enum class LayerKind : std::uint32_t {
   avgpool = 4,     // a = kernel, c = stride (no padding)
   flatten = 5,     // NHWC [N][H][W][C] -> [N][1][1][H*W*C], H, W, C order (not PyTorch's CHW)
   softmax_ce = 6,  // input logits [N][1][1][classes]; labels from the batch; ends the forward pass
+  batchnorm = 7,   // per channel; weight = gamma param, bias = beta param, a = the param holding
+                   // its running statistics (count 2C: mean[C] then variance[C], master only)
+  add = 8,         // out = in + in2 (a residual connection)
 };
 const char* to_string(LayerKind kind);
 
