@@ -64,7 +64,7 @@ void DmaDriver::encode(const DmaCopy& copy, std::uint64_t next, std::uint8_t* ou
   store_le(out + desc::NEXT, next);
 }
 
-DmaResult DmaDriver::copy(const DmaCopy& c) {
+void DmaDriver::start(const DmaCopy& c) {
   io_.write(r::SRC_LO, lo(c.src));
   io_.write(r::SRC_HI, hi(c.src));
   io_.write(r::DST_LO, lo(c.dst));
@@ -73,23 +73,30 @@ DmaResult DmaDriver::copy(const DmaCopy& c) {
   io_.write(r::ROWS, c.rows);
   io_.write(r::SRC_STRIDE, c.src_stride);
   io_.write(r::DST_STRIDE, c.dst_stride);
-  return start_and_wait(static_cast<std::uint32_t>(r::CtrlMode::DIRECT));
+  go(static_cast<std::uint32_t>(r::CtrlMode::DIRECT));
 }
 
-DmaResult DmaDriver::run_chain(std::uint64_t desc_addr) {
+void DmaDriver::start_chain(std::uint64_t desc_addr) {
   io_.write(r::DESC_LO, lo(desc_addr));
   io_.write(r::DESC_HI, hi(desc_addr));
-  return start_and_wait(static_cast<std::uint32_t>(r::CtrlMode::CHAIN));
+  go(static_cast<std::uint32_t>(r::CtrlMode::CHAIN));
 }
 
-DmaResult DmaDriver::start_and_wait(std::uint32_t mode) {
-  DmaResult result;
+void DmaDriver::go(std::uint32_t mode) {
+  start_problem_.clear();
   io_.write(r::CTRL, field_put(mode, r::CTRL_MODE_MASK, r::CTRL_MODE_SHIFT) | r::CTRL_IRQ_DONE_EN_MASK |
                          r::CTRL_IRQ_ERROR_EN_MASK);
   io_.write(r::START, r::START_GO_MASK);
   if (io_.faulted()) {
-    result.problem = "programming the DMA failed: " + io_.fault();
+    start_problem_ = "programming the DMA failed: " + io_.fault();
     io_.clear_fault();
+  }
+}
+
+DmaResult DmaDriver::wait() {
+  DmaResult result;
+  if (!start_problem_.empty()) {
+    result.problem = start_problem_;
     return result;
   }
   if (!irq_.wait(line_, timeout_ns_)) {

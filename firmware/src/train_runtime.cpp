@@ -225,7 +225,7 @@ void Runtime::allocate_scratch() {
   std::uint64_t temp = 0;  // a data gradient waiting to be added to another contribution
   for (std::uint32_t t = 0; t < tensors_.size(); ++t)
     if (accumulates(t)) temp = std::max(temp, tensors_[t].elements() * 2);
-  kernel_scratch_bytes_ = align4k(4 * weight);
+  kernel_scratch_bytes_ = align4k(Kernels::scratch_bytes(weight));
   dy_values_ = h_.scratch + kernel_scratch_bytes_;
   dy_indices_ = dy_values_ + align4k(values);
   grad_temp_ = dy_indices_ + align4k(indices);

@@ -1,5 +1,7 @@
-// DMA driver: 1-D, 2-D strided and chained copies; each call programs the engine, starts it,
-// sleeps until its interrupt and returns what the engine reported.
+// DMA driver: 1-D, 2-D strided and chained copies. copy() and run_chain() program the engine,
+// start it, sleep until its interrupt and return what the engine reported; start() and
+// start_chain() return at once and wait() collects the outcome, so that the firmware can run an
+// engine job while the transfer is in flight (one transfer at a time).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,21 +36,27 @@ class DmaDriver {
  public:
   DmaDriver(Hal& hal, Irq& irq, const BootInfo& boot, std::uint64_t timeout_ns);
 
-  DmaResult copy(const DmaCopy& copy);
+  DmaResult copy(const DmaCopy& copy) { return start(copy), wait(); }
   // Runs the chain whose first descriptor is at desc_addr (written beforehand, see encode).
-  DmaResult run_chain(std::uint64_t desc_addr);
+  DmaResult run_chain(std::uint64_t desc_addr) { return start_chain(desc_addr), wait(); }
+
+  void start(const DmaCopy& copy);
+  void start_chain(std::uint64_t desc_addr);
+  // Waits for the transfer started last and reports how it ended.
+  DmaResult wait();
 
   // Fills a descriptor of regs::dma_desc::SIZE bytes.
   static void encode(const DmaCopy& copy, std::uint64_t next, std::uint8_t* out);
   static const char* cause_name(std::uint32_t code);
 
  private:
-  DmaResult start_and_wait(std::uint32_t mode);
+  void go(std::uint32_t mode);
 
   Mmio io_;
   Irq& irq_;
   unsigned line_;
   std::uint64_t timeout_ns_;
+  std::string start_problem_;  // why the last start failed, empty if it did not
 };
 
 }  // namespace cestvp::fw

@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "boot_info.h"
 #include "dma_driver.h"
@@ -61,12 +62,26 @@ struct KernelStatus {
   std::string problem;  // which kernel, which tile, what the engine or DMA reported
 };
 
+// How a kernel cuts its pass into engine jobs (train_kernels.cpp).
+namespace tiling {
+struct Tile;
+struct Placement;
+}  // namespace tiling
+
 // The hardware a kernel uses and the scratch it may take.
+//
+// SRAM: each buffer is used as two slots of half its size. A tile's operands go into one slot
+// per buffer; the DMA fills the other slots for the next tile while the engine runs. An operand
+// that every tile shares (weights that fit, a weight gradient accumulating over image chunks)
+// stays in its slot and is moved once.
 class Kernels {
  public:
-  // scratch: DDR the kernels may use (bytes), e.g. for an FP32 partial weight gradient.
+  // dma and sat must wait on the same Irq. scratch: DDR the kernels may use (bytes): DMA
+  // descriptors, the FP32 sum of a split weight gradient, a weight masked for a nested backward
+  // mask; scratch_bytes(count) says how much for weights of at most `count` elements.
   Kernels(Hal& hal, const BootInfo& boot, DmaDriver& dma, SatDriver& sat, SatMode mode, std::uint64_t scratch,
           std::uint64_t scratch_bytes);
+  static std::uint64_t scratch_bytes(std::uint64_t weight_count);
 
   // Y = conv(X, W): x [N][H][W][Cin], y [N][OH][OW][Cout], FP16.
   KernelStatus conv_forward(const ConvShape& s, std::uint64_t x, const WeightOperand& w, std::uint64_t y);
@@ -77,11 +92,13 @@ class Kernels {
   KernelStatus conv_backward_weight(const ConvShape& s, std::uint64_t dy, std::uint64_t x, std::uint64_t dw);
 
   // Momentum SGD on a param (WUVE): master and momentum updated in place in DDR from its FP16
-  // gradient; writes the FP16 copy (p.fp16) when it has one.
+  // gradient; writes the FP16 copy (p.fp16) when it has one. weight_decay applies only to a
+  // param with p.decay set.
   KernelStatus update(const model::Param& p, float lr, float momentum, float weight_decay, float grad_scale);
   // OSRE on a weight's FP32 master: forward W~ (groups along Cin) into p.fwd_*, backward W~^T
   // (groups along Cout) into p.bwd_*, each when requested and the param has that address.
-  // nested: W~^T is taken from W (.) Mf instead of W (BDWP's bwd_mask = nested).
+  // nested: W~^T is taken from W (.) Mf instead of W (BDWP's bwd_mask = nested); Mf is read
+  // from p.fwd_indices, so forward must be requested too or p.fwd_* be current.
   KernelStatus generate_masks(const model::Param& p, std::uint32_t n, std::uint32_t m, bool forward, bool backward,
                               bool nested);
   // OSRE forward on dY viewed [N*OH*OW][Cout] (FP16): dY~ values and indices, SDGP's pruning.
@@ -91,12 +108,44 @@ class Kernels {
   const KernelTime& time() const { return time_; }
 
  private:
+  // A dense [rows][cols] source of OSRE in DDR (element: 2 for FP16, 4 for FP32).
+  struct NmSource {
+    std::uint64_t addr;
+    std::uint32_t rows, cols, element, n, m;
+    std::uint64_t whole_id() const { return addr + 1; }  // the tile that loads all of it
+  };
+  // Appends the OSRE tiles of src, forward (lines are rows) or backward (lines are columns).
+  KernelStatus select(const char* kernel, const NmSource& src, bool backward, std::uint64_t values,
+                      std::uint64_t indices, std::vector<tiling::Tile>& tiles) const;
+
+  // Runs the tiles in order, double-buffered; `kernel` names the caller in problems.
+  KernelStatus run(const char* kernel, const std::vector<tiling::Tile>& tiles);
+  void start_job(const tiling::Tile& tile, const tiling::Placement& at);
+  SatJobResult wait_job(SatEngine engine);
+  // Appends the DMA copies that bring a tile's operands in (or take its results out).
+  void add_copies(std::vector<DmaCopy>& copies, const tiling::Tile& tile, const tiling::Placement& at, bool in) const;
+  // Starts the copies (one transfer, or a chain of descriptors): "" or the problem.
+  std::string start_copies(const std::vector<DmaCopy>& copies);
+  std::string wait_copies();
+  std::string transfer(const std::vector<DmaCopy>& copies);  // start and wait
+
+  // Host work, "" or the problem.
+  std::string fp32_to_fp16(std::uint64_t src, std::uint64_t dst, std::uint64_t count);
+  std::string mask_forward_pruned(const model::Param& p, std::uint32_t n, std::uint32_t m, std::uint64_t dst);
+  void charge_host(std::uint64_t elements);
+
+  // DDR scratch: the DMA descriptors, then the work area.
+  std::uint64_t descriptors() const;
+  std::uint64_t work() const;
+  std::uint64_t work_bytes() const;
+
   Hal& hal_;
   const BootInfo& boot_;
   DmaDriver& dma_;
   SatDriver& sat_;
   SatMode mode_;
   std::uint64_t scratch_, scratch_bytes_;
+  std::uint64_t slot_bytes_[3];  // half of each SRAM buffer, aligned
   KernelTime time_;
 };
 
