@@ -54,6 +54,21 @@ RefLayer pool(RefKind kind, std::uint32_t kernel, std::uint32_t stride) {
 
 RefLayer layer(RefKind kind) { return RefLayer{kind}; }
 
+RefLayer batchnorm() { return RefLayer{RefKind::batchnorm}; }
+
+RefLayer add(const std::string& with) {
+  RefLayer l{RefKind::add};
+  l.with = with;
+  return l;
+}
+
+// `l` named `name` (may be empty), reading `input` (empty: the previous layer's output).
+RefLayer named(RefLayer l, const std::string& name, const std::string& input = "") {
+  l.name = name;
+  l.input = input;
+  return l;
+}
+
 // A small deterministic generator (SplitMix64) for weights and data.
 struct Rng {
   std::uint64_t state;
@@ -649,5 +664,378 @@ TEST(RefTrainerTinyCnnMasks, BdwpMasksAfterAStep) {
       }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Residual networks (docs/training.md "Residual networks"): named inputs, add, batchnorm, and
+// the gradient sum of a tensor read by several layers.
+
+// Batchnorm forward by hand: 2 samples of 1x1x2, BN reads the batch (M = 2 per channel).
+//   channel 0: mean -0.5, std 0.5: p = 255 -> 3, p = 0 -> 1. mean = 2, d = +-1, var = 1 (biased).
+//     t = 1 + 1e-5f = 1.0000100136, r = sqrt(t) = 1.0000050068, inv = 1 / r = 0x1.ffff58p-1
+//     (0.99999499), xhat = +-inv. gamma 1.5, beta 0.25: 1.5 xhat + 0.25 = 1.7499925, -1.2499925
+//     -> y = h = [1.75, -1.25] (step 2^-10 in [1, 2)).
+//   channel 1: mean 0.5, std 128: p = 255 -> 2^-8, p = 0 -> -2^-8. mean = 0, var = 2^-16.
+//     xhat = 2^-8 / sqrt(2^-16 + 1e-5) = 1 / sqrt(1.65536) = 0.77723753 (FP32: 0x1.8df214p-1;
+//     without eps it would be 1). gamma 1, beta 0: y = h(0.77723753) = 1592 * 2^-11 = 0.77734375
+//     (1591.78 steps).
+//   Logits: sample A [1.75, 0.77734375], sample B [-1.25, -0.77734375].
+// Running statistics after the step (the unbiased variance u = var * M / (M - 1)):
+//   running_mean = 0.9 * 0 + 0.1 * mean = [0.1f * 2 = 0.2f, 0]
+//   running_var ch 0: u = 2, 0.9f + 0.1f * 2 = 0.89999998 + 0.2 = 1.09999998 -> 1.1f (biased: 1.0)
+//   running_var ch 1: u = 2^-15, 0.9f = 0x1.cccccc p-1, + 0.1f * 2^-15 = 51.2 ulps (2^-24)
+//     -> 0x1.cccd32p-1 (biased, 25.6 ulps: 0x1.cccd00p-1)
+// The backward pass: dbeta = h(dy_A + dy_B), dgamma = h(dy_A xhat_A + dy_B xhat_B) (FP32 sums in
+// position order), dy the logits' gradient; BN reads the batch, so it computes no dx.
+// Evaluation with the running statistics (lr = 0: gamma, beta unchanged):
+//   ch 0: inv = 1 / sqrt(1.1 + 1e-5) = 0.95345831; A: (3 - 0.2) inv = 2.6696832, * 1.5 + 0.25 =
+//         4.2545247 -> h (step 2^-8) = 1089 * 2^-8 = 4.25390625; B: 0.8 inv = 0.76276666,
+//         1.3941500 -> h (step 2^-10, 1427.6) = 1.39453125
+//   ch 1: inv = 1 / sqrt(0.9000030 + 1e-5) = 1.0540849; A: 2^-8 inv = 0.0041175191 -> h (step
+//         2^-18, 1079.38) = 1079 * 2^-18 = 0.004116058349609375; B: the negative.
+TEST(RefTrainerBatchnorm, ForwardRunningStatsAndParameterGradientsByHand) {
+  RefConfig c;
+  c.in_c = 2;
+  c.classes = 2;
+  c.layers = {batchnorm(), layer(RefKind::softmax_ce)};
+  c.mean[0] = -0.5f;
+  c.stdev[0] = 0.5f;
+  c.mean[1] = 0.5f;
+  c.stdev[1] = 128.0f;
+  c.loss_scale = 4.0f;
+  c.lr = 0;
+  const std::vector<float> gamma{1.5f, 1.0f}, beta{0.25f, 0.0f};
+  RefTrainer t(c, {gamma}, {beta});
+  EXPECT_EQ(t.running_mean(0), (std::vector<float>{0, 0}));
+  EXPECT_EQ(t.running_var(0), (std::vector<float>{1, 1}));
+  const std::uint8_t images[] = {255, 255, 0, 0};
+  const std::uint8_t labels[] = {1, 0};
+  const std::vector<float> logits{1.75f, 0.77734375f, -1.25f, -0.77734375f};
+  std::vector<float> dz;
+  const RefStep expected = ref_softmax_ce(logits, labels, 2, 2, 4.0f, &dz);
+  const RefStep r = t.step(images, labels, 2);
+  EXPECT_EQ(r.loss, expected.loss);
+  EXPECT_EQ(r.accuracy, 0.0f);  // A: 1.75 > 0.777 (label 1); B: -0.777 > -1.25 (label 0)
+  EXPECT_EQ(t.running_mean(0), (std::vector<float>{0.2f, 0.0f}));
+  EXPECT_EQ(t.running_var(0), (std::vector<float>{1.1f, 0x1.cccd32p-1f}));
+  const float xhat[2] = {0x1.ffff58p-1f, 0x1.8df214p-1f};  // sample A; sample B: the negatives
+  std::vector<float> dgamma(2), dbeta(2);
+  for (int ch = 0; ch < 2; ++ch) {
+    const float a = dz[ch] * xhat[ch], b = dz[2 + ch] * -xhat[ch];
+    const float sum_dyx = a + b, sum_dy = dz[ch] + dz[2 + ch];
+    dgamma[ch] = static_cast<float>(Imath::half(sum_dyx));
+    dbeta[ch] = static_cast<float>(Imath::half(sum_dy));
+  }
+  EXPECT_EQ(t.weight_grad(0), dgamma);
+  EXPECT_EQ(t.bias_grad(0), dbeta);
+  EXPECT_NE(dgamma[1], static_cast<float>(Imath::half(dz[1] - dz[3])));  // xhat != +-1 is visible
+  EXPECT_EQ(t.weight(0), gamma);  // lr = 0
+  const std::vector<float> eval_logits{4.25390625f, 0.004116058349609375f, 1.39453125f, -0.004116058349609375f};
+  EXPECT_EQ(t.evaluate(images, labels, 2, 2).loss, ref_softmax_ce(eval_logits, labels, 2, 2, 1.0f, nullptr).loss);
+
+  // gamma and beta: WUVE without weight decay, g = dgamma * (1 / 4), W -= 0.5 g.
+  c.lr = 0.5f;
+  c.weight_decay = 0.1f;
+  RefTrainer u(c, {gamma}, {beta});
+  u.step(images, labels, 2);
+  for (int ch = 0; ch < 2; ++ch) {
+    const float g = dgamma[ch] * 0.25f, gb = dbeta[ch] * 0.25f;
+    const float dg = 0.5f * g, db = 0.5f * gb;
+    EXPECT_EQ(u.weight(0)[ch], gamma[ch] - dg) << ch;
+    EXPECT_EQ(u.bias(0)[ch], beta[ch] - db) << ch;
+  }
+}
+
+// A tensor read by several layers sums their gradients in reverse layer order: the first
+// contribution as it is, each later one g = h(float(g) + float(c)). x = 1 (1x1x1, B = 1):
+//   L0 linear 1 -> 2 "a", W0 = [[1], [1]]: a = [1, 1]
+//   L1 linear 2 -> 2 "b1" reads a, W1 = [[0.5, 0], [0.5 - 2^-11, 2^-11]]: y1 = [0.5, 0.5]
+//   L2 linear 2 -> 2 reads a, W2 = W1: y2 = [0.5, 0.5]
+//   L3 add(L2, with b1) = [1, 1];  L4 add(L3, with a) = [2, 2];  L5 softmax_ce, label 0
+// Equal logits: loss log 2, dz = h((0.5 - [j == 0]) * 2 / 1) = [-1, 1].
+// Backward, reverse layer order: L4 gives a its first contribution dz = [-1, 1] (as it is) and
+// L3 dz; L3 passes dz to L2's output and to b1. L2: dX = h(W2^T dz) = [-2^-11, 2^-11] added to
+// a: h(-1 - 2^-11) = -1, h(1 + 2^-11) = 1 (ties to even). L1 the same: a's gradient stays
+// [-1, 1], and dW0 = h(g * x) = [-1, 1]. (Contributions in the other order, or summed in FP32
+// before one rounding, give [-1 - 2^-10, 1 + 2^-10].) L0 reads the batch: no dX.
+// dW1 = dW2 = h(dz x a) = [[-1, -1], [1, 1]].
+TEST(RefTrainerResidual, GradientOfATensorReadSeveralTimesByHand) {
+  RefConfig c;
+  c.classes = 2;
+  c.layers = {named(linear(2), "a"),          named(linear(2), "b1", "a"), named(linear(2), "", "a"),
+              add("b1"),                      add("a"),                    layer(RefKind::softmax_ce)};
+  c.loss_scale = 2.0f;
+  c.lr = 0;
+  const std::vector<float> w1{0.5f, 0, 0.5f - 0x1p-11f, 0x1p-11f};
+  RefTrainer t(c, {{1, 1}, w1, w1}, {{}, {}, {}});
+  const std::uint8_t image = 255, label = 0;
+  EXPECT_EQ(t.step(&image, &label, 1).loss, std::log(2.0f));
+  EXPECT_EQ(t.weight_grad(0), (std::vector<float>{-1, 1}));
+  EXPECT_EQ(t.weight_grad(1), (std::vector<float>{-1, -1, 1, 1}));
+  EXPECT_EQ(t.weight_grad(2), (std::vector<float>{-1, -1, 1, 1}));
+  EXPECT_TRUE(t.running_mean(0).empty());
+  EXPECT_TRUE(t.running_var(1).empty());
+
+  // Without the add reading a (L4 adds b1 again: logits [1.5, 1.5], still equal), b1 is read
+  // twice: L4's dz first, then L3's: h(dz + dz) = [-2, 2]; L1's dX = h(W1^T [-2, 2]) =
+  // [-2^-10, 2^-10]. a gets L2's [-2^-11, 2^-11] first, then L1's: h(-2^-11 - 2^-10) =
+  // -3 * 2^-11 (exact), so dW0 = [-3 * 2^-11, 3 * 2^-11]; dW1 = h([-2, 2] x a).
+  c.layers[4] = add("b1");
+  RefTrainer no_skip(c, {{1, 1}, w1, w1}, {{}, {}, {}});
+  EXPECT_EQ(no_skip.step(&image, &label, 1).loss, std::log(2.0f));
+  EXPECT_EQ(no_skip.weight_grad(0), (std::vector<float>{-3 * 0x1p-11f, 3 * 0x1p-11f}));
+  EXPECT_EQ(no_skip.weight_grad(1), (std::vector<float>{-2, -2, 2, 2}));
+  EXPECT_EQ(no_skip.weight_grad(2), (std::vector<float>{-1, -1, 1, 1}));
+}
+
+TEST(RefTrainerResidual, MalformedGraphsThrow) {
+  auto make = [](std::vector<RefLayer> layers, std::vector<std::vector<float>> w, std::vector<std::vector<float>> b) {
+    RefConfig c;
+    c.in_c = 2;
+    c.classes = 2;
+    c.layers = std::move(layers);
+    c.layers.push_back(layer(RefKind::softmax_ce));
+    RefTrainer t(c, std::move(w), std::move(b));
+  };
+  const std::vector<float> w22{1, 0, 0, 1};
+  EXPECT_NO_THROW(make({named(linear(2), "a"), linear(2), add("a")}, {w22, w22}, {{}, {}}));
+  EXPECT_NO_THROW(make({linear(2), add("input")}, {w22}, {{}}));
+  // add of [1][1][3] and [1][1][2]
+  EXPECT_THROW(make({named(linear(3), "a"), linear(2), add("a")}, {{1, 0, 0, 1, 0, 0}, {1, 0, 0, 0, 1, 0}}, {{}, {}}),
+               std::invalid_argument);
+  EXPECT_THROW(make({linear(2), add("nowhere")}, {w22}, {{}}), std::invalid_argument);
+  EXPECT_THROW(make({linear(2), layer(RefKind::add)}, {w22}, {{}}), std::invalid_argument);  // no `with`
+  EXPECT_THROW(make({named(linear(2), "", "later"), named(linear(2), "later")}, {w22, w22}, {{}, {}}),
+               std::invalid_argument);  // not an earlier layer
+  EXPECT_THROW(make({named(linear(2), "a"), named(linear(2), "a")}, {w22, w22}, {{}, {}}), std::invalid_argument);
+  EXPECT_THROW(make({named(linear(2), "input")}, {w22}, {{}}), std::invalid_argument);
+  EXPECT_THROW(make({batchnorm()}, {{1, 1}}, {{}}), std::invalid_argument);         // beta never empty
+  EXPECT_THROW(make({batchnorm()}, {{1, 1, 1}}, {{0, 0}}), std::invalid_argument);  // gamma [C]
+  EXPECT_NO_THROW(make({batchnorm()}, {{1, 1}}, {{0, 0}}));
+}
+
+// Global average pooling (kernel = H = W = 3): one output per channel, h(sum / 9).
+//   x = 3x3x1, eight pixels 255 (x = 1) and the centre 0; conv 1x1 1 -> 2, W = [1, 0.5]:
+//   Y = [x, 0.5 x]; pool: [h(8 / 9), h(4 / 9)] = [1820 * 2^-11, 1820 * 2^-12] =
+//   [0.888671875, 0.4443359375]. Backward: every position of channel c gets h(dz_c / 9) (one
+//   window), dW[c] = h(sum over positions of h(dz_c / 9) * x) = h(8 h(dz_c / 9)).
+TEST(RefTrainerAvgpool, GlobalAveragePoolingByHand) {
+  RefConfig c;
+  c.in_h = c.in_w = 3;
+  c.classes = 2;
+  c.layers = {conv(2, 1, 1, 0), pool(RefKind::avgpool, 3, 1), layer(RefKind::flatten), layer(RefKind::softmax_ce)};
+  c.loss_scale = 8.0f;
+  c.lr = 0;
+  RefTrainer t(c, {{1, 0.5f}}, {{}});
+  const std::uint8_t image[] = {255, 255, 255, 255, 0, 255, 255, 255, 255}, label = 1;
+  std::vector<float> dz;
+  const RefStep expected = ref_softmax_ce({0.888671875f, 0.4443359375f}, &label, 1, 2, 8.0f, &dz);
+  EXPECT_EQ(t.evaluate(image, &label, 1, 1).loss, expected.loss);
+  EXPECT_EQ(t.step(image, &label, 1).loss, expected.loss);
+  for (int ch = 0; ch < 2; ++ch) {
+    const float share = dz[ch] / 9.0f;
+    const float dy = static_cast<float>(Imath::half(share));
+    const float sum = 8.0f * dy;  // exact: eight equal FP16 terms
+    EXPECT_EQ(t.weight_grad(0)[ch], static_cast<float>(Imath::half(sum))) << ch;
+  }
+}
+
+// A plain chain is unchanged by the graph machinery: the tiny CNN with every layer named and
+// reading its predecessor by name trains bit for bit like the unnamed one.
+TEST(RefTrainerResidual, NamedChainEqualsUnnamedChain) {
+  const Data train = quadrants(32, 1);
+  RefTrainer plain = tiny_cnn_trainer(RefScheme::bdwp);
+  RefConfig c = tiny_cnn(RefScheme::bdwp);
+  for (std::size_t l = 0; l < c.layers.size(); ++l)
+    c.layers[l] = named(c.layers[l], "l" + std::to_string(l), l == 0 ? "input" : "l" + std::to_string(l - 1));
+  Rng rng{2024};
+  RefTrainer graph(c, {he_normal(rng, 8 * 9 * 4, 36), he_normal(rng, 16 * 9 * 8, 72), he_normal(rng, 4 * 256, 256)},
+                   {std::vector<float>(8, 0.0f), std::vector<float>(16, 0.0f), std::vector<float>(4, 0.0f)});
+  for (std::uint32_t it = 0; it < 3; ++it) {
+    const std::uint32_t first = (it % 2) * 16;
+    const RefStep a = plain.step(train.images.data() + first * 256, train.labels.data() + first, 16);
+    const RefStep b = graph.step(train.images.data() + first * 256, train.labels.data() + first, 16);
+    EXPECT_EQ(a.loss, b.loss);
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(plain.weight(i), graph.weight(i)) << i;
+    EXPECT_EQ(plain.weight_grad(i), graph.weight_grad(i)) << i;
+    EXPECT_EQ(plain.bias(i), graph.bias(i)) << i;
+  }
+}
+
+// Finite differences through a residual block with batchnorm (exact_fp32, training-mode
+// statistics: the loss is step()'s with lr = 0). x0 is read three times (a conv, an add, a 1x1
+// shortcut conv), x1 once; global average pooling before the classifier.
+TEST(RefTrainerGradient, ResidualBlockWithBatchnormMatchesFiniteDifferences) {
+  RefConfig c;
+  c.in_h = c.in_w = 6;
+  c.in_c = 2;
+  c.classes = 3;
+  c.layers = {conv(4, 3, 1, 1, true),                    batchnorm(),
+              named(layer(RefKind::relu), "x0"),         conv(4, 3, 1, 1),
+              batchnorm(),                               layer(RefKind::relu),
+              conv(4, 3, 1, 1),                          batchnorm(),
+              add("x0"),                                 named(layer(RefKind::relu), "x1"),
+              named(conv(4, 1, 1, 0, true), "", "x0"),   add("x1"),
+              pool(RefKind::avgpool, 6, 1),              layer(RefKind::flatten),
+              linear(3, true),                           layer(RefKind::softmax_ce)};
+  c.exact_fp32 = true;
+  c.lr = 0;
+  c.momentum = 0;
+  c.mean[0] = c.mean[1] = 0.5f;
+  c.stdev[0] = c.stdev[1] = 0.5f;
+  Rng rng{99};
+  auto around = [&](float centre, float spread, std::size_t n) {
+    std::vector<float> v(n);
+    for (float& e : v) e = centre + spread * static_cast<float>(rng.normal());
+    return v;
+  };
+  std::vector<std::vector<float>> w{he_normal(rng, 4 * 9 * 2, 18), around(1, 0.2f, 4), he_normal(rng, 4 * 9 * 4, 36),
+                                    around(1, 0.2f, 4),            he_normal(rng, 4 * 9 * 4, 36), around(1, 0.2f, 4),
+                                    he_normal(rng, 4 * 4, 4),      he_normal(rng, 3 * 4, 4)};
+  std::vector<std::vector<float>> b{around(0, 0.1f, 4), around(0, 0.1f, 4), {}, around(0, 0.1f, 4), {},
+                                    around(0, 0.1f, 4), around(0, 0.1f, 4), around(0, 0.1f, 3)};
+  const std::uint32_t batch = 4;
+  std::vector<std::uint8_t> images(batch * 36 * 2), labels{0, 2, 1, 1};
+  for (auto& p : images) p = static_cast<std::uint8_t>(rng.next() & 0xFF);
+
+  RefTrainer at(c, w, b);
+  at.step(images.data(), labels.data(), batch);
+  ASSERT_EQ(at.trainable_count(), w.size());
+  auto loss = [&](const std::vector<std::vector<float>>& wv, const std::vector<std::vector<float>>& bv) {
+    RefTrainer t(c, wv, bv);
+    return static_cast<double>(t.step(images.data(), labels.data(), batch).loss);
+  };
+  // The loss is an FP32 mean (one ulp of it moves the difference quotient by ~1.2e-4 at this
+  // eps) and relu kinks sit near 0 after batchnorm: the tolerance scales with |grad|, not with
+  // the projection on a random direction (a wrong term errs by O(|grad|)).
+  const double eps = 5e-4;
+  int checked = 0;
+  for (std::size_t tensor = 0; tensor < 2 * w.size(); ++tensor) {  // the weights, then the biases
+    const bool is_bias = tensor >= w.size();
+    const std::size_t i = tensor % w.size();
+    if (is_bias && b[i].empty()) continue;
+    const std::vector<float>& grad = is_bias ? at.bias_grad(i) : at.weight_grad(i);
+    double grad_norm = 0;
+    for (float g : grad) grad_norm += static_cast<double>(g) * g;
+    grad_norm = std::sqrt(grad_norm);
+    for (int trial = 0; trial < 3; ++trial) {
+      std::vector<double> d(grad.size());
+      double norm = 0, analytic = 0;
+      for (double& v : d) {
+        v = rng.normal();
+        norm += v * v;
+      }
+      for (std::size_t e = 0; e < d.size(); ++e) {
+        d[e] /= std::sqrt(norm);
+        analytic += d[e] * grad[e];
+      }
+      auto moved = [&](double sign) {
+        std::vector<std::vector<float>> wv = w, bv = b;
+        std::vector<float>& v = is_bias ? bv[i] : wv[i];
+        for (std::size_t e = 0; e < v.size(); ++e) v[e] = static_cast<float>(v[e] + sign * eps * d[e]);
+        return loss(wv, bv);
+      };
+      const double numeric = (moved(1) - moved(-1)) / (2 * eps);
+      EXPECT_NEAR(numeric, analytic, 0.01 * grad_norm + 3e-4) << "tensor " << tensor << " trial " << trial;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 3 * 14);
+}
+
+// A tiny ResNet on a texture set where global pooling suffices: class 0 horizontal stripes,
+// 1 vertical stripes, 2 a checkerboard, 3 flat (random phase and noise), 8x8x3.
+//   conv 3x3 (dense, first) -> bn -> relu "b0" -> conv 3x3 (sparse) -> bn -> relu -> conv 3x3
+//   (sparse) -> bn -> add(b0) -> relu -> avgpool 8 (global) -> flatten -> linear (dense, last)
+
+Data textures(std::uint32_t count, std::uint64_t seed) {
+  Rng rng{seed};
+  Data d;
+  d.images.resize(std::size_t{count} * 8 * 8 * 3);
+  d.labels.resize(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint32_t k = static_cast<std::uint32_t>(rng.next() % 4), phase = static_cast<std::uint32_t>(rng.next() % 2);
+    d.labels[i] = static_cast<std::uint8_t>(k);
+    for (std::uint32_t y = 0; y < 8; ++y)
+      for (std::uint32_t x = 0; x < 8; ++x) {
+        const std::uint32_t on = k == 0 ? (y + phase) % 2 : k == 1 ? (x + phase) % 2 : k == 2 ? (x + y + phase) % 2 : 1;
+        const std::uint32_t base = k == 3 ? 96 : on ? 160 : 32;
+        for (std::uint32_t ch = 0; ch < 3; ++ch)
+          d.images[((std::size_t{i} * 8 + y) * 8 + x) * 3 + ch] =
+              static_cast<std::uint8_t>(base + static_cast<std::uint32_t>(rng.next() % 64));
+      }
+  }
+  return d;
+}
+
+RefTrainer tiny_resnet(RefScheme scheme) {
+  RefConfig c;
+  c.in_h = c.in_w = 8;
+  c.in_c = 3;
+  c.classes = 4;
+  c.layers = {conv(8, 3, 1, 1),
+              batchnorm(),
+              named(layer(RefKind::relu), "b0"),
+              conv(8, 3, 1, 1, false, true),
+              batchnorm(),
+              layer(RefKind::relu),
+              conv(8, 3, 1, 1, false, true),
+              batchnorm(),
+              add("b0"),
+              layer(RefKind::relu),
+              pool(RefKind::avgpool, 8, 1),
+              layer(RefKind::flatten),
+              linear(4, true),
+              layer(RefKind::softmax_ce)};
+  c.scheme = scheme;
+  c.n = 2;
+  c.m = 8;
+  c.lr = 0.05f;
+  c.momentum = 0.9f;
+  c.weight_decay = 1e-4f;
+  c.loss_scale = 64.0f;
+  for (int ch = 0; ch < 3; ++ch) {
+    c.mean[ch] = 0.4f;
+    c.stdev[ch] = 0.25f;
+  }
+  Rng rng{77};
+  const std::vector<float> ones(8, 1.0f), zeros(8, 0.0f);
+  return RefTrainer(c,
+                    {he_normal(rng, 8 * 9 * 3, 27), ones, he_normal(rng, 8 * 9 * 8, 72), ones,
+                     he_normal(rng, 8 * 9 * 8, 72), ones, he_normal(rng, 4 * 8, 8)},
+                    {{}, zeros, {}, zeros, {}, zeros, std::vector<float>(4, 0.0f)});
+}
+
+class RefTrainerTinyResnet : public ::testing::TestWithParam<RefScheme> {};
+
+TEST_P(RefTrainerTinyResnet, LossDecreases) {
+  const Data train = textures(64, 11), test = textures(32, 12);
+  RefTrainer t = tiny_resnet(GetParam());
+  const RefStep before = t.evaluate(test.images.data(), test.labels.data(), 32, 16);
+  std::vector<float> losses;
+  for (std::uint32_t it = 0; it < 48; ++it) {
+    const std::uint32_t first = (it % 4) * 16;
+    losses.push_back(t.step(train.images.data() + first * 192, train.labels.data() + first, 16).loss);
+  }
+  const RefStep after = t.evaluate(test.images.data(), test.labels.data(), 32, 16);
+  float early = 0, late = 0;
+  for (int k = 0; k < 4; ++k) {
+    early += losses[k];
+    late += losses[losses.size() - 1 - k];
+  }
+  EXPECT_LT(late, 0.3f * early);
+  EXPECT_LT(after.loss, 0.3f * before.loss);
+  EXPECT_GE(after.accuracy, 0.9f);
+  // The running statistics moved away from (0, 1); the sparse convs are masked 2:8.
+  EXPECT_NE(t.running_mean(1), std::vector<float>(8, 0.0f));
+  EXPECT_NE(t.running_var(3), std::vector<float>(8, 1.0f));
+  const Mask mf = t.forward_mask(2);
+  const std::size_t kept = static_cast<std::size_t>(std::count(mf.begin(), mf.end(), 1));
+  EXPECT_EQ(kept, GetParam() == RefScheme::dense ? mf.size() : mf.size() / 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Schemes, RefTrainerTinyResnet, ::testing::Values(RefScheme::dense, RefScheme::bdwp),
+                         scheme_name);
 
 }  // namespace

@@ -221,10 +221,11 @@ void ref_sdgp_prune(std::vector<float>& dy, std::uint32_t batch, std::uint32_t h
 
 struct RefTrainer::Pass {
   std::uint32_t batch = 0;
-  std::vector<std::vector<float>> acts;        // acts[l]: input of layer l
+  std::vector<std::vector<float>> acts;        // acts[t]: tensor t (0: the input, l + 1: layer l's output)
   std::vector<std::vector<std::size_t>> argmax;  // maxpool layers: input index per output
   std::vector<std::vector<float>> wf, wb;      // per trainable layer: operands of this pass
   std::vector<std::vector<std::uint8_t>> mf;   // per trainable layer: forward mask (all ones if none)
+  std::vector<std::vector<float>> mean, var, inv;  // batchnorm layers (training): batch statistics
 };
 
 RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights,
@@ -238,11 +239,29 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
   if (c.schedule == RefConfig::Schedule::step && c.lr_step == 0) fail("step schedule with lr_step = 0");
   if (c.schedule == RefConfig::Schedule::cosine && c.total_iterations == 0) fail("cosine with total_iterations = 0");
   if (c.loss_scale == 0.0f) fail("loss_scale = 0");
-  Shape s{c.in_h, c.in_w, c.in_c};
+  shapes_.push_back({c.in_h, c.in_w, c.in_c});  // tensor 0: the batch
+  needs_grad_.push_back(false);                 // the network input needs no gradient
+  // The tensor a layer reads: "" the previous output, "input" the batch, else a named earlier layer.
+  auto resolve = [&](std::size_t l, const std::string& ref, const char* field) -> std::size_t {
+    if (ref.empty()) return l;
+    if (ref == "input") return 0;
+    for (std::size_t j = 0; j < l; ++j)
+      if (c.layers[j].name == ref) return j + 1;
+    fail("layer " + std::to_string(l) + ": " + field + " '" + ref + "' names no earlier layer");
+    return 0;
+  };
   for (std::size_t l = 0; l < c.layers.size(); ++l) {
     const RefLayer& layer = c.layers[l];
-    shapes_.push_back(s);
+    const std::string where = "layer " + std::to_string(l);
+    if (layer.name == "input") fail(where + ": the name 'input' is reserved for the batch");
+    if (!layer.name.empty())
+      for (std::size_t j = 0; j < l; ++j)
+        if (c.layers[j].name == layer.name) fail(where + ": duplicate name '" + layer.name + "'");
+    src_.push_back(resolve(l, layer.input, "input"));
+    with_.push_back(npos);
     param_of_layer_.push_back(npos);
+    Shape s = shapes_[src_[l]];
+    bool needs = needs_grad_[src_[l]];
     switch (layer.kind) {
       case RefKind::conv2d:
       case RefKind::linear: {
@@ -252,11 +271,11 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
         p.cout = layer.out;
         p.k = conv ? layer.kernel : 1;
         p.cin = conv ? s.c : s.h * s.w * s.c;
-        if (layer.out == 0) fail("layer " + std::to_string(l) + ": out = 0");
+        if (layer.out == 0) fail(where + ": out = 0");
         if (conv) {
           if (layer.kernel == 0 || layer.stride == 0 || s.h + 2 * layer.pad < layer.kernel ||
               s.w + 2 * layer.pad < layer.kernel)
-            fail("layer " + std::to_string(l) + ": bad conv geometry");
+            fail(where + ": bad conv geometry");
           s = {(s.h + 2 * layer.pad - layer.kernel) / layer.stride + 1,
                (s.w + 2 * layer.pad - layer.kernel) / layer.stride + 1, layer.out};
         } else {
@@ -275,12 +294,46 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
         p.gb.assign(p.b.size(), 0.0f);
         param_of_layer_.back() = i;
         params_.push_back(std::move(p));
+        needs = true;
+        break;
+      }
+      case RefKind::batchnorm: {
+        Param p;
+        p.layer = l;
+        p.bn = true;
+        p.cout = s.c;
+        p.k = p.cin = 1;
+        const std::size_t i = params_.size();
+        if (i >= weights.size() || i >= biases.size()) fail("fewer weight/bias tensors than trainable layers");
+        if (weights[i].size() != s.c) fail("gamma " + std::to_string(i) + " has " + std::to_string(weights[i].size()) + " elements, not C");
+        if (biases[i].size() != s.c) fail("beta " + std::to_string(i) + " has " + std::to_string(biases[i].size()) + " elements, not C");
+        p.w = std::move(weights[i]);
+        p.b = std::move(biases[i]);
+        p.vw.assign(p.w.size(), 0.0f);
+        p.vb.assign(p.b.size(), 0.0f);
+        p.gw.assign(p.w.size(), 0.0f);
+        p.gb.assign(p.b.size(), 0.0f);
+        p.rm.assign(s.c, 0.0f);
+        p.rv.assign(s.c, 1.0f);
+        param_of_layer_.back() = i;
+        params_.push_back(std::move(p));
+        needs = true;
+        break;
+      }
+      case RefKind::add: {
+        if (layer.with.empty()) fail(where + ": add without `with`");
+        with_[l] = resolve(l, layer.with, "with");
+        const Shape b = shapes_[with_[l]];
+        if (b.h != s.h || b.w != s.w || b.c != s.c)
+          fail(where + ": add of " + std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c) +
+               " and " + std::to_string(b.h) + "x" + std::to_string(b.w) + "x" + std::to_string(b.c));
+        needs = needs || needs_grad_[with_[l]];
         break;
       }
       case RefKind::maxpool:
       case RefKind::avgpool:
         if (layer.kernel == 0 || layer.stride == 0 || s.h < layer.kernel || s.w < layer.kernel)
-          fail("layer " + std::to_string(l) + ": bad pooling geometry");
+          fail(where + ": bad pooling geometry");
         s = {(s.h - layer.kernel) / layer.stride + 1, (s.w - layer.kernel) / layer.stride + 1, s.c};
         break;
       case RefKind::flatten:
@@ -290,11 +343,12 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
         break;
       case RefKind::softmax_ce:
         if (l + 1 != c.layers.size()) fail("softmax_ce must be the last layer");
+        if (std::size_t{s.h} * s.w * s.c != c.classes) fail("the logits are not `classes` values");
         break;
     }
+    shapes_.push_back(s);
+    needs_grad_.push_back(needs);
   }
-  shapes_.push_back(s);  // the logits
-  if (std::size_t{s.h} * s.w * s.c != c.classes) fail("the logits are not `classes` values");
   if (weights.size() != params_.size() || biases.size() != params_.size())
     fail("weights/biases: one tensor per trainable layer");
 }
@@ -302,12 +356,12 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
 float RefTrainer::h(float x) const { return round16(x, config_.exact_fp32); }
 
 bool RefTrainer::has_forward_mask(const Param& p) const {
-  return config_.layers[p.layer].sparse &&
+  return !p.bn && config_.layers[p.layer].sparse &&
          (config_.scheme == RefScheme::srste || config_.scheme == RefScheme::bdwp);
 }
 
 bool RefTrainer::has_backward_mask(const Param& p) const {
-  return config_.layers[p.layer].sparse && config_.scheme == RefScheme::bdwp;
+  return !p.bn && config_.layers[p.layer].sparse && config_.scheme == RefScheme::bdwp;
 }
 
 std::vector<std::uint8_t> RefTrainer::forward_mask(std::size_t i) const {
@@ -365,18 +419,19 @@ float RefTrainer::learning_rate(std::uint32_t t) const {
   return config_.lr;
 }
 
-void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t batch) const {
+void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t batch, bool training) const {
   const RefConfig& c = config_;
   pass.batch = batch;
-  // Operands and masks from the current master weights.
+  // Operands and masks from the current master weights (conv2d/linear).
   pass.wf.assign(params_.size(), {});
   pass.wb.assign(params_.size(), {});
   pass.mf.assign(params_.size(), {});
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const Param& p = params_[i];
+    pass.mf[i] = forward_mask(i);
+    if (p.bn) continue;  // gamma and beta are used in FP32, like biases
     std::vector<float> w16(p.w.size());
     for (std::size_t e = 0; e < w16.size(); ++e) w16[e] = h(p.w[e]);
-    pass.mf[i] = forward_mask(i);
     const std::vector<std::uint8_t> mb = backward_mask(i);
     pass.wf[i] = w16;
     pass.wb[i] = w16;
@@ -390,6 +445,9 @@ void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t b
   // x = h((p / 255 - mean[c]) / std[c]).
   pass.acts.assign(c.layers.size() + 1, {});
   pass.argmax.assign(c.layers.size(), {});
+  pass.mean.assign(c.layers.size(), {});
+  pass.var.assign(c.layers.size(), {});
+  pass.inv.assign(c.layers.size(), {});
   std::vector<float>& x = pass.acts[0];
   x.resize(std::size_t{batch} * c.in_h * c.in_w * c.in_c);
   for (std::size_t e = 0; e < x.size(); ++e) {
@@ -399,8 +457,8 @@ void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t b
   }
   for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
     const RefLayer& layer = c.layers[l];
-    const Shape in = shapes_[l], out = shapes_[l + 1];
-    const std::vector<float>& xin = pass.acts[l];
+    const Shape in = shapes_[src_[l]], out = shapes_[l + 1];
+    const std::vector<float>& xin = pass.acts[src_[l]];
     std::vector<float>& y = pass.acts[l + 1];
     y.assign(std::size_t{batch} * out.h * out.w * out.c, 0.0f);
     switch (layer.kind) {
@@ -412,6 +470,62 @@ void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t b
         const Geometry g = conv ? Geometry{in.h, in.w, in.c, out.h, out.w, out.c, layer.kernel, layer.stride, layer.pad}
                                 : Geometry{1, 1, p.cin, 1, 1, p.cout, 1, 1, 0};
         conv_forward(g, batch, xin.data(), pass.wf[i].data(), p.b, y.data(), c.exact_fp32);
+        break;
+      }
+      case RefKind::batchnorm: {
+        // Per channel over the M = N*H*W positions in (n, h, w) order, one rounding per operation.
+        const Param& p = params_[param_of_layer_[l]];
+        const std::size_t channels = in.c, positions = std::size_t{batch} * in.h * in.w;
+        const float mf = static_cast<float>(positions);
+        const float eps = 1e-5f;
+        std::vector<float>& mean = pass.mean[l];
+        std::vector<float>& var = pass.var[l];
+        std::vector<float>& inv = pass.inv[l];
+        mean.assign(channels, 0.0f);
+        var.assign(channels, 0.0f);
+        inv.assign(channels, 0.0f);
+        for (std::size_t ch = 0; ch < channels; ++ch) {
+          float mu, rinv;
+          if (training) {
+            float sum = 0.0f;
+            for (std::size_t pos = 0; pos < positions; ++pos) sum = sum + xin[pos * channels + ch];
+            mu = sum / mf;
+            float v = 0.0f;
+            for (std::size_t pos = 0; pos < positions; ++pos) {
+              const float d = xin[pos * channels + ch] - mu;
+              const float sq = d * d;
+              v = v + sq;
+            }
+            v = v / mf;
+            const float t = v + eps;
+            const float r = std::sqrt(t);
+            rinv = 1.0f / r;
+            mean[ch] = mu;
+            var[ch] = v;
+            inv[ch] = rinv;
+          } else {
+            mu = p.rm[ch];
+            const float t = p.rv[ch] + eps;
+            const float r = std::sqrt(t);
+            rinv = 1.0f / r;
+          }
+          for (std::size_t pos = 0; pos < positions; ++pos) {
+            const std::size_t at = pos * channels + ch;
+            const float d = xin[at] - mu;
+            const float xhat = d * rinv;
+            const float prod = p.w[ch] * xhat;
+            const float sum = prod + p.b[ch];
+            y[at] = h(sum);
+          }
+        }
+        break;
+      }
+      case RefKind::add: {
+        const std::vector<float>& b = pass.acts[with_[l]];
+        for (std::size_t e = 0; e < y.size(); ++e) {
+          const float sum = xin[e] + b[e];
+          y[e] = h(sum);
+        }
         break;
       }
       case RefKind::relu:
@@ -458,18 +572,36 @@ void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t b
   }
 }
 
-void RefTrainer::backward(Pass& pass, std::vector<float> dy) {
+void RefTrainer::backward(Pass& pass, std::vector<float> dz) {
   const RefConfig& c = config_;
   const std::uint32_t batch = pass.batch;
-  std::size_t first = npos;  // the first trainable layer: no dX below it
-  for (std::size_t l = 0; l < c.layers.size() && first == npos; ++l)
-    if (param_of_layer_[l] != npos) first = l;
-  if (first == npos) return;
-  for (std::size_t l = c.layers.size() - 1; l-- > first;) {
+  const std::size_t layers = c.layers.size();
+  // grad[t] of tensor t, summed over its consumers in reverse layer order: the first
+  // contribution as it is, each later one g = h(float(g) + float(contribution)). Only tensors
+  // that depend on a parameter get one (not the input, nor what is computed from it alone).
+  std::vector<std::vector<float>> grad(layers + 1);
+  auto contribute = [&](std::size_t t, std::vector<float> g) {
+    if (!needs_grad_[t]) return;
+    if (grad[t].empty()) {
+      grad[t] = std::move(g);
+      return;
+    }
+    for (std::size_t e = 0; e < g.size(); ++e) {
+      const float sum = grad[t][e] + g[e];
+      grad[t][e] = h(sum);
+    }
+  };
+  contribute(src_[layers - 1], std::move(dz));
+  for (std::size_t l = layers - 1; l-- > 0;) {
+    if (!needs_grad_[l + 1]) continue;  // nothing above depends on a parameter
     const RefLayer& layer = c.layers[l];
-    const Shape in = shapes_[l], out = shapes_[l + 1];
-    const std::vector<float>& xin = pass.acts[l];
-    std::vector<float> dx(xin.size(), 0.0f);
+    const Shape in = shapes_[src_[l]], out = shapes_[l + 1];
+    const std::vector<float>& xin = pass.acts[src_[l]];
+    std::vector<float> dy = std::move(grad[l + 1]);
+    if (dy.empty()) dy.assign(pass.acts[l + 1].size(), 0.0f);  // an output nothing reads
+    const bool dx_needed = needs_grad_[src_[l]];
+    std::vector<float> dx;
+    if (dx_needed) dx.assign(xin.size(), 0.0f);
     switch (layer.kind) {
       case RefKind::conv2d:
       case RefKind::linear: {
@@ -479,7 +611,7 @@ void RefTrainer::backward(Pass& pass, std::vector<float> dy) {
         const Geometry g = conv ? Geometry{in.h, in.w, in.c, out.h, out.w, out.c, layer.kernel, layer.stride, layer.pad}
                                 : Geometry{1, 1, p.cin, 1, 1, p.cout, 1, 1, 0};
         conv_backward_weight(g, batch, dy.data(), xin.data(), p.gw, p.gb, c.exact_fp32);  // dense dY
-        if (l == first) break;
+        if (!dx_needed) break;  // its input is the batch (or computed from it alone): no dX
         if (c.scheme == RefScheme::sdgp && layer.sparse && conv && in.c > 3) {
           std::vector<float> pruned = dy;
           ref_sdgp_prune(pruned, batch, out.h, out.w, out.c, c.n, c.m, c.sdgp_rescale, c.exact_fp32);
@@ -489,11 +621,53 @@ void RefTrainer::backward(Pass& pass, std::vector<float> dy) {
         }
         break;
       }
+      case RefKind::batchnorm: {
+        Param& p = params_[param_of_layer_[l]];
+        const std::size_t channels = in.c, positions = std::size_t{batch} * in.h * in.w;
+        const float mf = static_cast<float>(positions);
+        for (std::size_t ch = 0; ch < channels; ++ch) {
+          const float mu = pass.mean[l][ch], rinv = pass.inv[l][ch];
+          float sum_dy = 0.0f, sum_dyx = 0.0f;
+          for (std::size_t pos = 0; pos < positions; ++pos) {
+            const std::size_t at = pos * channels + ch;
+            const float d = xin[at] - mu;
+            const float xhat = d * rinv;
+            const float prod = dy[at] * xhat;
+            sum_dy = sum_dy + dy[at];
+            sum_dyx = sum_dyx + prod;
+          }
+          p.gw[ch] = h(sum_dyx);  // dgamma
+          p.gb[ch] = h(sum_dy);   // dbeta
+          if (!dx_needed) continue;
+          float k = p.w[ch] * rinv;
+          k = k / mf;
+          for (std::size_t pos = 0; pos < positions; ++pos) {
+            const std::size_t at = pos * channels + ch;
+            const float d = xin[at] - mu;
+            const float xhat = d * rinv;
+            float a = mf * dy[at];
+            a = a - sum_dy;
+            const float b = xhat * sum_dyx;
+            a = a - b;
+            const float v = k * a;
+            dx[at] = h(v);
+          }
+        }
+        break;
+      }
+      case RefKind::add:
+        // Both operands receive dy unchanged: a (the input), then b (`with`).
+        if (dx_needed) dx = dy;
+        contribute(src_[l], std::move(dx));
+        contribute(with_[l], std::move(dy));
+        continue;
       case RefKind::relu:
+        if (!dx_needed) break;
         for (std::size_t e = 0; e < dx.size(); ++e) dx[e] = xin[e] > 0.0f ? dy[e] : 0.0f;
         break;
       case RefKind::maxpool:
       case RefKind::avgpool: {
+        if (!dx_needed) break;
         // FP32 accumulation into dx, contributions in output order (n, oh, ow, c), then h.
         const bool max = layer.kind == RefKind::maxpool;
         const std::uint32_t k = layer.kernel, st = layer.stride;
@@ -519,13 +693,12 @@ void RefTrainer::backward(Pass& pass, std::vector<float> dy) {
         break;
       }
       case RefKind::flatten:
-        dx = dy;
+        if (dx_needed) dx = dy;
         break;
       case RefKind::softmax_ce:
         break;
     }
-    if (l == first) break;
-    dy = std::move(dx);
+    if (dx_needed) contribute(src_[l], std::move(dx));
   }
 }
 
@@ -557,7 +730,7 @@ void RefTrainer::update(std::size_t i, const std::vector<std::uint8_t>& mf, floa
       w[e] = w[e] - delta;
     }
   };
-  wuve(p.w, p.vw, p.gw, c.weight_decay);
+  wuve(p.w, p.vw, p.gw, p.bn ? 0.0f : c.weight_decay);  // gamma: no weight decay
   wuve(p.b, p.vb, p.gb, 0.0f);
 }
 
@@ -565,13 +738,30 @@ RefStep RefTrainer::step(const std::uint8_t* images, const std::uint8_t* labels,
   if (batch == 0) throw std::invalid_argument("RefTrainer::step: batch = 0");
   const float lr_t = learning_rate(iteration_);
   Pass pass;
-  forward(pass, images, batch);
+  forward(pass, images, batch, true);
   std::vector<float> dz;
   const RefStep result =
-      ref_softmax_ce(pass.acts[config_.layers.size() - 1], labels, batch, config_.classes, config_.loss_scale, &dz,
+      ref_softmax_ce(pass.acts[src_.back()], labels, batch, config_.classes, config_.loss_scale, &dz,
                      config_.exact_fp32);
   backward(pass, std::move(dz));
   for (std::size_t i = 0; i < params_.size(); ++i) update(i, pass.mf[i], lr_t);
+  // Batchnorm running statistics, FP32, one rounding per operation:
+  //   rm = 0.9f * rm + 0.1f * mean;  u = var * float(M); u = u / float(M - 1); rv = 0.9f * rv + 0.1f * u
+  for (Param& p : params_) {
+    if (!p.bn) continue;
+    const Shape in = shapes_[src_[p.layer]];
+    const std::size_t positions = std::size_t{batch} * in.h * in.w;
+    for (std::size_t ch = 0; ch < p.rm.size(); ++ch) {
+      const float kept_mean = 0.9f * p.rm[ch];
+      const float new_mean = 0.1f * pass.mean[p.layer][ch];
+      p.rm[ch] = kept_mean + new_mean;
+      float u = pass.var[p.layer][ch] * static_cast<float>(positions);
+      u = u / static_cast<float>(positions - 1);
+      const float kept_var = 0.9f * p.rv[ch];
+      const float new_var = 0.1f * u;
+      p.rv[ch] = kept_var + new_var;
+    }
+  }
   ++iteration_;
   return result;
 }
@@ -585,8 +775,8 @@ RefStep RefTrainer::evaluate(const std::uint8_t* images, const std::uint8_t* lab
   for (std::uint32_t start = 0; start < count; start += batch) {
     const std::uint32_t b = std::min(batch, count - start);
     Pass pass;
-    forward(pass, images + start * image_size, b);
-    softmax_rows(pass.acts[config_.layers.size() - 1], labels + start, b, config_.classes, config_.loss_scale,
+    forward(pass, images + start * image_size, b, false);
+    softmax_rows(pass.acts[src_.back()], labels + start, b, config_.classes, config_.loss_scale,
                  nullptr, config_.exact_fp32, loss_sum, correct);
   }
   return {loss_sum / static_cast<float>(count), static_cast<float>(correct) / static_cast<float>(count)};
@@ -598,5 +788,7 @@ const std::vector<float>& RefTrainer::momentum(std::size_t i) const { return par
 const std::vector<float>& RefTrainer::bias_momentum(std::size_t i) const { return params_.at(i).vb; }
 const std::vector<float>& RefTrainer::weight_grad(std::size_t i) const { return params_.at(i).gw; }
 const std::vector<float>& RefTrainer::bias_grad(std::size_t i) const { return params_.at(i).gb; }
+const std::vector<float>& RefTrainer::running_mean(std::size_t i) const { return params_.at(i).rm; }
+const std::vector<float>& RefTrainer::running_var(std::size_t i) const { return params_.at(i).rv; }
 
 }  // namespace cestvp::golden

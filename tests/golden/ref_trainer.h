@@ -9,20 +9,29 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace cestvp::golden {
 
 enum class RefScheme { dense, srste, sdgp, bdwp };
-enum class RefKind { conv2d, linear, relu, maxpool, avgpool, flatten, softmax_ce };
+enum class RefKind { conv2d, linear, relu, maxpool, avgpool, flatten, softmax_ce, add, batchnorm };
 
+// docs/training.md "Residual networks": a layer reads the previous layer's output unless
+// `input` names another tensor; a tensor read by several layers sums their gradients (the first
+// contribution in reverse layer order as it is, each later one g = h(float(g) + float(c))).
 struct RefLayer {
   RefKind kind;
   std::uint32_t out = 0;                          // conv2d: Cout; linear: out features
   std::uint32_t kernel = 1, stride = 1, pad = 0;  // conv2d (square); maxpool/avgpool (no pad)
   bool bias = false;                              // conv2d/linear
   bool sparse = false;  // conv2d/linear: the scheme applies (final: the caller has applied the
-                        // first/last-layer rules; SDGP's "conv with Cin > 3 only" is applied here)
+                        // first/last-layer rules; SDGP's "conv with Cin > 3 only" is applied here);
+                        // ignored on the other kinds (a batchnorm layer is never sparse)
+  std::string name{};   // empty: unnamed; unique, and not "input"
+  std::string input{};  // empty: the previous layer's output (layer 0: the batch); "input": the
+                        // batch; else the name of an earlier layer whose output this layer reads
+  std::string with{};   // add: the other operand (same rules as `input`; the same shape)
 };
 
 struct RefConfig {
@@ -48,8 +57,9 @@ struct RefStep {
 
 class RefTrainer {
  public:
-  // weights[i] / biases[i] of the i-th conv2d/linear layer in layer order: W OHWI FP32
-  // ([Cout][K][K][Cin]; linear [out][in], in = H*W*C of its input), bias FP32 (empty if none).
+  // weights[i] / biases[i] of the i-th trainable layer (conv2d, linear, batchnorm) in layer
+  // order: conv2d/linear W OHWI FP32 ([Cout][K][K][Cin]; linear [out][in], in = H*W*C of its
+  // input), bias FP32 (empty if none); batchnorm gamma [C] and beta [C] (never empty).
   // Throws std::invalid_argument on a malformed configuration or wrong tensor sizes.
   RefTrainer(RefConfig config, std::vector<std::vector<float>> weights,
              std::vector<std::vector<float>> biases);
@@ -59,15 +69,17 @@ class RefTrainer {
   RefStep step(const std::uint8_t* images, const std::uint8_t* labels, std::uint32_t batch);
   // Forward only with the scheme's forward operands; loss = sum of the per-sample losses in
   // sample order / count, over `count` samples in batches of `batch` (the last may be smaller).
+  // Batchnorm layers use their running statistics.
   RefStep evaluate(const std::uint8_t* images, const std::uint8_t* labels, std::uint32_t count,
                    std::uint32_t batch);
 
   std::size_t trainable_count() const { return params_.size(); }
-  const std::vector<float>& weight(std::size_t i) const;    // FP32 master of trainable layer i
-  const std::vector<float>& bias(std::size_t i) const;
+  const std::vector<float>& weight(std::size_t i) const;    // FP32 master (batchnorm: gamma)
+  const std::vector<float>& bias(std::size_t i) const;      // (batchnorm: beta)
   const std::vector<float>& momentum(std::size_t i) const;  // of the weight
   const std::vector<float>& bias_momentum(std::size_t i) const;
-  // The FP16 gradients (as floats) WUVE read in the last step: dW after the SR-STE fold, db.
+  // The FP16 gradients (as floats) WUVE read in the last step: dW after the SR-STE fold, db
+  // (batchnorm: dgamma, dbeta).
   const std::vector<float>& weight_grad(std::size_t i) const;
   const std::vector<float>& bias_grad(std::size_t i) const;
   // Masks (1 = kept) of trainable layer i from the CURRENT master weights (what the next step
@@ -75,6 +87,9 @@ class RefTrainer {
   // Mf: groups along Cin per (cout, kh, kw); Mb: groups along Cout per (kh, kw, cin).
   std::vector<std::uint8_t> forward_mask(std::size_t i) const;
   std::vector<std::uint8_t> backward_mask(std::size_t i) const;
+  // Batchnorm running statistics (FP32, per channel) of trainable layer i; empty for conv/linear.
+  const std::vector<float>& running_mean(std::size_t i) const;
+  const std::vector<float>& running_var(std::size_t i) const;
   // lr_t of iteration t (0-based), computed in double and narrowed to float.
   float learning_rate(std::uint32_t t) const;
   std::uint32_t iterations_done() const { return iteration_; }
@@ -85,21 +100,26 @@ class RefTrainer {
   };
   struct Param {
     std::size_t layer;                 // index in config_.layers
-    std::uint32_t cout, k, cin;        // weight shape [cout][k][k][cin]
+    bool bn = false;                   // batchnorm: w = gamma, b = beta ([cout] = [C])
+    std::uint32_t cout, k, cin;        // weight shape [cout][k][k][cin] (batchnorm: [C][1][1][1])
     std::vector<float> w, b, vw, vb;   // masters and momenta
     std::vector<float> gw, gb;         // last step's FP16 gradients
+    std::vector<float> rm, rv;         // batchnorm running mean and variance
   };
-  struct Pass;  // one forward pass: operands, masks, activations, maxpool argmaxes
+  struct Pass;  // one forward pass: operands, masks, activations, maxpool argmaxes, BN stats
 
   float h(float x) const;
   bool has_forward_mask(const Param& p) const;
   bool has_backward_mask(const Param& p) const;
-  void forward(Pass& pass, const std::uint8_t* images, std::uint32_t batch) const;
-  void backward(Pass& pass, std::vector<float> dy);
+  void forward(Pass& pass, const std::uint8_t* images, std::uint32_t batch, bool training) const;
+  void backward(Pass& pass, std::vector<float> dz);
   void update(std::size_t i, const std::vector<std::uint8_t>& mf, float lr_t);
 
+  // Tensors: 0 = the input batch, l + 1 = the output of layer l.
   RefConfig config_;
-  std::vector<Shape> shapes_;        // shapes_[l]: input of layer l; shapes_.back(): logits
+  std::vector<Shape> shapes_;               // shapes_[t]: shape of tensor t
+  std::vector<std::size_t> src_, with_;     // per layer: the tensor it reads; add: the other one
+  std::vector<bool> needs_grad_;            // per tensor: depends on a parameter
   std::vector<std::size_t> param_of_layer_;  // trainable index of layer l, or npos
   std::vector<Param> params_;
   std::uint32_t iteration_ = 0;
