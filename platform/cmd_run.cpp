@@ -1,6 +1,8 @@
 // satvp run: boots the platform with a workload's firmware program and reports the run.
 #include "cmd_run.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +11,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cestvp/train_runtime.h>
+
 #include "config.h"
+#include "training.h"
 #include "user_error.h"
 #include "vp.h"
 #include "workload.h"
@@ -80,6 +85,119 @@ void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformC
   std::printf("  run directory       %s\n", dir.string().c_str());
 }
 
+// Progress of a training run on the console. The firmware has no wall clock (it stays
+// portable), so the platform watches it: a SystemC method that wakes every 10 us of simulated
+// time (once iterations complete, every quarter of the mean iteration time, at most 10 ms),
+// reads the ResultHeader through the DDR backdoor (no simulated time, no bus traffic), and
+// prints a line each time iterations_done passes a multiple of log_interval. It stops when the
+// firmware reports finished or failed, or when nothing but itself is left to simulate (so that
+// a firmware that hangs still ends the simulation).
+class TrainingMonitor {
+ public:
+  TrainingMonitor(const TrainingImage& image, MemRead read, std::uint32_t log_interval)
+      : image_(image), read_(std::move(read)), interval_(log_interval), next_(log_interval) {}
+
+  void start() {
+    sc_core::sc_spawn_options options;
+    options.spawn_method();
+    sc_core::sc_spawn([this] { poll(); }, "training_monitor", &options);
+  }
+
+ private:
+  static constexpr double kMinPollUs = 10, kMaxPollUs = 10'000;  // simulated
+
+  void poll() {
+    const fw::model::ResultHeader r = read_result_header(image_, read_);
+    double poll_us = kMinPollUs;
+    if (r.magic == fw::model::kMagic) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!started_) {
+        started_ = true;
+        wall_start_ = now;
+      }
+      const std::uint32_t done = std::min(r.iterations_done, image_.header.iterations);
+      for (; next_ <= done; next_ += interval_) report(next_, r, now);
+      if (r.status != 0) return;  // finished or failed
+      if (done > 0)
+        poll_us = std::clamp(sc_core::sc_time_stamp().to_seconds() * 1e6 / done / 4, kMinPollUs, kMaxPollUs);
+    }
+    if (!sc_core::sc_pending_activity_at_current_time() && !sc_core::sc_pending_activity_at_future_time()) return;
+    sc_core::next_trigger(poll_us, sc_core::SC_US);
+  }
+
+  void report(std::uint32_t done, const fw::model::ResultHeader& r, std::chrono::steady_clock::time_point now) {
+    fw::model::IterationRecord last;
+    read_(iteration_records_addr(image_) + std::uint64_t{done - 1} * sizeof last, &last, sizeof last);
+    fw::model::EvalRecord eval;
+    const std::uint32_t evals = std::min(r.evals_done, eval_capacity(image_));
+    if (evals) read_(eval_records_addr(image_) + std::uint64_t{evals - 1} * sizeof eval, &eval, sizeof eval);
+    const double wall = std::chrono::duration<double>(now - wall_start_).count();
+    const double eta = wall / done * (image_.header.iterations - done);
+    std::printf("%s\n", progress_line(image_, done, last, evals ? &eval : nullptr, wall, eta).c_str());
+    std::fflush(stdout);
+  }
+
+  const TrainingImage& image_;
+  MemRead read_;
+  std::uint32_t interval_, next_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point wall_start_;
+};
+
+// program: train. Loads the image into DDR, runs fw::run_training with a progress monitor,
+// then exports what the firmware measured into the run directory.
+int run_training_workload(const RunArgs& args, const PlatformConfig& config, const Workload& workload,
+                          const std::string& mode, const fs::path& dir) {
+  const TrainWorkload& train = workload.train;
+  const fw::BootInfo boot = VirtualPlatform::make_boot_info(config);
+  const auto load_start = std::chrono::steady_clock::now();
+  const TrainingImage image = build_training_image(train, boot);
+  const fw::model::Header& h = image.header;
+
+  VpOptions options;
+  options.vcd_path = args.vcd;
+  options.trace_log_path = args.trace_log;
+  options.log_level = parse_log_level(args.log_level);
+  options.mode = parse_mode(mode);
+  fw::TrainingParams params;
+  params.model_addr = image.model_addr;
+  params.mode = parse_fw_mode(mode);
+  params.timeout_ns = train.timeout_ns;
+  params.log_interval = train.log_interval;
+  VirtualPlatform vp(
+      config, [params](fw::Hal& hal, const fw::BootInfo& b) { return fw::run_training(hal, b, params); }, options);
+  write_training_image(image, ddr_writer(vp.ddr, boot.ddr.base));
+  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  std::printf("train: %s: %s, %u training and %u test samples of %ux%ux%u, %u iterations of batch %u (%u epoch%s), "
+              "%s %u:%u, %s mode; image of %.1f MiB at 0x%llx loaded in %.2f s\n",
+              workload.name.c_str(), train.dataset.name.c_str(), h.train_count, h.test_count, h.image_h, h.image_w,
+              h.image_c, h.iterations, h.batch, image.train_epochs, image.train_epochs == 1 ? "" : "s",
+              to_string(train.scheme), h.n, h.m, mode.c_str(), static_cast<double>(image.bytes()) / (1 << 20),
+              static_cast<unsigned long long>(image.model_addr), load_seconds);
+  std::fflush(stdout);
+
+  const MemRead read = ddr_reader(vp.ddr, boot.ddr.base);
+  TrainingMonitor monitor(image, read, train.log_interval);
+  if (train.log_interval) monitor.start();
+  const RunStats stats = vp.run();
+
+  print_summary(stats, vp, config, dir);
+  const TrainingResult result = read_training_result(image, read);
+  TrainingRunInfo info;
+  info.workload = workload.name;
+  info.mode = mode;
+  info.load_seconds = load_seconds;
+  info.wall_seconds = stats.wall_seconds;
+  info.simulated_seconds = stats.simulated.to_seconds();
+  std::fputs(export_training(image, result, read, dir, info).c_str(), stdout);
+  if (!args.vcd.empty()) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
+                                     args.vcd.c_str(), fs::path(args.vcd).replace_extension(".gtkw").c_str());
+  if (!args.trace_log.empty()) std::printf("  transaction log     %s\n", args.trace_log.c_str());
+  if (!stats.firmware_finished) return 3;
+  if (result.header.status == 2) return 1;
+  return stats.firmware_exit_code == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 fw::SatMode parse_fw_mode(const std::string& s) {
@@ -92,19 +210,22 @@ sat::Mode parse_mode(const std::string& s) {
 
 int run_workload(const RunArgs& args) {
   const PlatformConfig config = load_platform_config(args.platform);
-  const Workload workload = load_workload(args.workload, parse_overrides(args.sets));
+  const Workload workload = load_workload(args.workload, parse_overrides(args.sets), &config);
+  // --mode, when given, overrides a training workload's `mode`; other programs default to functional.
+  const std::string mode = !args.mode.empty() ? args.mode : workload.program == "train" ? workload.train.mode : "functional";
   const fs::path dir = prepare_out_dir(args, workload);
   write_file(dir / "platform.yaml", to_yaml(config));
   write_file(dir / "workload.yaml", to_yaml(workload));
 
   for (const std::string& file : {args.vcd, args.trace_log})
     if (!file.empty()) create_parent_dir(file);
+  if (workload.program == "train") return run_training_workload(args, config, workload, mode, dir);
   VpOptions options;
   options.vcd_path = args.vcd;
   options.trace_log_path = args.trace_log;
   options.log_level = parse_log_level(args.log_level);
-  options.mode = parse_mode(args.mode);
-  VirtualPlatform vp(config, firmware_for(workload, parse_fw_mode(args.mode)), options);
+  options.mode = parse_mode(mode);
+  VirtualPlatform vp(config, firmware_for(workload, parse_fw_mode(mode)), options);
   const RunStats stats = vp.run();
 
   print_summary(stats, vp, config, dir);
@@ -125,9 +246,10 @@ void add_run_options(CLI::App& cmd, RunArgs& args) {
   cmd.add_option("--out", args.out, "Run directory (default: runs/<workload name>)");
   cmd.add_option("--vcd", args.vcd, "Write a VCD of bus transactions, interrupts and DMA state, and a .gtkw beside it");
   cmd.add_option("--trace-log", args.trace_log, "Write one line per bus transaction to this file");
-  cmd.add_option("--mode", args.mode, "SAT engine numerics: functional (fast), bit-accurate (uMAC order), timing (no data)")
-      ->check(CLI::IsMember({"functional", "bit-accurate", "timing"}))
-      ->capture_default_str();
+  cmd.add_option("--mode", args.mode,
+                 "SAT engine numerics: functional (fast), bit-accurate (uMAC order), timing (no data); default: a "
+                 "training workload's `mode`, functional for the other programs")
+      ->check(CLI::IsMember({"functional", "bit-accurate", "timing"}));
   cmd.add_option("--log-level", args.log_level, "Firmware log level")
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
       ->capture_default_str();

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <systemc>
 
@@ -51,5 +53,10 @@ int sc_main(int argc, char* argv[]) {
 // libsystemc prints its banner before sc_main unless told not to; our summary says what ran.
 int main(int argc, char* argv[]) {
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  // The firmware's host layers allocate tensor-sized buffers every layer; glibc would serve
+  // each from a fresh mmap and return it on free, so every iteration paid page faults and
+  // zeroing for the same megabytes. Keep them in the heap instead.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   return sc_core::sc_elab_and_sim(argc, argv);
 }

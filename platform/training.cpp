@@ -1,1 +1,853 @@
-// Work in progress (issue 4): filled in by the next commits.
+#include "training.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include <cestvp/sat_abi.h>
+
+#include "dataset.h"
+#include "ddr.h"
+#include "npy.h"
+#include "sat/fp16.h"
+#include "units.h"
+#include "user_error.h"
+
+namespace cestvp {
+
+namespace model = fw::model;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t kPage = 4096;  // every area of the image starts on a 4 KiB boundary
+constexpr std::uint64_t kLine = 64;    // tables and result arrays: 64-byte aligned
+constexpr std::uint64_t kScratchSlack = 1u << 20;
+
+std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+std::string mib(std::uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+// Hands out the image's addresses in order, each area aligned, and records them.
+class Layout {
+ public:
+  Layout(std::uint64_t start, std::vector<MemoryArea>& areas) : next_(start), areas_(areas) {}
+
+  std::uint64_t take(const std::string& name, std::uint64_t bytes, std::uint64_t alignment = kPage) {
+    next_ = align_up(next_, alignment);
+    const std::uint64_t addr = next_;
+    next_ += bytes;
+    areas_.push_back({name, addr, bytes});
+    return addr;
+  }
+  std::uint64_t end() const { return next_; }
+
+ private:
+  std::uint64_t next_;
+  std::vector<MemoryArea>& areas_;
+};
+
+model::LayerKind layer_kind(const std::string& type) {
+  if (type == "conv2d") return model::LayerKind::conv2d;
+  if (type == "linear") return model::LayerKind::linear;
+  if (type == "relu") return model::LayerKind::relu;
+  if (type == "maxpool") return model::LayerKind::maxpool;
+  if (type == "avgpool") return model::LayerKind::avgpool;
+  if (type == "flatten") return model::LayerKind::flatten;
+  if (type == "batchnorm") return model::LayerKind::batchnorm;
+  if (type == "add") return model::LayerKind::add;
+  return model::LayerKind::softmax_ce;
+}
+
+// ------------------------------------------------------------------------------ dataset
+
+struct Split {
+  std::vector<std::uint8_t> images, labels;
+  std::uint32_t count = 0;
+};
+
+// Pixels back to the bytes they came from (the readers give exactly byte / 255), samples
+// [first, first + count) of d.
+void take_samples(const Dataset& d, std::size_t first, std::size_t count, Split& split) {
+  const std::size_t size = d.image_size();
+  split.count = static_cast<std::uint32_t>(count);
+  split.images.resize(count * size);
+  const float* pixels = d.images.data() + first * size;
+  for (std::size_t i = 0; i < split.images.size(); ++i)
+    split.images[i] = static_cast<std::uint8_t>(pixels[i] * 255.0f + 0.5f);
+  split.labels.resize(count);
+  for (std::size_t i = 0; i < count; ++i) split.labels[i] = static_cast<std::uint8_t>(d.labels[first + i]);
+}
+
+void check_read(const Dataset& d, const TrainDataset& want, const std::string& file, std::uint32_t asked,
+                const char* key) {
+  if (d.height != want.height || d.width != want.width || d.channels != want.channels)
+    throw UserError(file + ": images are " + std::to_string(d.height) + "x" + std::to_string(d.width) + "x" +
+                    std::to_string(d.channels) + "; expected " + std::to_string(want.height) + "x" +
+                    std::to_string(want.width) + "x" + std::to_string(want.channels) + " images of " + want.name);
+  if (d.count() == 0) throw UserError(file + ": no images; expected at least one");
+  if (asked && d.count() < asked)
+    throw UserError(file + ": has " + std::to_string(d.count()) + " images, fewer than dataset." + key + " = " +
+                    std::to_string(asked) + "; expected at most " + std::to_string(d.count()) + " for dataset." + key);
+}
+
+void load_dataset(const TrainWorkload& w, Split& train, Split& test) {
+  const TrainDataset& d = w.dataset;
+  const std::size_t train_limit = d.train_samples ? d.train_samples : SIZE_MAX;
+  const std::size_t test_limit = d.test_samples ? d.test_samples : SIZE_MAX;
+  if (d.name == "synthetic") {
+    const TrainDataset::Synthetic& s = d.synthetic;
+    const Dataset all = make_synthetic(s.train + s.test, s.height, s.width, s.channels, s.classes, w.seed);
+    take_samples(all, 0, std::min<std::size_t>(s.train, train_limit), train);
+    take_samples(all, s.train, std::min<std::size_t>(s.test, test_limit), test);
+    return;
+  }
+  const auto read = [&](const std::vector<std::string>& files, std::size_t limit) {
+    if (d.name == "fashion-mnist") return read_idx(files[0], files[1], limit);
+    return read_cifar(files, d.name == "cifar100", limit);
+  };
+  {
+    const Dataset set = read(d.train_files, train_limit);
+    check_read(set, d, d.train_files[0], d.train_samples, "train_samples");
+    take_samples(set, 0, set.count(), train);
+  }
+  const Dataset set = read(d.test_files, test_limit);
+  check_read(set, d, d.test_files[0], d.test_samples, "test_samples");
+  take_samples(set, 0, set.count(), test);
+}
+
+// Area sizes by kind, for the message when the image does not fit.
+std::string area_summary(const std::vector<MemoryArea>& areas) {
+  const char* kinds[] = {"tables", "tensor", "param", "train", "test", "sample order", "scratch", "result", "snapshots"};
+  std::uint64_t sums[std::size(kinds)] = {};
+  for (const MemoryArea& a : areas)
+    for (std::size_t k = 0; k < std::size(kinds); ++k)
+      if (a.name.compare(0, std::strlen(kinds[k]), kinds[k]) == 0) sums[k] += a.bytes;
+  const char* labels[] = {"tables", "activations", "params", "training set", "test set", "sample order", "scratch",
+                          "results", "snapshots"};
+  std::string text;
+  for (std::size_t k = 0; k < std::size(kinds); ++k) text += (k ? ", " : "") + std::string(labels[k]) + " " + mib(sums[k]);
+  return text;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------- memory access
+
+MemWrite ddr_writer(Ddr& ddr, std::uint64_t ddr_base) {
+  return [&ddr, ddr_base](std::uint64_t addr, const void* src, std::uint64_t bytes) {
+    ddr.write(addr - ddr_base, src, bytes);
+  };
+}
+
+MemRead ddr_reader(const Ddr& ddr, std::uint64_t ddr_base) {
+  return [&ddr, ddr_base](std::uint64_t addr, void* dst, std::uint64_t bytes) { ddr.read(addr - ddr_base, dst, bytes); };
+}
+
+// ------------------------------------------------------------------ order and initial values
+
+std::vector<std::uint32_t> sample_order(std::uint32_t train_count, std::uint32_t batch, std::uint32_t iterations,
+                                        std::uint32_t seed) {
+  const std::uint64_t per_epoch = batch ? std::uint64_t{train_count} / batch * batch : 0;
+  const std::uint64_t total = std::uint64_t{iterations} * batch;
+  std::vector<std::uint32_t> order;
+  if (per_epoch == 0 || total == 0) return order;
+  order.reserve(total);
+  std::vector<std::uint32_t> perm(train_count);
+  for (std::uint64_t epoch = 0; order.size() < total; ++epoch) {
+    for (std::uint32_t i = 0; i < train_count; ++i) perm[i] = i;
+    SplitMix64 rng(std::uint64_t{seed} + epoch);
+    for (std::uint32_t i = train_count - 1; i >= 1; --i) std::swap(perm[i], perm[rng.below(i + 1)]);
+    const std::uint64_t take = std::min(per_epoch, total - order.size());
+    order.insert(order.end(), perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(take));
+  }
+  return order;
+}
+
+void normal_values(SplitMix64& rng, double stddev, float* out, std::size_t count) {
+  constexpr double kTwoPi = 6.283185307179586476925286766559;
+  constexpr double kScale = 1.0 / 9007199254740992.0;  // 2^-53
+  for (std::size_t i = 0; i < count; i += 2) {
+    const double u1 = static_cast<double>((rng.next() >> 11) + 1) * kScale;  // (0, 1]: log(u1) is finite
+    const double u2 = static_cast<double>(rng.next() >> 11) * kScale;        // [0, 1)
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    out[i] = static_cast<float>(stddev * r * std::cos(kTwoPi * u2));
+    if (i + 1 < count) out[i + 1] = static_cast<float>(stddev * r * std::sin(kTwoPi * u2));
+  }
+}
+
+// --------------------------------------------------------------------------------- loader
+
+TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& boot) {
+  TrainingImage img;
+  model::Header& h = img.header;
+  const std::uint32_t batch = w.batch;
+
+  Split train, test;
+  load_dataset(w, train, test);
+  const std::uint32_t per_epoch = train.count / batch;
+  if (per_epoch == 0)
+    throw UserError("dataset " + w.dataset.name + ": " + std::to_string(train.count) +
+                    " training samples, fewer than one batch of " + std::to_string(batch) +
+                    "; expected at least batch training samples");
+  const std::uint32_t iterations =
+      w.iterations ? w.iterations
+                   : static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{w.epochs} * per_epoch, 100'000'000));
+  const std::uint32_t eval_samples = w.eval_samples ? w.eval_samples : test.count;
+  if (eval_samples > test.count)
+    throw UserError("eval_samples: " + std::to_string(eval_samples) + " is more than the " + std::to_string(test.count) +
+                    " test samples read from " + (w.dataset.test_files.empty() ? w.dataset.name : w.dataset.test_files[0]) +
+                    "; expected at most " + std::to_string(test.count));
+
+  // Counts first: the tables come before everything else.
+  std::uint32_t tensor_count = 1, param_count = 0;
+  std::int64_t first_trainable = -1, last_trainable = -1;
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    const TrainLayer& l = w.layers[i];
+    if (l.type != "softmax_ce") ++tensor_count;
+    if (l.type == "batchnorm") param_count += 3;  // gamma, beta, running statistics
+    if (l.trainable()) {
+      param_count += l.bias ? 2 : 1;
+      if (first_trainable < 0) first_trainable = static_cast<std::int64_t>(i);
+      last_trainable = static_cast<std::int64_t>(i);
+    }
+  }
+  const auto layer_count = static_cast<std::uint32_t>(w.layers.size());
+
+  img.model_addr = boot.ddr.base + model::kModelOffset;
+  Layout layout(img.model_addr, img.areas);
+  layout.take("tables: header", sizeof(model::Header), kLine);
+  h.tensors = layout.take("tables: tensors", sizeof(model::Tensor) * tensor_count, kLine);
+  h.params = layout.take("tables: params", sizeof(model::Param) * param_count, kLine);
+  h.layers = layout.take("tables: layers", sizeof(model::Layer) * layer_count, kLine);
+  h.tensor_count = tensor_count;
+  h.param_count = param_count;
+  h.layer_count = layer_count;
+
+  // Tensors: the input batch, then one per layer output (a flatten's is a view of its input).
+  const auto add_tensor = [&](const FeatureShape& s, bool gradient) {
+    model::Tensor t;
+    t.n = batch, t.h = s.h, t.w = s.w, t.c = s.c;
+    const std::string name = "tensor " + std::to_string(img.tensors.size());
+    t.addr = layout.take(name, t.elements() * 2);
+    if (gradient) t.grad_addr = layout.take(name + " gradient", t.elements() * 2);
+    img.tensors.push_back(t);
+    return static_cast<std::uint32_t>(img.tensors.size() - 1);
+  };
+  const TrainDataset& data = w.dataset;
+  h.input_tensor = add_tensor({data.height, data.width, data.channels, false}, false);
+  std::vector<std::uint32_t> output(layer_count, model::kNone);  // each layer's output tensor
+  const auto tensor_of = [&](int layer) { return layer < 0 ? h.input_tensor : output[static_cast<std::size_t>(layer)]; };
+
+  const bool sparse_scheme = w.scheme != model::Scheme::dense;
+  const bool fwd_forms = w.scheme == model::Scheme::srste || w.scheme == model::Scheme::bdwp;
+  const bool bwd_forms = w.scheme == model::Scheme::bdwp;
+  SplitMix64 init_rng(~std::uint64_t{w.seed});
+  std::uint64_t largest_weight = 0, sdgp_values = 0, sdgp_indices = 0, snapshot_bytes = 0;
+
+  // A param: its buffers (master only for batchnorm's running statistics), its initial values,
+  // and what the platform knows about it.
+  const auto add_param = [&](model::Param p, ParamInfo info, std::vector<float> values, bool master_only) {
+    const std::string name = "param " + std::to_string(img.params.size()) + " (" + info.name + ")";
+    p.master = layout.take(name + " master", std::uint64_t{p.count} * 4);
+    if (!master_only) {
+      p.momentum = layout.take(name + " momentum", std::uint64_t{p.count} * 4);
+      p.grad = layout.take(name + " gradient", std::uint64_t{p.count} * 2);
+      p.fp16 = layout.take(name + " fp16", std::uint64_t{p.count} * 2);
+    }
+    if (info.sparse && !info.bias && fwd_forms) {
+      const fw::NmLine line = model::fwd_line(p, w.n, w.m);
+      p.fwd_values = layout.take(name + " fwd values", model::values_bytes(model::fwd_lines(p), line));
+      p.fwd_indices = layout.take(name + " fwd indices", model::index_bytes(model::fwd_lines(p), line));
+    }
+    if (info.sparse && !info.bias && bwd_forms) {
+      const fw::NmLine line = model::bwd_line(p, w.n, w.m);
+      p.bwd_values = layout.take(name + " bwd values", model::values_bytes(model::bwd_lines(p), line));
+      p.bwd_indices = layout.take(name + " bwd indices", model::index_bytes(model::bwd_lines(p), line));
+    }
+    snapshot_bytes += model::param_snapshot_bytes(p, w.n, w.m);
+    img.params.push_back(p);
+    img.param_info.push_back(std::move(info));
+    img.initial.push_back(std::move(values));
+    return static_cast<std::uint32_t>(img.params.size() - 1);
+  };
+  const auto vector_param = [](std::uint32_t count) {
+    model::Param p;
+    p.count = p.cout = count;
+    p.taps = p.cin = 1;
+    p.decay = 0;
+    return p;
+  };
+
+  for (std::uint32_t i = 0; i < layer_count; ++i) {
+    const TrainLayer& l = w.layers[i];
+    model::Layer layer;
+    layer.kind = static_cast<std::uint32_t>(layer_kind(l.type));
+    layer.in = tensor_of(l.from);
+    if (l.type == "add") layer.in2 = tensor_of(l.with_from);
+    const std::string stem = std::to_string(i) + "_" + l.type;
+    if (l.type == "conv2d") layer.a = layer.b = l.kernel, layer.c = l.stride, layer.d = l.padding;
+    if (l.type == "maxpool" || l.type == "avgpool") layer.a = l.kernel, layer.c = l.stride;
+    if (l.trainable()) {
+      const bool first = static_cast<std::int64_t>(i) == first_trainable;
+      const bool last = static_cast<std::int64_t>(i) == last_trainable;
+      const bool sparse = sparse_scheme && !l.dense && (!first || w.sparse_first_layer) && (!last || w.sparse_last_layer);
+      if (sparse) layer.flags |= model::kLayerSparse;
+      const std::uint32_t kernel = l.type == "conv2d" ? l.kernel : 1;
+      model::Param p;
+      p.cout = l.out;
+      p.taps = kernel * kernel;
+      p.cin = l.in.c;
+      p.count = p.cout * p.taps * p.cin;
+      p.decay = 1;
+      std::vector<float> values(p.count);
+      normal_values(init_rng, std::sqrt(2.0 / (std::uint64_t{p.taps} * p.cin)), values.data(), values.size());
+      largest_weight = std::max<std::uint64_t>(largest_weight, p.count);
+      ParamInfo info;
+      info.layer = i;
+      info.kernel = kernel;
+      info.sparse = sparse;
+      info.name = stem + ".weight";
+      info.torch_shape = l.type == "conv2d" ? std::vector<std::size_t>{p.cout, p.cin, kernel, kernel}
+                                            : std::vector<std::size_t>{p.cout, p.cin};
+      layer.weight = add_param(p, info, std::move(values), false);
+      if (l.bias) {
+        ParamInfo b;
+        b.layer = i;
+        b.bias = true;
+        b.name = stem + ".bias";
+        b.torch_shape = {l.out};
+        layer.bias = add_param(vector_param(l.out), b, std::vector<float>(l.out, 0.0f), false);
+      }
+      if (sparse && w.scheme == model::Scheme::sdgp && l.type == "conv2d") {
+        // dY~ of the layer: one line of Cout per output position.
+        const std::uint64_t lines = std::uint64_t{batch} * l.out_shape.h * l.out_shape.w;
+        const fw::NmLine line{l.out, l.out, w.n, w.m};
+        sdgp_values = std::max(sdgp_values, model::values_bytes(lines, line));
+        sdgp_indices = std::max(sdgp_indices, model::index_bytes(lines, line));
+      }
+    }
+    if (l.type == "batchnorm") {
+      // gamma (1) and beta (0), trained like biases; the running mean (0) and variance (1),
+      // FP32 state the runtime updates itself (docs/training.md).
+      const std::uint32_t c = l.in.c;
+      ParamInfo info;
+      info.layer = i;
+      info.torch_shape = {c};
+      info.name = stem + ".weight";
+      layer.weight = add_param(vector_param(c), info, std::vector<float>(c, 1.0f), false);
+      info.bias = true;
+      info.name = stem + ".bias";
+      layer.bias = add_param(vector_param(c), info, std::vector<float>(c, 0.0f), false);
+      info.bias = false;
+      info.running = true;
+      info.name = stem + ".running";
+      info.torch_shape = {2, c};
+      std::vector<float> running(2 * std::size_t{c}, 0.0f);
+      std::fill(running.begin() + c, running.end(), 1.0f);
+      layer.a = add_param(vector_param(2 * c), info, std::move(running), true);
+    }
+    if (l.type == "softmax_ce") {
+      layer.out = model::kNone;
+      h.logits_tensor = layer.in;
+    } else if (l.type == "flatten") {
+      model::Tensor view = img.tensors[layer.in];
+      view.h = view.w = 1;
+      view.c = l.out_shape.c;
+      img.tensors.push_back(view);
+      layer.out = static_cast<std::uint32_t>(img.tensors.size() - 1);
+    } else {
+      layer.out = add_tensor(l.out_shape, true);
+    }
+    output[i] = layer.out;
+    img.layers.push_back(layer);
+  }
+
+  // A tensor several layers read collects their gradient contributions through scratch
+  // (a flatten's output and input are one tensor).
+  std::vector<std::uint32_t> alias(img.tensors.size()), readers(img.tensors.size(), 0);
+  for (std::uint32_t t = 0; t < alias.size(); ++t) alias[t] = t;
+  for (const model::Layer& l : img.layers) {
+    if (l.kind == static_cast<std::uint32_t>(model::LayerKind::flatten)) {
+      alias[l.out] = alias[l.in];
+      continue;
+    }
+    for (const std::uint32_t t : {l.in, l.in2})
+      if (t != model::kNone) ++readers[alias[t]];
+  }
+  std::uint64_t shared_gradient = 0;
+  for (std::uint32_t t = 0; t < alias.size(); ++t)
+    if (readers[alias[t]] > 1) shared_gradient = std::max(shared_gradient, img.tensors[t].elements() * 2);
+
+  // Dataset, sample order.
+  h.train_images = layout.take("train images", train.images.size());
+  h.train_labels = layout.take("train labels", train.labels.size());
+  h.test_images = layout.take("test images", test.images.size());
+  h.test_labels = layout.take("test labels", test.labels.size());
+  h.train_count = train.count;
+  h.test_count = test.count;
+  h.image_h = data.height, h.image_w = data.width, h.image_c = data.channels, h.classes = data.classes;
+  for (std::uint32_t c = 0; c < data.channels; ++c) {
+    h.mean[c] = static_cast<float>(data.mean[c]);
+    h.stdev[c] = static_cast<float>(data.std[c]);
+  }
+  img.train_epochs = static_cast<std::uint32_t>((std::uint64_t{iterations} + per_epoch - 1) / per_epoch);
+  h.sample_order = layout.take("sample order", std::uint64_t{iterations} * batch * 4);
+
+  // Scratch: the largest weight in FP32, SDGP's largest compressed dY~, the largest gradient
+  // several readers contribute to, and 1 MiB of staging.
+  h.scratch_bytes = align_up(4 * largest_weight, kPage) + align_up(sdgp_values, kPage) + align_up(sdgp_indices, kPage) +
+                    align_up(shared_gradient, kPage) + kScratchSlack;
+  h.scratch = layout.take("scratch", h.scratch_bytes);
+
+  // Result area.
+  const std::uint32_t evals = w.eval_interval ? (iterations + w.eval_interval - 1) / w.eval_interval : 1;
+  const std::uint64_t records_offset = align_up(sizeof(model::ResultHeader), kLine);
+  const std::uint64_t evals_offset = records_offset + align_up(std::uint64_t{iterations} * sizeof(model::IterationRecord), kLine);
+  h.result_bytes = evals_offset + std::uint64_t{evals} * sizeof(model::EvalRecord);
+  h.result = layout.take("result", h.result_bytes);
+
+  // Snapshots: after iteration 0, every snapshot_interval, after the last.
+  img.snapshot_iterations.push_back(0);
+  if (w.snapshot_interval)
+    for (std::uint64_t t = w.snapshot_interval; t < iterations; t += w.snapshot_interval)
+      img.snapshot_iterations.push_back(static_cast<std::uint32_t>(t));
+  img.snapshot_iterations.push_back(iterations);
+  h.snapshot_capacity = w.snapshot_interval ? 2 + iterations / w.snapshot_interval : 2;
+  h.snapshot_bytes = snapshot_bytes;
+  h.snapshots = layout.take("snapshots", h.snapshot_bytes * h.snapshot_capacity);
+  img.end = layout.end();
+
+  // Training parameters.
+  h.scheme = static_cast<std::uint32_t>(w.scheme);
+  h.n = w.n, h.m = w.m;
+  h.bwd_mask = static_cast<std::uint32_t>(w.bwd_mask);
+  h.batch = batch;
+  h.iterations = iterations;
+  h.eval_interval = w.eval_interval;
+  h.eval_samples = eval_samples;
+  h.seed = w.seed;
+  h.lr_schedule = static_cast<std::uint32_t>(w.optimizer.schedule);
+  h.lr_step = w.optimizer.lr_step;
+  h.lr = static_cast<float>(w.optimizer.lr);
+  h.momentum = static_cast<float>(w.optimizer.momentum);
+  h.weight_decay = static_cast<float>(w.optimizer.weight_decay);
+  h.sparse_decay = static_cast<float>(w.sparse_decay);
+  h.lr_gamma = static_cast<float>(w.optimizer.lr_gamma);
+  h.loss_scale = static_cast<float>(w.loss_scale);
+  h.sdgp_rescale = w.sdgp_rescale ? 1 : 0;
+  h.snapshot_interval = w.snapshot_interval;
+
+  if (img.end - boot.ddr.base > boot.ddr.size)
+    throw UserError("the training image needs " + mib(img.end - boot.ddr.base) + " (" + area_summary(img.areas) +
+                    ") but DDR has " + mib(boot.ddr.size) +
+                    "; expected a smaller batch, dataset (dataset.train_samples), network or fewer snapshots "
+                    "(export.snapshot_interval), or more DDR (address_map.ddr.size)");
+
+  img.order = sample_order(train.count, batch, iterations, w.seed);
+  img.train_images = std::move(train.images);
+  img.train_labels = std::move(train.labels);
+  img.test_images = std::move(test.images);
+  img.test_labels = std::move(test.labels);
+  return img;
+}
+
+void write_training_image(const TrainingImage& img, const MemWrite& write) {
+  const model::Header& h = img.header;
+  write(img.model_addr, &h, sizeof h);
+  write(h.tensors, img.tensors.data(), img.tensors.size() * sizeof(model::Tensor));
+  write(h.params, img.params.data(), img.params.size() * sizeof(model::Param));
+  write(h.layers, img.layers.data(), img.layers.size() * sizeof(model::Layer));
+  std::vector<std::uint16_t> half;
+  std::vector<float> zeros;
+  for (std::size_t i = 0; i < img.params.size(); ++i) {
+    const model::Param& p = img.params[i];
+    const std::vector<float>& master = img.initial[i];
+    write(p.master, master.data(), master.size() * 4);
+    if (p.momentum) {  // batchnorm's running statistics have a master only
+      zeros.assign(p.count, 0.0f);
+      write(p.momentum, zeros.data(), zeros.size() * 4);
+    }
+    if (p.fp16) {
+      half.resize(p.count);
+      for (std::size_t k = 0; k < half.size(); ++k) half[k] = sat::float_to_fp16(master[k]);
+      write(p.fp16, half.data(), half.size() * 2);
+    }
+  }
+  write(h.train_images, img.train_images.data(), img.train_images.size());
+  write(h.train_labels, img.train_labels.data(), img.train_labels.size());
+  write(h.test_images, img.test_images.data(), img.test_images.size());
+  write(h.test_labels, img.test_labels.data(), img.test_labels.size());
+  write(h.sample_order, img.order.data(), img.order.size() * 4);
+  model::ResultHeader result;
+  result.iteration_records = iteration_records_addr(img);
+  result.eval_records = eval_records_addr(img);
+  result.iteration_capacity = h.iterations;
+  result.eval_capacity = eval_capacity(img);
+  write(h.result, &result, sizeof result);
+}
+
+// --------------------------------------------------------------------------------- results
+
+std::string TrainingResult::status() const {
+  if (!started()) return "not started";
+  switch (header.status) {
+    case 0: return "running";
+    case 1: return "finished";
+    case 2: return "failed";
+    default: return "unknown status " + std::to_string(header.status);
+  }
+}
+
+model::ResultHeader read_result_header(const TrainingImage& img, const MemRead& read) {
+  model::ResultHeader r;
+  read(img.header.result, &r, sizeof r);
+  r.message[sizeof r.message - 1] = '\0';
+  return r;
+}
+
+std::uint64_t iteration_records_addr(const TrainingImage& img) {
+  return img.header.result + align_up(sizeof(model::ResultHeader), kLine);
+}
+
+std::uint64_t eval_records_addr(const TrainingImage& img) {
+  return iteration_records_addr(img) + align_up(std::uint64_t{img.header.iterations} * sizeof(model::IterationRecord), kLine);
+}
+
+std::uint32_t eval_capacity(const TrainingImage& img) {
+  const model::Header& h = img.header;
+  return static_cast<std::uint32_t>((h.result + h.result_bytes - eval_records_addr(img)) / sizeof(model::EvalRecord));
+}
+
+TrainingResult read_training_result(const TrainingImage& img, const MemRead& read) {
+  TrainingResult result;
+  result.header = read_result_header(img, read);
+  if (!result.started()) return result;
+  // The arrays are where the loader put them, at most as many records as it made room for.
+  result.iterations.resize(std::min(result.header.iterations_done, img.header.iterations));
+  result.evals.resize(std::min(result.header.evals_done, eval_capacity(img)));
+  read(iteration_records_addr(img), result.iterations.data(), result.iterations.size() * sizeof(model::IterationRecord));
+  read(eval_records_addr(img), result.evals.data(), result.evals.size() * sizeof(model::EvalRecord));
+  return result;
+}
+
+std::vector<float> read_master(const TrainingImage& img, std::size_t param, const MemRead& read) {
+  const model::Param& p = img.params.at(param);
+  std::vector<float> values(p.count);
+  read(p.master, values.data(), values.size() * 4);
+  return values;
+}
+
+std::vector<std::uint8_t> decode_mask(const model::Param& p, std::uint32_t n, std::uint32_t m, bool backward,
+                                      const std::uint32_t* index_words) {
+  const fw::NmLine line = backward ? model::bwd_line(p, n, m) : model::fwd_line(p, n, m);
+  const std::uint64_t lines = backward ? model::bwd_lines(p) : model::fwd_lines(p);
+  const std::uint32_t bits = line.index_bits(), words = line.index_words(), entries = line.entries();
+  std::vector<std::uint8_t> mask(std::uint64_t{p.cout} * p.taps * p.cin, 0);
+  for (std::uint64_t r = 0; r < lines; ++r) {
+    const std::uint32_t* stream = index_words + r * words;
+    for (std::uint32_t e = 0; e < entries; ++e) {
+      const std::uint32_t position = line.position(e, fw::nm_index(stream, e, bits));
+      if (position >= line.length) continue;
+      std::uint64_t co, tap, ci;
+      if (backward) co = position, tap = r / p.cin, ci = r % p.cin;
+      else co = r / p.taps, tap = r % p.taps, ci = position;
+      mask[(co * p.taps + tap) * p.cin + ci] = 1;
+    }
+  }
+  return mask;
+}
+
+ParamSnapshot read_snapshot(const TrainingImage& img, std::size_t snapshot, std::size_t param, const MemRead& read) {
+  const model::Header& h = img.header;
+  std::uint64_t addr = h.snapshots + snapshot * h.snapshot_bytes;
+  for (std::size_t i = 0; i < param; ++i) addr += model::param_snapshot_bytes(img.params[i], h.n, h.m);
+  const model::Param& p = img.params.at(param);
+  ParamSnapshot s;
+  s.master.resize(p.count);
+  read(addr, s.master.data(), s.master.size() * 4);
+  addr += std::uint64_t{p.count} * 4;
+  std::vector<std::uint32_t> words;
+  const auto form = [&](bool backward, std::vector<std::uint8_t>& mask) {
+    const fw::NmLine line = backward ? model::bwd_line(p, h.n, h.m) : model::fwd_line(p, h.n, h.m);
+    const std::uint64_t lines = backward ? model::bwd_lines(p) : model::fwd_lines(p);
+    addr += model::values_bytes(lines, line);
+    const std::uint64_t index_bytes = model::index_bytes(lines, line);
+    words.resize(index_bytes / 4);
+    read(addr, words.data(), index_bytes);
+    addr += index_bytes;
+    mask = decode_mask(p, h.n, h.m, backward, words.data());
+  };
+  if (p.fwd_values) form(false, s.fwd_mask);
+  if (p.bwd_values) form(true, s.bwd_mask);
+  // Nested: Mb = nm_mask_cols(W * Mf) * Mf. W~^T keeps N entries per group of W * Mf; where a
+  // group has fewer than N weights inside Mf, the rest are zeros outside it.
+  if (h.bwd_mask == static_cast<std::uint32_t>(model::BwdMask::nested) && !s.fwd_mask.empty())
+    for (std::size_t k = 0; k < s.bwd_mask.size(); ++k) s.bwd_mask[k] &= s.fwd_mask[k];
+  return s;
+}
+
+std::vector<float> to_torch_layout(const ParamInfo& info, const model::Param& p, const std::vector<float>& hw) {
+  if (info.bias || info.torch_shape.size() != 4) return hw;
+  const std::uint32_t k = info.kernel;
+  std::vector<float> out(hw.size());
+  for (std::uint32_t o = 0; o < p.cout; ++o)
+    for (std::uint32_t kh = 0; kh < k; ++kh)
+      for (std::uint32_t kw = 0; kw < k; ++kw)
+        for (std::uint32_t i = 0; i < p.cin; ++i)
+          out[((std::uint64_t{o} * p.cin + i) * k + kh) * k + kw] = hw[((std::uint64_t{o} * k + kh) * k + kw) * p.cin + i];
+  return out;
+}
+
+// --------------------------------------------------------------------------------- export
+
+namespace {
+
+std::string duration(double seconds) {
+  char text[48];
+  if (seconds < 1e-3) std::snprintf(text, sizeof text, "%.3f us", seconds * 1e6);
+  else if (seconds < 1) std::snprintf(text, sizeof text, "%.3f ms", seconds * 1e3);
+  else if (seconds < 120) std::snprintf(text, sizeof text, "%.3f s", seconds);
+  else std::snprintf(text, sizeof text, "%dm%02ds", static_cast<int>(seconds / 60), static_cast<int>(seconds) % 60);
+  return text;
+}
+
+std::string wall(double seconds) {
+  char text[48];
+  if (seconds < 60) std::snprintf(text, sizeof text, "%.1f s", seconds);
+  else std::snprintf(text, sizeof text, "%dm%02ds", static_cast<int>(seconds / 60), static_cast<int>(seconds) % 60);
+  return text;
+}
+
+std::string percent(float fraction) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f%%", 100.0 * fraction);
+  return text;
+}
+
+std::string fixed(double value, int digits) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
+// The shortest text that reads back to the same value; JSON has no NaN or infinity: null.
+std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";
+  char text[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+std::string json_number(float value) {
+  if (!std::isfinite(value)) return "null";
+  char text[40];
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, static_cast<double>(value));
+    if (std::strtof(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += std::string("\\") + c;
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += esc;
+    } else out += c;
+  }
+  return out + "\"";
+}
+
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw UserError(path.string() + ": cannot write " + tmp.string() + "; expected a writable run directory");
+  }
+  std::error_code error;
+  fs::rename(tmp, path, error);
+  if (error) throw UserError(path.string() + ": cannot rename " + tmp.string() + " to it (" + error.message() + ")");
+}
+
+void create_dir(const fs::path& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) throw UserError("cannot create directory " + dir.string() + ": " + error.message());
+}
+
+std::vector<std::size_t> mask_shape(const ParamInfo& info, const model::Param& p) {
+  if (info.torch_shape.size() == 4) return {p.cout, info.kernel, info.kernel, p.cin};
+  return {p.cout, p.cin};
+}
+
+double ps_to_us(std::uint64_t ps) { return static_cast<double>(ps) * 1e-6; }
+
+// A param's values as .npy in `dir`: PyTorch layout; batchnorm's running statistics as
+// running_mean and running_var, as PyTorch's state_dict has them.
+void write_param(const fs::path& dir, const ParamInfo& info, const model::Param& p, const std::vector<float>& values) {
+  if (info.running) {
+    const std::string stem = info.name.substr(0, info.name.rfind('.'));
+    const std::size_t c = values.size() / 2;
+    write_npy((dir / (stem + ".running_mean.npy")).string(), values.data(), {c});
+    write_npy((dir / (stem + ".running_var.npy")).string(), values.data() + c, {c});
+    return;
+  }
+  const std::vector<float> torch = to_torch_layout(info, p, values);
+  write_npy((dir / (info.name + ".npy")).string(), torch.data(), info.torch_shape);
+}
+
+}  // namespace
+
+void write_npy_u8(const std::string& path, const std::uint8_t* data, const std::vector<std::size_t>& shape) {
+  std::string dims;
+  std::size_t count = 1;
+  for (const std::size_t d : shape) {
+    dims += std::to_string(d) + ", ";
+    count *= d;
+  }
+  if (shape.size() > 1) dims.resize(dims.size() - 2);  // (a, b); a 1-D shape keeps "(a,)"
+  else if (shape.size() == 1) dims.resize(dims.size() - 1);
+  std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (" + dims + "), }";
+  const std::size_t unpadded = 10 + header.size() + 1;  // magic, version, length, header, '\n'
+  header.append(align_up(unpadded, 64) - unpadded, ' ');
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xFF);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(data), count);
+  write_text_atomically(path, bytes);
+}
+
+std::string progress_line(const TrainingImage& img, std::uint32_t done, const model::IterationRecord& last,
+                          const model::EvalRecord* latest_eval, double wall_seconds, double eta_seconds) {
+  const std::string total = std::to_string(img.header.iterations);
+  std::string count = std::to_string(done);
+  count.insert(0, total.size() > count.size() ? total.size() - count.size() : 0, ' ');
+  std::string line = "train: iteration " + count + "/" + total + "  loss " + fixed(last.loss, 4) + "  batch acc " +
+                     percent(last.accuracy) + "  test acc " +
+                     (latest_eval ? percent(latest_eval->accuracy) + " (at " + std::to_string(latest_eval->iteration) + ")"
+                                  : std::string("-")) +
+                     "  sim " + duration(static_cast<double>(last.end_ps) * 1e-12) + "  wall " + wall(wall_seconds) +
+                     "  ETA " + wall(eta_seconds);
+  return line;
+}
+
+std::string export_training(const TrainingImage& img, const TrainingResult& result, const MemRead& read,
+                            const fs::path& dir, const TrainingRunInfo& info) {
+  const model::Header& h = img.header;
+  std::vector<std::vector<CsvCell>> rows;
+  for (const model::IterationRecord& r : result.iterations)
+    rows.push_back({r.iteration, r.loss, r.accuracy, r.lr, ps_to_us(r.end_ps)});
+  write_csv((dir / "metrics.csv").string(), {"iteration", "loss", "accuracy", "lr", "sim_time_us"}, rows);
+  rows.clear();
+  for (const model::EvalRecord& r : result.evals)
+    rows.push_back({r.iteration, r.samples, r.loss, r.accuracy, ps_to_us(r.end_ps)});
+  write_csv((dir / "eval.csv").string(), {"iteration", "samples", "loss", "accuracy", "sim_time_us"}, rows);
+
+  // Weights and snapshots carry data only when the engines computed some.
+  const bool data = info.mode != "timing" && result.started();
+  std::size_t snapshots = 0;
+  if (data) {
+    create_dir(dir / "weights");
+    for (std::size_t i = 0; i < img.params.size(); ++i)
+      write_param(dir / "weights", img.param_info[i], img.params[i], read_master(img, i, read));
+    const bool finished = result.header.status == 1;
+    for (std::size_t k = 0; k < img.snapshot_iterations.size() && k < h.snapshot_capacity; ++k) {
+      const std::uint32_t t = img.snapshot_iterations[k];
+      if (!finished && t >= result.header.iterations_done) break;  // not written (yet)
+      const fs::path sub = dir / "snapshots" / ("iter_" + std::to_string(t));
+      create_dir(sub);
+      for (std::size_t i = 0; i < img.params.size(); ++i) {
+        const ParamInfo& pi = img.param_info[i];
+        const model::Param& p = img.params[i];
+        const ParamSnapshot s = read_snapshot(img, k, i, read);
+        write_param(sub, pi, p, s.master);
+        const std::string stem = pi.name.substr(0, pi.name.rfind('.'));
+        if (!s.fwd_mask.empty())
+          write_npy_u8((sub / (stem + ".fwd_mask.npy")).string(), s.fwd_mask.data(), mask_shape(pi, p));
+        if (!s.bwd_mask.empty())
+          write_npy_u8((sub / (stem + ".bwd_mask.npy")).string(), s.bwd_mask.data(), mask_shape(pi, p));
+      }
+      ++snapshots;
+    }
+  }
+
+  const model::TimeBreakdown& t = result.header.time;
+  const model::EvalRecord* final_eval = result.evals.empty() ? nullptr : &result.evals.back();
+  const model::IterationRecord* last = result.iterations.empty() ? nullptr : &result.iterations.back();
+  const std::string nm = std::to_string(h.n) + ":" + std::to_string(h.m);
+  std::ostringstream json;
+  json << "{\n"
+       << "  \"workload\": " << json_string(info.workload) << ",\n"
+       << "  \"mode\": " << json_string(info.mode) << ",\n"
+       << "  \"scheme\": " << json_string(to_string(static_cast<model::Scheme>(h.scheme))) << ",\n"
+       << "  \"nm\": " << json_string(nm) << ",\n"
+       << "  \"status\": " << json_string(result.status()) << ",\n"
+       << "  \"message\": " << json_string(result.header.message) << ",\n"
+       << "  \"batch\": " << h.batch << ",\n"
+       << "  \"iterations\": " << h.iterations << ",\n"
+       << "  \"iterations_done\": " << result.iterations.size() << ",\n"
+       << "  \"evals_done\": " << result.evals.size() << ",\n"
+       << "  \"train_samples\": " << h.train_count << ",\n"
+       << "  \"test_samples\": " << h.test_count << ",\n"
+       << "  \"final_eval\": ";
+  if (final_eval)
+    json << "{\"iteration\": " << final_eval->iteration << ", \"samples\": " << final_eval->samples
+         << ", \"loss\": " << json_number(final_eval->loss) << ", \"accuracy\": " << json_number(final_eval->accuracy)
+         << "},\n";
+  else json << "null,\n";
+  json << "  \"last_batch\": ";
+  if (last)
+    json << "{\"iteration\": " << last->iteration << ", \"loss\": " << json_number(last->loss)
+         << ", \"accuracy\": " << json_number(last->accuracy) << "},\n";
+  else json << "null,\n";
+  json << "  \"simulated_time_us\": " << json_number(info.simulated_seconds * 1e6) << ",\n"
+       << "  \"time_us\": {\"stce\": " << json_number(ps_to_us(t.stce_ps)) << ", \"osre\": "
+       << json_number(ps_to_us(t.osre_ps)) << ", \"wuve\": " << json_number(ps_to_us(t.wuve_ps))
+       << ", \"dma\": " << json_number(ps_to_us(t.dma_ps)) << ", \"host\": " << json_number(ps_to_us(t.host_ps)) << "},\n"
+       << "  \"wall_seconds\": " << json_number(info.wall_seconds) << ",\n"
+       << "  \"load_seconds\": " << json_number(info.load_seconds) << ",\n"
+       << "  \"snapshots\": " << snapshots << "\n"
+       << "}\n";
+  write_text_atomically(dir / "training.json", json.str());
+
+  std::ostringstream s;
+  s << "\ntraining: " << result.status() << ", " << result.iterations.size() << " of " << h.iterations
+    << " iterations (batch " << h.batch << ", " << to_string(static_cast<model::Scheme>(h.scheme)) << " " << nm << ", "
+    << info.mode << ")\n";
+  if (result.header.status == 2) s << "  firmware error      " << result.header.message << "\n";
+  if (final_eval)
+    s << "  final test          accuracy " << percent(final_eval->accuracy) << ", loss " << fixed(final_eval->loss, 4)
+      << " (" << final_eval->samples << " samples, after iteration " << final_eval->iteration << ")\n";
+  if (last)
+    s << "  last batch          accuracy " << percent(last->accuracy) << ", loss " << fixed(last->loss, 4) << "\n";
+  s << "  simulated time      " << duration(info.simulated_seconds) << ": STCE " << duration(t.stce_ps * 1e-12)
+    << ", OSRE " << duration(t.osre_ps * 1e-12) << ", WUVE " << duration(t.wuve_ps * 1e-12) << ", DMA "
+    << duration(t.dma_ps * 1e-12) << ", host " << duration(t.host_ps * 1e-12) << "\n"
+    << "  wall time           " << wall(info.wall_seconds) << " (loading " << wall(info.load_seconds) << ")\n"
+    << "  exported            metrics.csv, eval.csv, training.json";
+  if (data) s << ", weights/ (" << img.params.size() << " arrays), snapshots/ (" << snapshots << ")";
+  s << "\n";
+  return s.str();
+}
+
+}  // namespace cestvp

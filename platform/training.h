@@ -1,4 +1,182 @@
-// Training workloads (program: train): the workload's network, dataset and scheme, the loader
-// that turns them into the DDR image of firmware/include/cestvp/model.h, and the export of
-// what the firmware measured. Work in progress (issue 4).
+// Training workloads (program: train): the loader that turns a workload into the DDR image of
+// firmware/include/cestvp/model.h, and the export of what the firmware measured. SystemC-free
+// (the DDR model is reached through MemWrite / MemRead), so that tests, the reference trainer
+// and tools can build, inspect and read back an image without a platform.
+//
+//   const TrainingImage image = build_training_image(workload.train, boot);
+//   write_training_image(image, ddr_writer(vp.ddr, boot.ddr.base));
+//   ... fw::run_training(hal, boot, {image.model_addr, ...}) ...
+//   const TrainingResult result = read_training_result(image, ddr_reader(vp.ddr, boot.ddr.base));
+//   export_training(image, result, reader, run_dir, info);
+//
+// Layout at boot.ddr.base + model::kModelOffset (docs/workloads.md): the Header, the Tensor,
+// Param and Layer tables (64-byte aligned), then each of these 4 KiB aligned: every tensor's
+// values and gradient, every param's master, momentum, gradient, FP16 copy and compressed
+// forms, the training images, labels, test images, labels, the sample order, the scratch area,
+// the result area and the snapshot area.
 #pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <cestvp/boot_info.h>
+#include <cestvp/model.h>
+
+#include "workload.h"
+
+namespace cestvp {
+
+class Ddr;
+
+// Memory by bus address: the VP's DDR (ddr_writer / ddr_reader, through its backdoor: no
+// simulated time) or a plain buffer in tests.
+using MemWrite = std::function<void(std::uint64_t addr, const void* src, std::uint64_t bytes)>;
+using MemRead = std::function<void(std::uint64_t addr, void* dst, std::uint64_t bytes)>;
+MemWrite ddr_writer(Ddr& ddr, std::uint64_t ddr_base);
+MemRead ddr_reader(const Ddr& ddr, std::uint64_t ddr_base);
+
+// SplitMix64 (Steele, Lea, Flood 2014): the loader's only generator, the same sequence on every
+// machine (no std:: distributions, whose output is implementation-defined).
+class SplitMix64 {
+ public:
+  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // An integer in [0, n): the high 32 bits of a draw scaled by n (Lemire, without rejection).
+  std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>((next() >> 32) * n >> 32); }
+
+ private:
+  std::uint64_t state_;
+};
+
+// The sample order: for epoch e = 0, 1, ... a Fisher-Yates shuffle of [0, train_count)
+// (i from train_count - 1 down to 1: swap a[i] with a[below(i + 1)]) driven by
+// SplitMix64(seed + e); each epoch contributes its first floor(train_count / batch) * batch
+// entries; the epochs are concatenated and cut to iterations * batch entries.
+std::vector<std::uint32_t> sample_order(std::uint32_t train_count, std::uint32_t batch, std::uint32_t iterations,
+                                        std::uint32_t seed);
+
+// Normal values N(0, stddev^2) by Box-Muller from rng, two per pair of draws:
+// u1 = ((next() >> 11) + 1) / 2^53, u2 = (next() >> 11) / 2^53, r = sqrt(-2 ln u1),
+// out[2k] = stddev * r * cos(2 pi u2), out[2k + 1] = stddev * r * sin(2 pi u2), in double,
+// rounded to float once.
+void normal_values(SplitMix64& rng, double stddev, float* out, std::size_t count);
+
+// What the platform knows about a param beyond model::Param.
+struct ParamInfo {
+  std::uint32_t layer = 0;  // index in the layer table (= network.layers)
+  bool bias = false;         // a bias, or batchnorm's beta
+  bool running = false;      // batchnorm's running statistics: mean[C] then variance[C], master only, not trained
+  std::uint32_t kernel = 1;  // KH = KW (linear: 1)
+  bool sparse = false;       // the layer has kLayerSparse
+  std::string name;          // file name stem: "0_conv2d.weight", "7_linear.bias", "1_batchnorm.running"
+  std::vector<std::size_t> torch_shape;  // conv OIHW, linear [out][in], bias / gamma / beta [out], running [2][C]
+};
+
+// One allocation of the image, for the fit message and the tests.
+struct MemoryArea {
+  std::string name;  // "tensor 3", "param 0 master", "train images", ...
+  std::uint64_t addr = 0, bytes = 0;
+};
+
+struct TrainingImage {
+  std::uint64_t model_addr = 0;  // boot.ddr.base + model::kModelOffset: the Header
+  fw::model::Header header;
+  std::vector<fw::model::Tensor> tensors;
+  std::vector<fw::model::Param> params;
+  std::vector<fw::model::Layer> layers;  // one per network.layers entry, in order
+  std::vector<ParamInfo> param_info;     // one per param
+  std::vector<MemoryArea> areas;         // every allocation, in address order
+  // The dataset as written: uint8 pixels NHWC [count][H][W][C], uint8 labels.
+  std::vector<std::uint8_t> train_images, train_labels, test_images, test_labels;
+  std::vector<std::uint32_t> order;  // header.iterations * header.batch training-sample indices
+  // Initial FP32 master values per param, in the hardware layout (conv OHWI, linear [out][in]):
+  // He-normal weights (std sqrt(2 / (KH*KW*Cin)), normal_values from SplitMix64(~seed),
+  // params in order), zero biases; batchnorm gamma 1, beta 0, running mean 0 and variance 1.
+  std::vector<std::vector<float>> initial;
+  // Snapshot k is taken after iteration snapshot_iterations[k]: 0 (the initial state), then
+  // every snapshot_interval (below the last), then header.iterations.
+  std::vector<std::uint32_t> snapshot_iterations;
+  std::uint32_t train_epochs = 0;  // epochs the sample order spans
+  std::uint64_t end = 0;           // one past the image's last byte
+  std::uint64_t bytes() const { return end - model_addr; }
+};
+
+// Reads the dataset and lays out the image; UserError when a dataset file is wrong or the image
+// does not fit the DDR of `boot`.
+TrainingImage build_training_image(const TrainWorkload& workload, const fw::BootInfo& boot);
+
+// Writes the header, the tables, the initial masters and their FP16 copies, the dataset, the
+// sample order and an empty ResultHeader (with its record arrays' addresses and capacities).
+// Everything else is left as the memory has it (zeros in a fresh DDR).
+void write_training_image(const TrainingImage& image, const MemWrite& write);
+
+// The result area: ResultHeader at header.result, then (64-byte aligned) IterationRecord
+// [header.iterations], then EvalRecord[eval capacity]; the loader writes these addresses and
+// capacities into the ResultHeader, the firmware sets magic and fills the rest.
+struct TrainingResult {
+  fw::model::ResultHeader header;
+  std::vector<fw::model::IterationRecord> iterations;  // the first iterations_done
+  std::vector<fw::model::EvalRecord> evals;            // the first evals_done
+  bool started() const { return header.magic == fw::model::kMagic; }
+  std::string status() const;  // "not started", "running", "finished", "failed"
+};
+std::uint64_t iteration_records_addr(const TrainingImage& image);
+std::uint64_t eval_records_addr(const TrainingImage& image);
+std::uint32_t eval_capacity(const TrainingImage& image);  // ceil(iterations / eval_interval), or 1
+fw::model::ResultHeader read_result_header(const TrainingImage& image, const MemRead& read);
+TrainingResult read_training_result(const TrainingImage& image, const MemRead& read);
+
+// A param's current FP32 master values (hardware layout).
+std::vector<float> read_master(const TrainingImage& image, std::size_t param, const MemRead& read);
+
+// One param of snapshot k: the master and, if the param has them, the masks decoded from the
+// compressed forms, uint8 0/1 in OHWI ([Cout][KH][KW][Cin]; linear [out][in]). With a nested
+// backward mask (bdwp_bwd_mask: nested) the backward mask is the decoded one times the forward
+// mask, Mb = nm_mask_cols(W * Mf) * Mf: W~^T keeps N entries per group, and in a group with
+// fewer than N weights inside Mf the others are zeros outside it.
+struct ParamSnapshot {
+  std::vector<float> master;
+  std::vector<std::uint8_t> fwd_mask, bwd_mask;  // empty when the param has no such form
+};
+ParamSnapshot read_snapshot(const TrainingImage& image, std::size_t snapshot, std::size_t param, const MemRead& read);
+
+// The mask of a compressed weight: forward lines (cout, tap) along Cin, backward lines
+// (tap, cin) along Cout, each line's indices starting at a fresh 32-bit word
+// (model::index_bytes); an entry whose position falls outside the line is ignored.
+std::vector<std::uint8_t> decode_mask(const fw::model::Param& p, std::uint32_t n, std::uint32_t m, bool backward,
+                                      const std::uint32_t* index_words);
+
+// Hardware layout -> PyTorch layout: conv OHWI -> OIHW; linear and bias unchanged. (A linear
+// layer after a flatten sees its input in H, W, C order, not PyTorch's C, H, W.)
+std::vector<float> to_torch_layout(const ParamInfo& info, const fw::model::Param& p, const std::vector<float>& hw);
+
+// One progress line: iteration done/N, batch loss and accuracy, the latest test accuracy,
+// simulated time, wall time and the estimated wall time left.
+std::string progress_line(const TrainingImage& image, std::uint32_t done, const fw::model::IterationRecord& last,
+                          const fw::model::EvalRecord* latest_eval, double wall_seconds, double eta_seconds);
+
+struct TrainingRunInfo {
+  std::string workload;  // name
+  std::string mode;      // functional, bit-accurate, timing
+  double load_seconds = 0, wall_seconds = 0;
+  double simulated_seconds = 0;  // the whole run
+};
+
+// Writes into `dir`: metrics.csv, eval.csv, training.json and, unless the mode is timing (no
+// data is computed there), weights/<name>.npy (final FP32 masters, PyTorch layout) and
+// snapshots/iter_<t>/<name>.npy with .fwd_mask.npy / .bwd_mask.npy for sparse weights.
+// Returns the summary block for the console.
+std::string export_training(const TrainingImage& image, const TrainingResult& result, const MemRead& read,
+                            const std::filesystem::path& dir, const TrainingRunInfo& info);
+
+// Writes a uint8 array as NumPy '|u1' (format 1.0), atomically (PATH.tmp, then rename).
+void write_npy_u8(const std::string& path, const std::uint8_t* data, const std::vector<std::size_t>& shape);
+
+}  // namespace cestvp

@@ -1,7 +1,15 @@
 #include "workload.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <sstream>
 
+#include "config.h"
+#include "dataset.h"
 #include "user_error.h"
 #include "yaml_reader.h"
 
@@ -71,22 +79,511 @@ bool present(const YamlValue& v) {
   }
 }
 
+// ------------------------------------------------------------------------ program: train
+
+std::string join(const std::vector<std::string>& words, const char* separator = ", ") {
+  std::string text;
+  for (const std::string& word : words) text += (text.empty() ? "" : separator) + word;
+  return text;
+}
+
+// Whether the key of `v` is absent from its mapping, so that it takes its default. The
+// reader tells a missing key only through the message of a failed conversion.
+bool is_missing(const YamlValue& v) {
+  try {
+    (void)v.string();
+    return false;
+  } catch (const UserError& e) {
+    return std::string(e.what()).find(": missing key; expected ") != std::string::npos;
+  }
+}
+
+// The scalar text of `v`; a missing or non-scalar value fails with `expected`.
+std::string scalar_text(const YamlValue& v, const std::string& expected) {
+  try {
+    return v.string();
+  } catch (const UserError& e) {
+    std::string message = e.what();
+    const std::string tail = "; expected a string";
+    if (message.size() >= tail.size() && message.compare(message.size() - tail.size(), tail.size(), tail) == 0)
+      message.resize(message.size() - tail.size());
+    throw UserError(message + "; expected " + expected);
+  }
+}
+
+// The shortest text that reads back to the same value; whole numbers without an exponent.
+std::string shortest(double value) {
+  char text[40];
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    std::snprintf(text, sizeof text, "%.0f", value);
+    return text;
+  }
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+// A real number in [min, max]; with `above_min`, min itself is excluded (a scale of 0, a
+// standard deviation of 0), with `below_max` max itself (a momentum of 1).
+double number(const YamlValue& v, double min, double max, bool above_min = false, bool below_max = false) {
+  const double x = v.number({min, max});
+  if ((above_min && x == min) || (below_max && x == max))
+    v.fail(shortest(x) + " is out of range", "a number " + std::string(above_min ? "above " : "from ") + shortest(min) +
+                                                 (below_max ? " to below " : " to ") + shortest(max));
+  return x;
+}
+
+bool boolean(const YamlValue& v) { return v.boolean(); }
+
+std::size_t choice(const YamlValue& v, const std::vector<std::string>& names, const std::string& what) {
+  const std::string expected = "one of " + join(names);
+  const std::string text = scalar_text(v, expected);
+  const auto it = std::find(names.begin(), names.end(), text);
+  if (it == names.end()) v.fail("unknown " + what + " '" + text + "'" + did_you_mean(text, names), expected);
+  return static_cast<std::size_t>(it - names.begin());
+}
+
+// A key with a default: `read(v)` when the file has it.
+template <typename T, typename Read>
+T optional(const YamlValue& v, T fallback, Read read) {
+  return is_missing(v) ? fallback : read(v);
+}
+
+std::uint32_t count(const YamlValue& v, std::uint32_t min, std::uint32_t max) {
+  return v.integer<std::uint32_t>({min, max});
+}
+
+const std::vector<std::string> kModes = {"functional", "bit-accurate", "timing"};
+const std::vector<std::string> kSchemes = {"dense", "srste", "sdgp", "bdwp"};
+const std::vector<std::string> kBwdMasks = {"independent", "nested"};
+const std::vector<std::string> kSchedules = {"constant", "cosine", "step"};
+const std::vector<std::string> kDatasets = {"fashion-mnist", "synthetic", "cifar10", "cifar100"};
+const std::vector<std::string> kLayerTypes = {"conv2d", "linear",  "relu",      "maxpool",   "avgpool",
+                                              "flatten", "batchnorm", "add", "softmax_ce"};
+// Layer types of the issue that the training runtime does not run yet.
+const std::vector<std::string> kLaterLayerTypes = {"gelu", "layernorm", "attention"};
+const std::vector<std::string> kLayerKeys = {"type",   "name",    "input", "with",  "out",
+                                             "kernel", "stride", "padding", "bias", "dense"};
+
+constexpr std::uint32_t kMaxCount = 1'000'000'000;
+constexpr std::uint32_t kMaxFeatures = 1u << 20;
+
+bool valid_layer_name(const std::string& name) {
+  return !name.empty() && name[0] != '.' &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
+}
+
+// The existing file of `dir`/`base`, gzip-compressed (.gz) or not; "" if neither exists.
+std::string existing_file(const std::string& dir, const std::string& base, bool allow_gz) {
+  namespace fs = std::filesystem;
+  const fs::path plain = fs::path(dir) / base;
+  if (allow_gz && fs::is_regular_file(plain.string() + ".gz")) return plain.string() + ".gz";
+  if (fs::is_regular_file(plain)) return plain.string();
+  return "";
+}
+
+void resolve_dataset_files(TrainDataset& d, const YamlValue& path) {
+  if (d.name == "synthetic") {
+    if (!d.path.empty()) path.fail("synthetic data has no files", "\"\" (the data is generated from the seed)");
+    return;
+  }
+  const bool fashion = d.name == "fashion-mnist";
+  if (!fashion && d.path.empty()) {
+    path.fail(d.name + " has no default location",
+              "the directory of the " + std::string(d.name == "cifar10" ? "CIFAR-10" : "CIFAR-100") +
+                  " binary version (docs/datasets.md: download it from https://www.cs.toronto.edu/~kriz/cifar.html and "
+                  "unpack it)");
+  }
+  d.dir = d.path.empty() ? fashion_mnist_dir() : d.path;
+  std::vector<std::string> train, test;
+  if (fashion) {
+    train = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
+    test = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+  } else if (d.name == "cifar10") {
+    for (int i = 1; i <= 5; ++i) train.push_back("data_batch_" + std::to_string(i) + ".bin");
+    test = {"test_batch.bin"};
+  } else {
+    train = {"train.bin"};
+    test = {"test.bin"};
+  }
+  const auto resolve = [&](const std::vector<std::string>& bases, std::vector<std::string>& files) {
+    for (const std::string& base : bases) {
+      const std::string file = existing_file(d.dir, base, true);
+      if (file.empty()) {
+        const std::string wanted = (std::filesystem::path(d.dir) / base).string() + (fashion ? ".gz" : "");
+        if (fashion)
+          path.fail(wanted + " does not exist",
+                    "the Fashion-MNIST IDX files in " + d.dir +
+                        " (install them with `apt install dataset-fashion-mnist`, or point dataset.path or "
+                        "CESTVP_FASHION_MNIST_DIR at a copy)");
+        path.fail(wanted + " does not exist",
+                  "the " + std::string(d.name == "cifar10" ? "CIFAR-10" : "CIFAR-100") + " binary files in " + d.dir +
+                      " (download the binary version from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it)");
+      }
+      files.push_back(file);
+    }
+  };
+  resolve(train, d.train_files);
+  resolve(test, d.test_files);
+}
+
+TrainDataset read_dataset(const YamlValue& value) {
+  YamlMap map = value.map();
+  const YamlValue name = map.get("name"), path = map.get("path"), train_samples = map.get("train_samples"),
+                  test_samples = map.get("test_samples"), mean = map.get("mean"), stdev = map.get("std"),
+                  synthetic = map.get("synthetic");
+  map.finish();
+  TrainDataset d;
+  d.name = kDatasets[choice(name, kDatasets, "dataset")];
+  if (!is_missing(synthetic)) {
+    YamlMap s = synthetic.map();
+    const YamlValue height = s.get("height"), width = s.get("width"), channels = s.get("channels"),
+                    classes = s.get("classes"), train = s.get("train"), test = s.get("test");
+    s.finish();
+    TrainDataset::Synthetic& y = d.synthetic;
+    const auto read = [](std::uint32_t min, std::uint32_t max) {
+      return [min, max](const YamlValue& v) { return count(v, min, max); };
+    };
+    y.height = optional(height, y.height, read(1, 4096));
+    y.width = optional(width, y.width, read(1, 4096));
+    y.channels = optional(channels, y.channels, read(1, 4));  // the header has mean/std for 4 channels
+    y.classes = optional(classes, y.classes, read(2, 256));   // labels are bytes
+    y.train = optional(train, y.train, read(1, 1u << 24));
+    y.test = optional(test, y.test, read(1, 1u << 24));
+  }
+  if (d.name == "fashion-mnist") {
+    d.height = d.width = 28, d.channels = 1, d.classes = 10, d.standard_train = 60000, d.standard_test = 10000;
+  } else if (d.name == "synthetic") {
+    const TrainDataset::Synthetic& y = d.synthetic;
+    d.height = y.height, d.width = y.width, d.channels = y.channels, d.classes = y.classes;
+    d.standard_train = y.train, d.standard_test = y.test;
+  } else {
+    d.height = d.width = 32, d.channels = 3, d.classes = d.name == "cifar10" ? 10 : 100;
+    d.standard_train = 50000, d.standard_test = 10000;
+  }
+  d.path = optional(path, std::string(), [](const YamlValue& v) { return scalar_text(v, "a directory"); });
+  d.train_samples = optional(train_samples, 0u, [&](const YamlValue& v) { return count(v, 0, d.standard_train); });
+  d.test_samples = optional(test_samples, 0u, [&](const YamlValue& v) { return count(v, 0, d.standard_test); });
+  struct Bounds {
+    double min, max;
+    bool above_min;
+  };
+  const auto per_channel = [&](const YamlValue& v, double fallback, Bounds bounds) {
+    if (is_missing(v)) return std::vector<double>(d.channels, fallback);
+    const std::vector<YamlValue> items = v.list();
+    if (items.size() != d.channels)
+      v.fail(std::to_string(items.size()) + " values for the " + std::to_string(d.channels) + " channel" +
+                 (d.channels == 1 ? "" : "s") + " of " + d.name,
+             "one value per channel");
+    std::vector<double> values;
+    for (const YamlValue& item : items) values.push_back(number(item, bounds.min, bounds.max, bounds.above_min));
+    return values;
+  };
+  d.mean = per_channel(mean, 0.0, {-1000, 1000, false});
+  d.std = per_channel(stdev, 1.0, {0, 1000, true});
+  resolve_dataset_files(d, path);
+  return d;
+}
+
+std::string shape_text(const FeatureShape& s) {
+  return s.flat ? std::to_string(s.c) + " features"
+                : std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c) + " (H x W x C)";
+}
+
+// Reads network.layers: each layer's keys, its input (the previous layer's output, or the one
+// `input` names), and its shapes, inferred from the dataset's.
+std::vector<TrainLayer> read_layers(const YamlValue& network, const TrainDataset& data) {
+  YamlMap map = network.map();
+  const YamlValue layers_value = map.get("layers");
+  map.finish();
+  const std::vector<YamlValue> items = layers_value.list();
+  if (items.empty()) layers_value.fail("no layers", "a list of layers ending with softmax_ce");
+  const FeatureShape image{data.height, data.width, data.channels, false};
+  std::vector<TrainLayer> layers;
+  std::vector<std::string> names = {"input"};  // what `input` and `with` may name so far
+  const std::vector<std::string> all_types = [] {
+    std::vector<std::string> t = kLayerTypes;
+    t.insert(t.end(), kLaterLayerTypes.begin(), kLaterLayerTypes.end());
+    return t;
+  }();
+  // The layer that `v` names: -1 for the input batch.
+  const auto producer = [&](const YamlValue& v, const char* key) {
+    const std::string text = scalar_text(v, "the name of an earlier layer, or input");
+    if (text == "input") return -1;
+    for (std::size_t j = 0; j < layers.size(); ++j)
+      if (layers[j].name == text) return static_cast<int>(j);
+    v.fail("no earlier layer is named '" + text + "'" + did_you_mean(text, names),
+           std::string("the name of an earlier layer for ") + key + ", or input (the batch)");
+  };
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const YamlValue& item = items[i];
+    YamlMap lm = item.map();
+    const YamlValue type = lm.get("type");
+    if (is_missing(type)) {  // a misspelt "type" is reported as an unknown key, with a suggestion
+      for (const std::string& key : kLayerKeys) lm.get(key);
+      lm.finish();
+    }
+    TrainLayer layer;
+    layer.type = scalar_text(type, "one of " + join(kLayerTypes));
+    layer.line = item.line();
+    if (std::find(kLaterLayerTypes.begin(), kLaterLayerTypes.end(), layer.type) != kLaterLayerTypes.end())
+      type.fail("layer type '" + layer.type + "' is not supported by the training runtime yet", "one of " + join(kLayerTypes));
+    if (std::find(kLayerTypes.begin(), kLayerTypes.end(), layer.type) == kLayerTypes.end())
+      type.fail("unknown layer type '" + layer.type + "'" + did_you_mean(layer.type, all_types),
+                "one of " + join(kLayerTypes));
+    const bool conv = layer.type == "conv2d", linear = layer.type == "linear", add = layer.type == "add";
+    const bool pool = layer.type == "maxpool" || layer.type == "avgpool";
+    // Only the keys of this type are allowed.
+    const YamlValue name = lm.get("name"), input = lm.get("input");
+    const auto key = [&lm](bool used, const char* k) { return used ? std::optional<YamlValue>(lm.get(k)) : std::nullopt; };
+    const std::optional<YamlValue> with = key(add, "with"), out = key(conv || linear, "out"),
+                                   kernel = key(conv || pool, "kernel"), stride = key(conv || pool, "stride"),
+                                   padding = key(conv, "padding"), bias = key(conv || linear, "bias"),
+                                   dense = key(conv || linear, "dense");
+    lm.finish();
+
+    if (!is_missing(name)) {
+      layer.name = scalar_text(name, "a layer name");
+      if (layer.name == "input" || !valid_layer_name(layer.name))
+        name.fail("'" + layer.name + "' cannot name a layer", "letters, digits, '_', '-', '.' (not 'input')");
+      for (std::size_t j = 0; j < layers.size(); ++j)
+        if (layers[j].name == layer.name)
+          name.fail("layer name '" + layer.name + "' is also layer " + std::to_string(j) + "'s (line " +
+                        std::to_string(layers[j].line) + ")",
+                    "distinct layer names");
+    }
+    layer.from = is_missing(input) ? static_cast<int>(i) - 1 : producer(input, "input");
+    if (!is_missing(input)) layer.input = scalar_text(input, "a layer name");
+    const FeatureShape shape = layer.from < 0 ? image : layers[static_cast<std::size_t>(layer.from)].out_shape;
+    layer.in = shape;
+    const std::string where = layer.type + " (layer " + std::to_string(i) + ")";
+    if ((conv || pool || layer.type == "flatten") && shape.flat)
+      item.fail(where + " needs an image input, but its input is already flattened to " + std::to_string(shape.c) +
+                    " features",
+                "an image: conv2d and pooling layers come before the flatten layer");
+    if (conv || linear) {
+      layer.out = count(*out, 1, 65536);
+      layer.bias = optional(*bias, false, boolean);
+      layer.dense = optional(*dense, false, boolean);
+    }
+    FeatureShape result = shape;  // relu, batchnorm, add
+    if (conv || pool) {
+      layer.kernel = count(*kernel, 1, 64);
+      layer.stride = optional(*stride, conv ? 1u : layer.kernel, [](const YamlValue& v) { return count(v, 1, 64); });
+      layer.padding = conv ? optional(*padding, 0u, [](const YamlValue& v) { return count(v, 0, 64); }) : 0;
+      const std::uint32_t room = std::min(shape.h, shape.w) + 2 * layer.padding;
+      if (layer.kernel > room)
+        kernel->fail("kernel " + std::to_string(layer.kernel) + " is larger than the " + std::to_string(shape.h) + "x" +
+                         std::to_string(shape.w) + " input" +
+                         (conv ? " with padding " + std::to_string(layer.padding) : std::string()),
+                     "a kernel of at most " + std::to_string(room));
+      result = {fw::conv_out(shape.h, layer.kernel, layer.stride, layer.padding),
+                fw::conv_out(shape.w, layer.kernel, layer.stride, layer.padding), conv ? layer.out : shape.c, false};
+    } else if (linear) {
+      if (!shape.flat)
+        item.fail(where + " needs a flattened input, but its input is " + shape_text(shape),
+                  "a flatten layer before it (add a flatten layer)");
+      result = {1, 1, layer.out, true};
+    } else if (layer.type == "flatten") {
+      if (shape.elements() > kMaxFeatures)
+        item.fail("flattens " + std::to_string(shape.elements()) + " features",
+                  "at most " + std::to_string(kMaxFeatures) + " (pool or stride first)");
+      result = {1, 1, static_cast<std::uint32_t>(shape.elements()), true};
+    } else if (add) {
+      layer.with = scalar_text(*with, "the name of an earlier layer, or input");
+      layer.with_from = producer(*with, "with");
+      const FeatureShape other =
+          layer.with_from < 0 ? image : layers[static_cast<std::size_t>(layer.with_from)].out_shape;
+      if (other.h != shape.h || other.w != shape.w || other.c != shape.c || other.flat != shape.flat)
+        with->fail("add's inputs differ: " + shape_text(shape) + " and " + shape_text(other),
+                   "two tensors of the same shape");
+    } else if (layer.type == "softmax_ce") {
+      if (i + 1 != items.size())
+        item.fail("softmax_ce is layer " + std::to_string(i) + " of " + std::to_string(items.size()),
+                  "softmax_ce exactly once, as the last layer");
+      if (layer.from < 0) item.fail("softmax_ce reads the input batch", "layers that produce the logits, then softmax_ce");
+      const YamlValue& before = items[static_cast<std::size_t>(layer.from)];
+      if (!shape.flat)
+        before.fail("layer " + std::to_string(layer.from) + " produces " + shape_text(shape) + ", not logits",
+                    std::to_string(data.classes) + " features into softmax_ce (add flatten and linear layers)");
+      if (shape.c != data.classes)
+        before.fail("layer " + std::to_string(layer.from) + " produces " + std::to_string(shape.c) + " features, but " +
+                        data.name + " has " + std::to_string(data.classes) + " classes",
+                    "the last layer before softmax_ce to produce " + std::to_string(data.classes) + " features");
+    }
+    layer.out_shape = result;
+    if (!layer.name.empty()) names.push_back(layer.name);
+    layers.push_back(layer);
+  }
+  if (layers.back().type != "softmax_ce")
+    layers_value.fail("the last layer is " + layers.back().type + " (line " + std::to_string(layers.back().line) + ")",
+                      "softmax_ce as the last layer");
+  if (std::none_of(layers.begin(), layers.end(), [](const TrainLayer& l) { return l.trainable(); }))
+    layers_value.fail("no conv2d or linear layer: nothing to train", "at least one layer with weights");
+
+  // Every output is read; a flatten's input and output (the same bytes) have one reader in all,
+  // as the runtime requires.
+  std::vector<std::uint32_t> readers(layers.size() + 1, 0);  // [p + 1]: readers of layer p's output (p = -1: the batch)
+  for (const TrainLayer& l : layers) {
+    ++readers[static_cast<std::size_t>(l.from + 1)];
+    if (l.type == "add") ++readers[static_cast<std::size_t>(l.with_from + 1)];
+  }
+  for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
+    if (readers[i + 1] == 0)
+      items[i].fail("the output of " + layers[i].type + " (layer " + std::to_string(i) + ") is read by no layer",
+                    "every output read by a later layer (see the input and with keys)");
+    const TrainLayer& l = layers[i];
+    if (l.type == "flatten" && readers[static_cast<std::size_t>(l.from + 1)] + readers[i + 1] > 2)
+      items[i].fail("flatten (layer " + std::to_string(i) + ")'s input or output is also read by another layer",
+                    "a flatten whose input and output one layer reads in all");
+  }
+  return layers;
+}
+
+// The keys of a training workload, in the order docs/workloads.md lists them.
+struct TrainKeys {
+  YamlValue mode, scheme, nm, bdwp_bwd_mask, sparse_decay, sdgp_rescale, sparse_first_layer, sparse_last_layer, batch,
+      epochs, iterations, eval_interval, eval_samples, seed, loss_scale, optimizer, dataset, network, export_, timeout;
+  explicit TrainKeys(YamlMap& root)
+      : mode(root.get("mode")),
+        scheme(root.get("scheme")),
+        nm(root.get("nm")),
+        bdwp_bwd_mask(root.get("bdwp_bwd_mask")),
+        sparse_decay(root.get("sparse_decay")),
+        sdgp_rescale(root.get("sdgp_rescale")),
+        sparse_first_layer(root.get("sparse_first_layer")),
+        sparse_last_layer(root.get("sparse_last_layer")),
+        batch(root.get("batch")),
+        epochs(root.get("epochs")),
+        iterations(root.get("iterations")),
+        eval_interval(root.get("eval_interval")),
+        eval_samples(root.get("eval_samples")),
+        seed(root.get("seed")),
+        loss_scale(root.get("loss_scale")),
+        optimizer(root.get("optimizer")),
+        dataset(root.get("dataset")),
+        network(root.get("network")),
+        export_(root.get("export")),
+        timeout(root.get("timeout")) {}
+};
+
+TrainOptimizer read_optimizer(const YamlValue& value) {
+  YamlMap map = value.map();
+  const YamlValue lr = map.get("lr"), momentum = map.get("momentum"), weight_decay = map.get("weight_decay"),
+                  schedule = map.get("schedule"), lr_step = map.get("lr_step"), lr_gamma = map.get("lr_gamma");
+  map.finish();
+  TrainOptimizer o;
+  o.lr = number(lr, 0, 100);
+  o.momentum = optional(momentum, 0.0, [](const YamlValue& v) { return number(v, 0, 1, false, true); });
+  o.weight_decay = optional(weight_decay, 0.0, [](const YamlValue& v) { return number(v, 0, 1); });
+  o.schedule = static_cast<fw::model::LrSchedule>(
+      optional(schedule, std::size_t{0}, [](const YamlValue& v) { return choice(v, kSchedules, "schedule"); }));
+  o.lr_step = optional(lr_step, 0u, [](const YamlValue& v) { return count(v, 0, kMaxCount); });
+  o.lr_gamma = optional(lr_gamma, 0.1, [](const YamlValue& v) { return number(v, 0, 1, true); });
+  if (o.schedule == fw::model::LrSchedule::step && o.lr_step == 0)
+    lr_step.fail("schedule step needs lr_step", "lr_step >= 1 (iterations between decays by lr_gamma)");
+  return o;
+}
+
+TrainWorkload read_train(const TrainKeys& k, const PlatformConfig* platform) {
+  TrainWorkload t;
+  t.mode = optional(k.mode, t.mode, [](const YamlValue& v) { return kModes[choice(v, kModes, "mode")]; });
+  t.scheme = static_cast<fw::model::Scheme>(
+      optional(k.scheme, std::size_t{0}, [](const YamlValue& v) { return choice(v, kSchemes, "scheme"); }));
+  if (!is_missing(k.nm)) read_nm(k.nm, t.n, t.m);
+  if (t.m > 32) k.nm.fail("M = " + std::to_string(t.m) + " is larger than 32", "N:M with M <= 32, e.g. 2:8");
+  if (platform) {
+    const std::vector<unsigned>& supported = platform->sat.nm_m;
+    if (std::find(supported.begin(), supported.end(), t.m) == supported.end()) {
+      std::vector<std::string> list;
+      for (unsigned s : supported) list.push_back(std::to_string(s));
+      k.nm.fail("M = " + std::to_string(t.m) + " is not supported by the platform (sat.nm_m of " + platform->source +
+                    ": " + join(list) + ")",
+                "N:M with M one of " + join(list));
+    }
+  }
+  t.bwd_mask = static_cast<fw::model::BwdMask>(
+      optional(k.bdwp_bwd_mask, std::size_t{0}, [](const YamlValue& v) { return choice(v, kBwdMasks, "mask"); }));
+  t.sparse_decay = optional(k.sparse_decay, t.sparse_decay, [](const YamlValue& v) { return number(v, 0, 1); });
+  t.sdgp_rescale = optional(k.sdgp_rescale, t.sdgp_rescale, boolean);
+  t.sparse_first_layer = optional(k.sparse_first_layer, t.sparse_first_layer, boolean);
+  t.sparse_last_layer = optional(k.sparse_last_layer, t.sparse_last_layer, boolean);
+  t.seed = optional(k.seed, t.seed, [](const YamlValue& v) { return v.integer<std::uint32_t>({0, 0xFFFFFFFFu}); });
+  t.dataset = read_dataset(k.dataset);
+  const std::uint32_t train = t.dataset.train_samples ? t.dataset.train_samples : t.dataset.standard_train;
+  const std::uint32_t test = t.dataset.test_samples ? t.dataset.test_samples : t.dataset.standard_test;
+  t.batch = count(k.batch, 1, 65536);
+  if (t.batch > train)
+    k.batch.fail("batch " + std::to_string(t.batch) + " is larger than the " + std::to_string(train) + " training samples",
+                 "a batch of at most " + std::to_string(train));
+  t.epochs = optional(k.epochs, t.epochs, [](const YamlValue& v) { return count(v, 1, 1'000'000); });
+  t.iterations = optional(k.iterations, t.iterations, [](const YamlValue& v) { return count(v, 0, 100'000'000); });
+  t.eval_interval = optional(k.eval_interval, t.eval_interval, [](const YamlValue& v) { return count(v, 0, kMaxCount); });
+  t.eval_samples = optional(k.eval_samples, t.eval_samples, [&](const YamlValue& v) { return count(v, 0, test); });
+  t.loss_scale = optional(k.loss_scale, t.loss_scale, [](const YamlValue& v) { return number(v, 0, 65536, true); });
+  t.optimizer = read_optimizer(k.optimizer);
+  t.layers = read_layers(k.network, t.dataset);
+  if (!is_missing(k.export_)) {
+    YamlMap map = k.export_.map();
+    const YamlValue snapshot_interval = map.get("snapshot_interval"), log_interval = map.get("log_interval");
+    map.finish();
+    const auto read = [](const YamlValue& v) { return count(v, 0, kMaxCount); };
+    t.snapshot_interval = optional(snapshot_interval, t.snapshot_interval, read);
+    t.log_interval = optional(log_interval, t.log_interval, read);
+  }
+  t.timeout_ns = optional(k.timeout, t.timeout_ns, [](const YamlValue& v) {
+    return static_cast<std::uint64_t>(v.quantity(Quantity::time, {1e-6, 1e3}) * 1e9 + 0.5);
+  });
+  return t;
+}
+
+bool valid_run_name(const std::string& name) {
+  return !name.empty() && name[0] != '.' &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
+}
+
 }  // namespace
 
-Workload load_workload(const std::string& path, const std::vector<Override>& overrides) {
+const char* to_string(fw::model::Scheme scheme) { return kSchemes.at(static_cast<std::size_t>(scheme)).c_str(); }
+const char* to_string(fw::model::BwdMask mask) { return kBwdMasks.at(static_cast<std::size_t>(mask)).c_str(); }
+const char* to_string(fw::model::LrSchedule schedule) {
+  return kSchedules.at(static_cast<std::size_t>(schedule)).c_str();
+}
+
+Workload load_workload(const std::string& path, const std::vector<Override>& overrides, const PlatformConfig* platform) {
   YamlMap root = load_yaml(path, overrides).map();
-  YamlValue name = root.get("name"), program = root.get("program"), bringup = root.get("bringup"),
-            engines = root.get("engines");
-  root.finish();
+  YamlValue name = root.get("name"), program = root.get("program");
   Workload w;
   w.source = path;
+  // The program decides which keys the file may have. One that cannot be read (missing, not
+  // a string) is reported after the unknown keys, so that a misspelt "program" gets a suggestion.
+  std::string program_text;
+  try {
+    program_text = program.string();
+  } catch (const UserError&) {
+  }
+  const std::vector<std::string> programs = {"bringup", "engines", "train"};
+  if (!program_text.empty() && std::find(programs.begin(), programs.end(), program_text) == programs.end())
+    program.fail("unknown program '" + program_text + "'" + did_you_mean(program_text, programs),
+                 "bringup, engines or train");
+  if (program_text == "train") {
+    const TrainKeys keys(root);
+    root.finish();
+    w.name = name.string();
+    if (!valid_run_name(w.name))
+      name.fail("'" + w.name + "' cannot name a run directory", "letters, digits, '_', '-', '.' (not first)");
+    w.program = program_text;
+    w.train = read_train(keys, platform);
+    return w;
+  }
+  YamlValue bringup = root.get("bringup"), engines = root.get("engines");
+  root.finish();
   w.name = name.string();
-  if (w.name.empty() || w.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-                            std::string::npos || w.name[0] == '.')
+  if (!valid_run_name(w.name))
     name.fail("'" + w.name + "' cannot name a run directory", "letters, digits, '_', '-', '.' (not first)");
   w.program = program.string();
-  if (w.program != "bringup" && w.program != "engines")
-    program.fail("unknown program '" + w.program + "'", "bringup or engines");
   YamlValue& used = w.program == "bringup" ? bringup : engines;
   const YamlValue& unused = w.program == "bringup" ? engines : bringup;
   if (present(unused))
@@ -97,12 +594,92 @@ Workload load_workload(const std::string& path, const std::vector<Override>& ove
   return w;
 }
 
+namespace {
+
+std::string yaml_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string bool_text(bool b) { return b ? "true" : "false"; }
+
+std::string number_list(const std::vector<double>& values) {
+  std::vector<std::string> items;
+  for (double v : values) items.push_back(shortest(v));
+  return "[" + join(items) + "]";
+}
+
+void train_yaml(std::ostream& os, const TrainWorkload& t) {
+  const TrainDataset& d = t.dataset;
+  const TrainOptimizer& o = t.optimizer;
+  os << "mode: " << t.mode << "\n"
+     << "scheme: " << to_string(t.scheme) << "\n"
+     << "nm: \"" << t.n << ':' << t.m << "\"\n"
+     << "bdwp_bwd_mask: " << to_string(t.bwd_mask) << "\n"
+     << "sparse_decay: " << shortest(t.sparse_decay) << "\n"
+     << "sdgp_rescale: " << bool_text(t.sdgp_rescale) << "\n"
+     << "sparse_first_layer: " << bool_text(t.sparse_first_layer) << "\n"
+     << "sparse_last_layer: " << bool_text(t.sparse_last_layer) << "\n"
+     << "batch: " << t.batch << "\n"
+     << "epochs: " << t.epochs << "\n"
+     << "iterations: " << t.iterations << "\n"
+     << "eval_interval: " << t.eval_interval << "\n"
+     << "eval_samples: " << t.eval_samples << "\n"
+     << "seed: " << t.seed << "\n"
+     << "loss_scale: " << shortest(t.loss_scale) << "\n"
+     << "optimizer:\n"
+     << "  lr: " << shortest(o.lr) << "\n"
+     << "  momentum: " << shortest(o.momentum) << "\n"
+     << "  weight_decay: " << shortest(o.weight_decay) << "\n"
+     << "  schedule: " << to_string(o.schedule) << "\n"
+     << "  lr_step: " << o.lr_step << "\n"
+     << "  lr_gamma: " << shortest(o.lr_gamma) << "\n"
+     << "dataset:\n"
+     << "  name: " << d.name << "\n"
+     << "  path: " << yaml_string(d.path) << "\n"
+     << "  train_samples: " << d.train_samples << "\n"
+     << "  test_samples: " << d.test_samples << "\n"
+     << "  mean: " << number_list(d.mean) << "\n"
+     << "  std: " << number_list(d.std) << "\n"
+     << "  synthetic: {height: " << d.synthetic.height << ", width: " << d.synthetic.width
+     << ", channels: " << d.synthetic.channels << ", classes: " << d.synthetic.classes << ", train: " << d.synthetic.train
+     << ", test: " << d.synthetic.test << "}\n"
+     << "network:\n"
+     << "  layers:\n";
+  for (const TrainLayer& l : t.layers) {
+    os << "    - {type: " << l.type;
+    if (!l.name.empty()) os << ", name: " << l.name;
+    if (!l.input.empty()) os << ", input: " << l.input;
+    if (!l.with.empty()) os << ", with: " << l.with;
+    if (l.type == "conv2d" || l.type == "linear") os << ", out: " << l.out;
+    if (l.kernel) os << ", kernel: " << l.kernel << ", stride: " << l.stride;
+    if (l.type == "conv2d") os << ", padding: " << l.padding;
+    if (l.trainable()) os << ", bias: " << bool_text(l.bias) << ", dense: " << bool_text(l.dense);
+    os << "}\n";
+  }
+  os << "export:\n"
+     << "  snapshot_interval: " << t.snapshot_interval << "\n"
+     << "  log_interval: " << t.log_interval << "\n"
+     << "timeout: " << format_quantity(Quantity::time, static_cast<double>(t.timeout_ns) * 1e-9) << "\n";
+}
+
+}  // namespace
+
 std::string to_yaml(const Workload& w) {
   std::ostringstream os;
   os << "# Resolved workload, read from " << w.source << "\n"
      << "name: " << w.name << "\n"
      << "program: " << w.program << "\n";
+  if (w.program == "train") {
+    train_yaml(os, w.train);
+    return os.str();
+  }
   if (w.program == "engines") {
+
     const fw::EngineSelftestParams& e = w.engines;
     os << "engines:\n"
        << "  ddr_scratch_offset: " << format_size(e.ddr_scratch_offset) << "\n"

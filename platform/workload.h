@@ -1,6 +1,9 @@
-// Workload YAML: what the firmware runs on the platform: a `program` and that program's own
-// section (bring-up, or the engine self-test); the training workloads add theirs.
+// Workload YAML: what the firmware runs on the platform: a `program` and its parameters: the
+// bring-up and the engine self-test each have their own section; a training workload
+// (`program: train`) has its keys at the top level so that `--set scheme=dense` reaches them.
+// The training schema is docs/workloads.md.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -8,22 +11,100 @@
 
 #include <cestvp/bringup.h>
 #include <cestvp/engine_selftest.h>
+#include <cestvp/model.h>
 
 namespace cestvp {
+
+struct PlatformConfig;
+
+// A layer's activation shape, NHWC without N; a flattened tensor is 1 x 1 x C with flat set.
+struct FeatureShape {
+  std::uint32_t h = 0, w = 0, c = 0;
+  bool flat = false;
+  std::uint64_t elements() const { return std::uint64_t{h} * w * c; }
+};
+
+// One entry of network.layers, with the shapes the loader inferred.
+struct TrainLayer {
+  std::string type;  // conv2d, linear, relu, maxpool, avgpool, flatten, batchnorm, add, softmax_ce
+  std::string name;  // "" if unnamed; what other layers' input / with refer to
+  std::string input, with;  // as written ("" = the previous layer's output; with: add only)
+  int from = -1;       // the layer whose output this one reads; -1: the input batch
+  int with_from = -1;  // add: the layer whose output is added; -1: the input batch
+  std::uint32_t out = 0;  // conv2d: output channels; linear: output features
+  std::uint32_t kernel = 0, stride = 0, padding = 0;  // conv2d; pools: kernel and stride
+  bool bias = false;   // conv2d, linear
+  bool dense = false;  // conv2d, linear: never sparse, whatever the scheme
+  int line = 0;        // of the layer in the workload file
+  FeatureShape in, out_shape;  // out_shape of softmax_ce and add: as their input
+  bool trainable() const { return type == "conv2d" || type == "linear"; }
+};
+
+struct TrainDataset {
+  std::string name;  // fashion-mnist, synthetic, cifar10, cifar100
+  std::string path;  // as written ("" = the default directory for fashion-mnist)
+  std::string dir;   // resolved directory of the files ("" for synthetic)
+  std::vector<std::string> train_files, test_files;  // resolved, in reading order (IDX: images, labels)
+  std::uint32_t train_samples = 0, test_samples = 0;  // 0 = all
+  std::vector<double> mean, std;  // one per channel
+  struct Synthetic {
+    std::uint32_t height = 8, width = 8, channels = 1, classes = 10, train = 1000, test = 200;
+  } synthetic;
+  // From the name (and the synthetic section): the image shape, the classes, and how many
+  // samples the standard files hold (synthetic: its train and test counts).
+  std::uint32_t height = 0, width = 0, channels = 0, classes = 0;
+  std::uint32_t standard_train = 0, standard_test = 0;
+};
+
+struct TrainOptimizer {
+  double lr = 0, momentum = 0, weight_decay = 0;
+  fw::model::LrSchedule schedule = fw::model::LrSchedule::constant;
+  std::uint32_t lr_step = 0;  // schedule step: iterations between decays
+  double lr_gamma = 0.1;      // schedule step: factor per decay
+};
+
+struct TrainWorkload {
+  std::string mode = "functional";  // functional | bit-accurate | timing
+  fw::model::Scheme scheme = fw::model::Scheme::dense;
+  std::uint32_t n = 2, m = 8;
+  fw::model::BwdMask bwd_mask = fw::model::BwdMask::independent;
+  double sparse_decay = 2e-4;  // SR-STE lambda_W
+  bool sdgp_rescale = true;
+  bool sparse_first_layer = false, sparse_last_layer = false;
+  std::uint32_t batch = 0, epochs = 1;
+  std::uint32_t iterations = 0;     // 0: epochs * floor(train samples / batch), resolved by the loader
+  std::uint32_t eval_interval = 0;  // 0: evaluate only after the last iteration
+  std::uint32_t eval_samples = 0;   // 0: the whole test split
+  std::uint32_t seed = 1;
+  double loss_scale = 1;
+  TrainOptimizer optimizer;
+  TrainDataset dataset;
+  std::vector<TrainLayer> layers;
+  std::uint32_t snapshot_interval = 0;  // export.snapshot_interval; 0: initial and final only
+  std::uint32_t log_interval = 0;       // export.log_interval; 0: no progress lines
+  std::uint64_t timeout_ns = 1'000'000'000;  // per engine job or DMA transfer, simulated
+};
+
+const char* to_string(fw::model::Scheme scheme);
+const char* to_string(fw::model::BwdMask mask);
+const char* to_string(fw::model::LrSchedule schedule);
 
 struct Workload {
   std::string source;   // file it was read from
   std::string name;     // for the run directory and reports
-  std::string program;  // firmware program: "bringup" or "engines"
+  std::string program;  // firmware program: "bringup", "engines" or "train"
   fw::BringupParams bringup;         // program: bringup
   fw::EngineSelftestParams engines;  // program: engines (its mode comes from satvp --mode)
+  TrainWorkload train;               // program: train
 };
 
 // Reads and validates a workload YAML; UserError (file:line:col: key: ...) on any problem.
-// overrides (`--set key=value`) replace values of the file before it is validated.
-Workload load_workload(const std::string& path, const std::vector<Override>& overrides = {});
+// overrides (`--set key=value`) replace values of the file before it is validated. With a
+// platform, a training workload's N:M is checked against the platform's sat.nm_m.
+Workload load_workload(const std::string& path, const std::vector<Override>& overrides = {},
+                       const PlatformConfig* platform = nullptr);
 
-// The resolved workload as YAML, for the run directory.
+// The resolved workload as YAML, for the run directory; it loads again as is.
 std::string to_yaml(const Workload& workload);
 
 }  // namespace cestvp

@@ -328,7 +328,7 @@ const BadFile kBadFiles[] = {
      "unknown key (did you mean 'sat'?); expected one of sat, peripheral, host"},
     {"unknown_section", "2:1", "clock",
      "unknown key (did you mean 'clocks'?); expected one of clocks, bus, ddr, dma, sat, tlm, "
-     "address_map, interrupts"},
+     "address_map, interrupts, host_cost"},
     {"unknown_region", "16:3", "address_map.uart",
      "unknown key; expected one of ddr, sat_regs, sat_sram_a, sat_sram_b, sat_sram_c, dma, irqc"},
     {"wrong_type_string", "4:17", "ddr.channels",

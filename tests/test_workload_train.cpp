@@ -1,0 +1,1151 @@
+// Training workloads (program: train): the schema and its errors (tests/data/bad_train), the
+// loader's DDR image of firmware/include/cestvp/model.h read back from a plain buffer, the
+// sample order, the initial weights, the export of results and snapshots, and satvp run.
+// Expected values are written by hand from docs/workloads.md and model.h, not taken from the
+// code under test.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+
+#include <cestvp/model.h>
+#include <cestvp/sat_abi.h>
+
+#include "config.h"
+#include "npy.h"
+#include "sat/fp16.h"
+#include "satvp_command.h"
+#include "test_files.h"
+#include "training.h"
+#include "vp.h"
+#include "workload.h"
+
+namespace cestvp {
+namespace {
+
+namespace fs = std::filesystem;
+namespace model = fw::model;
+using test::error_of;
+using test::kSource;
+using test::write_file;
+
+const std::string kCnn = kSource + "/workloads/fashion_mnist_cnn.yaml";
+const std::string kMlp = kSource + "/workloads/fashion_mnist_mlp.yaml";
+const std::string kBadDir = kSource + "/tests/data/bad_train";
+
+const PlatformConfig& platform() {
+  static const PlatformConfig config = test::default_config();
+  return config;
+}
+
+fw::BootInfo boot() { return VirtualPlatform::make_boot_info(platform()); }
+
+Workload load(const std::string& path, const std::vector<std::string>& sets = {}) {
+  return load_workload(path, parse_overrides(sets), &platform());
+}
+
+// A DDR stand-in: bytes from `base`, large enough for the image.
+struct Memory {
+  std::uint64_t base;
+  std::vector<std::uint8_t> bytes;
+  Memory(std::uint64_t base_, std::uint64_t size) : base(base_), bytes(size, 0) {}
+  MemWrite writer() {
+    return [this](std::uint64_t addr, const void* src, std::uint64_t n) {
+      ASSERT_GE(addr, base);
+      ASSERT_LE(addr - base + n, bytes.size());
+      std::memcpy(bytes.data() + (addr - base), src, n);
+    };
+  }
+  MemRead reader() const {
+    return [this](std::uint64_t addr, void* dst, std::uint64_t n) {
+      ASSERT_GE(addr, base);
+      ASSERT_LE(addr - base + n, bytes.size());
+      std::memcpy(dst, bytes.data() + (addr - base), n);
+    };
+  }
+  template <typename T>
+  T at(std::uint64_t addr) const {
+    T value;
+    std::memcpy(&value, bytes.data() + (addr - base), sizeof value);
+    return value;
+  }
+  template <typename T>
+  void put(std::uint64_t addr, const T& value) {
+    std::memcpy(bytes.data() + (addr - base), &value, sizeof value);
+  }
+};
+
+Memory written(const TrainingImage& image) {
+  Memory memory(image.model_addr, image.bytes());
+  write_training_image(image, memory.writer());
+  return memory;
+}
+
+// A small training workload on synthetic data (no files), for the loader's rules.
+std::string synthetic_workload(const std::string& scheme, const std::string& extra = "",
+                               const std::string& layers = "") {
+  return "name: tiny\nprogram: train\nscheme: " + scheme + "\nnm: \"2:4\"\nbatch: 4\nseed: 3\n" + extra +
+         "optimizer: {lr: 0.1}\n"
+         "dataset: {name: synthetic, synthetic: {height: 6, width: 6, channels: 2, classes: 3, train: 20, test: 6}}\n"
+         "network:\n  layers:\n" +
+         (layers.empty() ? "    - {type: conv2d, out: 8, kernel: 3, padding: 1}\n"   // 0: first trainable
+                           "    - {type: relu}\n"
+                           "    - {type: conv2d, out: 8, kernel: 3, stride: 2}\n"   // 2: 2x2x8
+                           "    - {type: maxpool, kernel: 2}\n"                     // 3: 1x1x8
+                           "    - {type: flatten}\n"
+                           "    - {type: linear, out: 8, bias: true}\n"            // 5
+                           "    - {type: linear, out: 3}\n"                        // 6: last trainable
+                           "    - {type: softmax_ce}\n"
+                         : layers);
+}
+
+TrainingImage tiny_image(const std::string& scheme, const std::string& extra = "") {
+  const std::string path = write_file("tiny.yaml", synthetic_workload(scheme, extra));
+  return build_training_image(load(path).train, boot());
+}
+
+std::vector<bool> sparse_flags(const TrainingImage& image) {
+  std::vector<bool> flags;
+  for (const model::Layer& l : image.layers) flags.push_back((l.flags & model::kLayerSparse) != 0);
+  return flags;
+}
+
+// --------------------------------------------------------------------------- shipped files
+
+TEST(TrainWorkload, ShippedCnnLoadsWithItsHyperParameters) {
+  const Workload w = load(kCnn);
+  EXPECT_EQ(w.program, "train");
+  EXPECT_EQ(w.name, "fashion_mnist_cnn");
+  const TrainWorkload& t = w.train;
+  EXPECT_EQ(t.mode, "functional");
+  EXPECT_EQ(t.scheme, model::Scheme::bdwp);
+  EXPECT_EQ(t.n, 2u);
+  EXPECT_EQ(t.m, 8u);
+  EXPECT_EQ(t.batch, 64u);
+  EXPECT_EQ(t.epochs, 1u);
+  EXPECT_EQ(t.eval_interval, 200u);
+  EXPECT_EQ(t.eval_samples, 10000u);
+  EXPECT_EQ(t.seed, 1u);
+  EXPECT_EQ(t.loss_scale, 128.0);
+  EXPECT_EQ(t.optimizer.lr, 0.05);
+  EXPECT_EQ(t.optimizer.momentum, 0.9);
+  EXPECT_EQ(t.optimizer.weight_decay, 5e-4);
+  EXPECT_EQ(t.optimizer.schedule, model::LrSchedule::cosine);
+  EXPECT_EQ(t.sparse_decay, 2e-4);
+  EXPECT_EQ(t.log_interval, 50u);
+  EXPECT_EQ(t.timeout_ns, 1'000'000'000u);
+  EXPECT_EQ(t.dataset.name, "fashion-mnist");
+  EXPECT_EQ(t.dataset.mean, std::vector<double>{0.2860});
+  EXPECT_EQ(t.dataset.std, std::vector<double>{0.3530});
+  // conv(16,k3,p1) relu maxpool conv(32,k3,p1) relu maxpool flatten linear(128) relu linear(10) softmax_ce
+  const std::vector<std::string> types = {"conv2d", "relu", "maxpool", "conv2d", "relu",      "maxpool",
+                                          "flatten", "linear", "relu",  "linear", "softmax_ce"};
+  ASSERT_EQ(t.layers.size(), types.size());
+  for (std::size_t i = 0; i < types.size(); ++i) EXPECT_EQ(t.layers[i].type, types[i]) << i;
+  EXPECT_EQ(t.layers[0].out_shape.h, 28u);
+  EXPECT_EQ(t.layers[0].out_shape.c, 16u);
+  EXPECT_EQ(t.layers[2].out_shape.h, 14u);
+  EXPECT_EQ(t.layers[5].out_shape.h, 7u);
+  EXPECT_EQ(t.layers[5].out_shape.c, 32u);
+  EXPECT_EQ(t.layers[6].out_shape.c, 7u * 7u * 32u);
+  EXPECT_TRUE(t.layers[7].bias);
+  EXPECT_EQ(t.layers[9].out_shape.c, 10u);
+}
+
+TEST(TrainWorkload, ShippedMlpLoads) {
+  const TrainWorkload t = load(kMlp).train;
+  const std::vector<std::string> types = {"flatten", "linear", "relu", "linear", "relu", "linear", "softmax_ce"};
+  ASSERT_EQ(t.layers.size(), types.size());
+  for (std::size_t i = 0; i < types.size(); ++i) EXPECT_EQ(t.layers[i].type, types[i]) << i;
+  EXPECT_EQ(t.layers[0].out_shape.c, 784u);
+  EXPECT_EQ(t.layers[1].out, 256u);
+  EXPECT_EQ(t.layers[3].out, 128u);
+  EXPECT_EQ(t.batch, 64u);
+  EXPECT_EQ(t.scheme, model::Scheme::bdwp);
+  EXPECT_EQ(t.optimizer.lr, 0.05);
+}
+
+TEST(TrainWorkload, ResolvedYamlLoadsAgainTheSame) {
+  const Workload w = load(kCnn, {"scheme=sdgp", "optimizer.schedule=step", "optimizer.lr_step=100"});
+  const std::string path = write_file("resolved.yaml", to_yaml(w));
+  const Workload again = load(path);
+  EXPECT_EQ(to_yaml(again).substr(to_yaml(again).find('\n')), to_yaml(w).substr(to_yaml(w).find('\n')));
+  EXPECT_EQ(again.train.scheme, model::Scheme::sdgp);
+  EXPECT_EQ(again.train.optimizer.lr_step, 100u);
+  EXPECT_EQ(again.train.layers.size(), w.train.layers.size());
+}
+
+TEST(TrainWorkload, SetOverridesReachTheTopLevelKeys) {
+  const TrainWorkload t = load(kCnn, {"scheme=dense", "batch=32"}).train;
+  EXPECT_EQ(t.scheme, model::Scheme::dense);
+  EXPECT_EQ(t.batch, 32u);
+  const TrainingImage image =
+      build_training_image(load(kCnn, {"scheme=dense", "batch=32", "dataset.train_samples=640",
+                                       "dataset.test_samples=100", "eval_samples=0"})
+                               .train,
+                           boot());
+  EXPECT_EQ(image.header.batch, 32u);
+  EXPECT_EQ(image.header.scheme, static_cast<std::uint32_t>(model::Scheme::dense));
+  EXPECT_EQ(image.header.iterations, 640u / 32u);
+  EXPECT_EQ(image.header.eval_samples, 100u);
+  for (const model::Tensor& tensor : image.tensors) EXPECT_EQ(tensor.n, 32u);
+  for (bool sparse : sparse_flags(image)) EXPECT_FALSE(sparse);
+  for (const model::Param& p : image.params) EXPECT_EQ(p.fwd_values, 0u);
+  // An invalid override names the --set argument.
+  EXPECT_NE(error_of([] { load(kCnn, {"batch=0"}); }).find("--set batch=0: batch: '0' is out of range"),
+            std::string::npos);
+}
+
+TEST(TrainWorkload, ModeAndOptionalKeysHaveTheirDefaults) {
+  const std::string path = write_file("defaults.yaml",
+                                      "name: d\nprogram: train\nbatch: 2\noptimizer: {lr: 0.5}\n"
+                                      "dataset: {name: synthetic}\n"
+                                      "network: {layers: [{type: flatten}, {type: linear, out: 10}, {type: softmax_ce}]}\n");
+  const TrainWorkload t = load(path).train;
+  EXPECT_EQ(t.mode, "functional");
+  EXPECT_EQ(t.scheme, model::Scheme::dense);
+  EXPECT_EQ(t.n, 2u);
+  EXPECT_EQ(t.m, 8u);
+  EXPECT_EQ(t.bwd_mask, model::BwdMask::independent);
+  EXPECT_EQ(t.sparse_decay, 2e-4);
+  EXPECT_TRUE(t.sdgp_rescale);
+  EXPECT_FALSE(t.sparse_first_layer);
+  EXPECT_FALSE(t.sparse_last_layer);
+  EXPECT_EQ(t.epochs, 1u);
+  EXPECT_EQ(t.iterations, 0u);
+  EXPECT_EQ(t.seed, 1u);
+  EXPECT_EQ(t.loss_scale, 1.0);
+  EXPECT_EQ(t.optimizer.momentum, 0.0);
+  EXPECT_EQ(t.optimizer.schedule, model::LrSchedule::constant);
+  EXPECT_EQ(t.optimizer.lr_gamma, 0.1);
+  EXPECT_EQ(t.dataset.mean, std::vector<double>{0.0});
+  EXPECT_EQ(t.dataset.std, std::vector<double>{1.0});
+  EXPECT_EQ(t.dataset.height, 8u);  // synthetic defaults 8x8x1, 10 classes, 1000 / 200
+  EXPECT_EQ(t.dataset.classes, 10u);
+  EXPECT_EQ(t.snapshot_interval, 0u);
+  EXPECT_EQ(t.log_interval, 0u);
+  EXPECT_EQ(t.timeout_ns, 1'000'000'000u);
+  const TrainingImage image = build_training_image(t, boot());
+  EXPECT_EQ(image.header.iterations, 1000u / 2u);  // one epoch
+  EXPECT_EQ(image.header.eval_samples, 200u);
+}
+
+TEST(TrainWorkload, OtherProgramsAreUnchanged) {
+  EXPECT_EQ(load(kSource + "/workloads/bringup.yaml").program, "bringup");
+  EXPECT_EQ(load(kSource + "/workloads/engines.yaml").engines.m, 8u);
+  const std::string path = write_file("bringup_with_batch.yaml",
+                                      "name: x\nprogram: bringup\nbatch: 4\nbringup: {rows: 1}\n");
+  EXPECT_NE(error_of([&] { load(path); }).find(":3:1: batch: unknown key; expected one of name, program, bringup, engines"),
+            std::string::npos);
+}
+
+// ------------------------------------------------------------------------------ bad files
+
+struct BadFile {
+  const char* name;
+  const char* position;  // line:column
+  const char* key;       // key path the message names
+  const char* phrase;    // what the message must say
+};
+
+const BadFile kBadFiles[] = {
+    {"unknown_layer_type", "9:14", "network.layers[0].type", "unknown layer type 'conv3d' (did you mean 'conv2d'?)"},
+    {"unsupported_layer_type", "9:14", "network.layers[0].type",
+     "layer type 'layernorm' is not supported by the training runtime yet"},
+    {"misspelt_key", "4:1", "bacth", "unknown key (did you mean 'batch'?)"},
+    {"misspelt_layer_key", "9:30", "network.layers[0].kernal", "unknown key (did you mean 'kernel'?)"},
+    {"misspelt_layer_type_key", "9:8", "network.layers[0].tpye", "unknown key (did you mean 'type'?)"},
+    {"linear_without_flatten", "10:7", "network.layers[1]", "add a flatten layer"},
+    {"softmax_not_last", "11:7", "network.layers[2]", "softmax_ce is layer 2 of 4; expected softmax_ce exactly once"},
+    {"no_softmax", "9:5", "network.layers", "the last layer is relu (line 11); expected softmax_ce as the last layer"},
+    {"nm_not_nm", "5:5", "nm", "'3:2' is not an N:M sparsity"},
+    {"nm_m_not_on_platform", "5:5", "nm", "M = 16 is not supported by the platform"},
+    {"nm_m_over_32", "5:5", "nm", "M = 64 is larger than 32"},
+    {"batch_zero", "4:8", "batch", "'0' is out of range; expected an integer from 1 to 65536"},
+    {"batch_larger_than_dataset", "4:8", "batch", "batch 16 is larger than the 8 training samples"},
+    {"cifar_missing_path", "6:10", "dataset.path", "cifar10 has no default location"},
+    {"missing_dataset_file", "6:38", "dataset.path",
+     "/nonexistent/fashion/train-images-idx3-ubyte.gz does not exist; expected the Fashion-MNIST IDX files"},
+    {"synthetic_with_path", "6:34", "dataset.path", "synthetic data has no files"},
+    {"classes_mismatch", "10:7", "network.layers[1]", "produces 5 features, but synthetic has 10 classes"},
+    {"kernel_too_large", "9:38", "network.layers[0].kernel", "kernel 9 is larger than the 8x8 input with padding 0"},
+    {"conv_after_flatten", "10:7", "network.layers[1]", "conv2d (layer 1) needs an image input"},
+    {"no_layers", "8:11", "network.layers", "no layers"},
+    {"no_weights", "9:5", "network.layers", "no conv2d or linear layer: nothing to train"},
+    {"unknown_scheme", "5:9", "scheme", "unknown scheme 'bdpw' (did you mean 'bdwp'?)"},
+    {"unknown_program", "3:10", "program", "unknown program 'trian' (did you mean 'train'?)"},
+    {"mean_per_channel", "6:34", "dataset.mean", "2 values for the 1 channel of synthetic; expected one value per channel"},
+    {"std_zero", "6:47", "dataset.std[0]", "0 is out of range; expected a number above 0 to 1000"},
+    {"momentum_one", "5:32", "optimizer.momentum", "1 is out of range; expected a number from 0 to below 1"},
+    {"lr_not_a_number", "5:17", "optimizer.lr", "'fast' is not a number"},
+    {"step_without_lr_step", "5:12", "optimizer.lr_step", "schedule step needs lr_step"},
+    {"bool_not_bool", "5:15", "sdgp_rescale", "found 'yes'; expected true or false"},
+    {"train_samples_too_many", "6:47", "dataset.train_samples", "'70000' is out of range; expected an integer from 0 to 60000"},
+    {"eval_samples_too_many", "5:15", "eval_samples", "'500' is out of range; expected an integer from 0 to 200"},
+    {"unused_section", "12:1", "bringup", "unknown key"},
+    {"unknown_layer_name", "11:25", "network.layers[2].with", "no earlier layer is named 'c2' (did you mean 'c1'?)"},
+    {"duplicate_layer_name", "10:26", "network.layers[1].name", "layer name 'c1' is also layer 0's (line 9)"},
+    {"add_shape_mismatch", "11:25", "network.layers[2].with",
+     "add's inputs differ: 8x8x8 (H x W x C) and 8x8x4 (H x W x C)"},
+    {"unread_output", "10:7", "network.layers[1]", "the output of relu (layer 1) is read by no layer"},
+    {"flatten_shared", "9:7", "network.layers[0]", "flatten (layer 0)'s input or output is also read by another layer"},
+};
+
+class BadTrainWorkload : public testing::TestWithParam<BadFile> {};
+
+TEST_P(BadTrainWorkload, IsRejectedWithFileLineKeyAndReason) {
+  const BadFile& bad = GetParam();
+  const std::string path = kBadDir + "/" + bad.name + ".yaml";
+  const std::string message = error_of([&] { load(path); });
+  const std::string prefix = path + ":" + bad.position + ": " + bad.key + ": ";
+  EXPECT_EQ(message.substr(0, prefix.size()), prefix) << message;
+  EXPECT_NE(message.find(bad.phrase), std::string::npos) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, BadTrainWorkload, testing::ValuesIn(kBadFiles),
+                         [](const testing::TestParamInfo<BadFile>& instance) { return std::string(instance.param.name); });
+
+// Every file of the corpus is in the table, so none passes for a reason its comment does not give.
+TEST(BadTrainCorpus, EveryFileIsChecked) {
+  std::set<std::string> files, checked;
+  for (const auto& entry : fs::directory_iterator(kBadDir)) files.insert(entry.path().stem().string());
+  for (const BadFile& bad : kBadFiles) checked.insert(bad.name);
+  EXPECT_EQ(files, checked);
+  EXPECT_GE(files.size(), 15u);
+}
+
+TEST(BadTrainCorpus, MissingFashionMnistSaysHowToInstallIt) {
+  const std::string message = error_of([] { load(kBadDir + "/missing_dataset_file.yaml"); });
+  EXPECT_NE(message.find("apt install dataset-fashion-mnist"), std::string::npos) << message;
+}
+
+// ------------------------------------------------------------------------------ the image
+
+// [addr, addr + bytes) of every buffer the tables and the header name.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> named_buffers(const TrainingImage& image) {
+  const model::Header& h = image.header;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> buffers = {
+      {image.model_addr, sizeof(model::Header)},
+      {h.tensors, h.tensor_count * sizeof(model::Tensor)},
+      {h.params, h.param_count * sizeof(model::Param)},
+      {h.layers, h.layer_count * sizeof(model::Layer)},
+      {h.train_images, std::uint64_t{h.train_count} * h.image_h * h.image_w * h.image_c},
+      {h.train_labels, h.train_count},
+      {h.test_images, std::uint64_t{h.test_count} * h.image_h * h.image_w * h.image_c},
+      {h.test_labels, h.test_count},
+      {h.sample_order, std::uint64_t{h.iterations} * h.batch * 4},
+      {h.scratch, h.scratch_bytes},
+      {h.result, h.result_bytes},
+      {h.snapshots, h.snapshot_bytes * h.snapshot_capacity}};
+  std::set<std::uint64_t> seen;  // a flatten's tensor is a view of its input's buffers
+  for (const model::Tensor& t : image.tensors) {
+    if (!seen.insert(t.addr).second) continue;
+    buffers.push_back({t.addr, t.elements() * 2});
+    if (t.grad_addr) buffers.push_back({t.grad_addr, t.elements() * 2});
+  }
+  for (const model::Param& p : image.params) {
+    buffers.push_back({p.master, std::uint64_t{p.count} * 4});
+    if (p.momentum) buffers.push_back({p.momentum, std::uint64_t{p.count} * 4});  // not for running statistics
+    if (p.grad) buffers.push_back({p.grad, std::uint64_t{p.count} * 2});
+    if (p.fp16) buffers.push_back({p.fp16, std::uint64_t{p.count} * 2});
+    const std::uint32_t n = image.header.n, m = image.header.m;
+    if (p.fwd_values) {
+      buffers.push_back({p.fwd_values, model::values_bytes(model::fwd_lines(p), model::fwd_line(p, n, m))});
+      buffers.push_back({p.fwd_indices, model::index_bytes(model::fwd_lines(p), model::fwd_line(p, n, m))});
+    }
+    if (p.bwd_values) {
+      buffers.push_back({p.bwd_values, model::values_bytes(model::bwd_lines(p), model::bwd_line(p, n, m))});
+      buffers.push_back({p.bwd_indices, model::index_bytes(model::bwd_lines(p), model::bwd_line(p, n, m))});
+    }
+  }
+  return buffers;
+}
+
+void expect_disjoint_inside_ddr(const TrainingImage& image) {
+  auto buffers = named_buffers(image);
+  std::sort(buffers.begin(), buffers.end());
+  const fw::BootInfo b = boot();
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    EXPECT_GT(buffers[i].second, 0u) << "buffer at " << buffers[i].first;
+    EXPECT_GE(buffers[i].first, b.ddr.base);
+    EXPECT_LE(buffers[i].first + buffers[i].second, b.ddr.base + b.ddr.size);
+    EXPECT_LE(buffers[i].first + buffers[i].second, image.end);
+    if (i > 0) {
+      EXPECT_LE(buffers[i - 1].first + buffers[i - 1].second, buffers[i].first)
+          << "buffers at " << buffers[i - 1].first << " and " << buffers[i].first << " overlap";
+    }
+    if (buffers[i].first >= image.header.layers + image.header.layer_count * sizeof(model::Layer)) {
+      EXPECT_EQ(buffers[i].first % 4096, 0u) << "buffer at " << buffers[i].first << " is not 4 KiB aligned";
+    }
+  }
+}
+
+TEST(TrainImage, CnnDescriptorParsesBackFromMemory) {
+  const TrainingImage image = build_training_image(
+      load(kCnn, {"dataset.train_samples=1000", "dataset.test_samples=300", "eval_samples=0"}).train, boot());
+  const Memory memory = written(image);
+  const model::Header h = memory.at<model::Header>(image.model_addr);
+  EXPECT_EQ(image.model_addr, boot().ddr.base + model::kModelOffset);
+  EXPECT_EQ(h.magic, 0x4D505643u);
+  EXPECT_EQ(h.version_major, model::kVersionMajor);
+  EXPECT_EQ(h.version_minor, model::kVersionMinor);
+  EXPECT_EQ(h.header_bytes, sizeof(model::Header));
+  // 1 input + 10 layer outputs (softmax_ce has none); weights of 4 layers, biases of the 2 linear.
+  ASSERT_EQ(h.tensor_count, 11u);
+  ASSERT_EQ(h.param_count, 6u);
+  ASSERT_EQ(h.layer_count, 11u);
+  std::vector<model::Tensor> tensors(h.tensor_count);
+  std::vector<model::Param> params(h.param_count);
+  std::vector<model::Layer> layers(h.layer_count);
+  for (std::size_t i = 0; i < tensors.size(); ++i) tensors[i] = memory.at<model::Tensor>(h.tensors + i * sizeof(model::Tensor));
+  for (std::size_t i = 0; i < params.size(); ++i) params[i] = memory.at<model::Param>(h.params + i * sizeof(model::Param));
+  for (std::size_t i = 0; i < layers.size(); ++i) layers[i] = memory.at<model::Layer>(h.layers + i * sizeof(model::Layer));
+
+  // Training parameters.
+  EXPECT_EQ(h.scheme, 3u);
+  EXPECT_EQ(h.n, 2u);
+  EXPECT_EQ(h.m, 8u);
+  EXPECT_EQ(h.batch, 64u);
+  EXPECT_EQ(h.iterations, 1000u / 64u);  // one epoch of 15 batches
+  EXPECT_EQ(h.eval_interval, 200u);
+  EXPECT_EQ(h.eval_samples, 300u);
+  EXPECT_EQ(h.lr, 0.05f);
+  EXPECT_EQ(h.momentum, 0.9f);
+  EXPECT_EQ(h.weight_decay, 5e-4f);
+  EXPECT_EQ(h.sparse_decay, 2e-4f);
+  EXPECT_EQ(h.loss_scale, 128.0f);
+  EXPECT_EQ(h.lr_schedule, 1u);
+  EXPECT_EQ(h.sdgp_rescale, 1u);
+  EXPECT_EQ(h.classes, 10u);
+  EXPECT_EQ(h.image_h, 28u);
+  EXPECT_EQ(h.image_c, 1u);
+  EXPECT_EQ(h.mean[0], 0.2860f);
+  EXPECT_EQ(h.stdev[0], 0.3530f);
+  EXPECT_EQ(h.train_count, 1000u);
+  EXPECT_EQ(h.test_count, 300u);
+
+  // Tensors: shapes, the input without a gradient, flatten a view.
+  const std::uint32_t shapes[11][3] = {{28, 28, 1},  {28, 28, 16}, {28, 28, 16}, {14, 14, 16}, {14, 14, 32}, {14, 14, 32},
+                                       {7, 7, 32},   {1, 1, 1568}, {1, 1, 128},  {1, 1, 128},  {1, 1, 10}};
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    EXPECT_EQ(tensors[i].n, 64u) << i;
+    EXPECT_EQ(tensors[i].h, shapes[i][0]) << i;
+    EXPECT_EQ(tensors[i].w, shapes[i][1]) << i;
+    EXPECT_EQ(tensors[i].c, shapes[i][2]) << i;
+    EXPECT_EQ(tensors[i].dtype, 0u) << i;
+    EXPECT_NE(tensors[i].addr, 0u) << i;
+    EXPECT_EQ(tensors[i].grad_addr != 0, i != 0) << i;
+  }
+  EXPECT_EQ(tensors[7].addr, tensors[6].addr);  // flatten
+  EXPECT_EQ(tensors[7].grad_addr, tensors[6].grad_addr);
+  EXPECT_EQ(h.input_tensor, 0u);
+  EXPECT_EQ(h.logits_tensor, 10u);
+
+  // Layers: kinds, tensors, params, shape fields, sparse flags (BDWP: not the first and last).
+  const model::LayerKind kinds[11] = {model::LayerKind::conv2d, model::LayerKind::relu,    model::LayerKind::maxpool,
+                                      model::LayerKind::conv2d, model::LayerKind::relu,    model::LayerKind::maxpool,
+                                      model::LayerKind::flatten, model::LayerKind::linear, model::LayerKind::relu,
+                                      model::LayerKind::linear, model::LayerKind::softmax_ce};
+  for (std::uint32_t i = 0; i < layers.size(); ++i) {
+    EXPECT_EQ(layers[i].kind, static_cast<std::uint32_t>(kinds[i])) << i;
+    EXPECT_EQ(layers[i].in, i) << i;
+    EXPECT_EQ(layers[i].out, i == 10 ? model::kNone : i + 1) << i;
+    EXPECT_EQ(layers[i].in2, model::kNone) << i;
+    EXPECT_EQ((layers[i].flags & model::kLayerSparse) != 0, i == 3 || i == 7) << i;
+  }
+  EXPECT_EQ(layers[0].a, 3u);
+  EXPECT_EQ(layers[0].b, 3u);
+  EXPECT_EQ(layers[0].c, 1u);
+  EXPECT_EQ(layers[0].d, 1u);
+  EXPECT_EQ(layers[2].a, 2u);
+  EXPECT_EQ(layers[2].c, 2u);
+  EXPECT_EQ(layers[0].weight, 0u);
+  EXPECT_EQ(layers[0].bias, model::kNone);
+  EXPECT_EQ(layers[3].weight, 1u);
+  EXPECT_EQ(layers[7].weight, 2u);
+  EXPECT_EQ(layers[7].bias, 3u);
+  EXPECT_EQ(layers[9].weight, 4u);
+  EXPECT_EQ(layers[9].bias, 5u);
+  EXPECT_EQ(layers[1].weight, model::kNone);
+
+  // Params: shapes; compressed forms only for the sparse weights.
+  const std::uint32_t param_shapes[6][4] = {  // cout, taps, cin, decay
+      {16, 9, 1, 1}, {32, 9, 16, 1}, {128, 1, 1568, 1}, {128, 1, 1, 0}, {10, 1, 128, 1}, {10, 1, 1, 0}};
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const model::Param& p = params[i];
+    EXPECT_EQ(p.cout, param_shapes[i][0]) << i;
+    EXPECT_EQ(p.taps, param_shapes[i][1]) << i;
+    EXPECT_EQ(p.cin, param_shapes[i][2]) << i;
+    EXPECT_EQ(p.decay, param_shapes[i][3]) << i;
+    EXPECT_EQ(p.count, p.cout * p.taps * p.cin) << i;
+    const bool sparse = i == 1 || i == 2;
+    EXPECT_EQ(p.fwd_values != 0, sparse) << i;
+    EXPECT_EQ(p.fwd_indices != 0, sparse) << i;
+    EXPECT_EQ(p.bwd_values != 0, sparse) << i;
+    EXPECT_EQ(p.bwd_indices != 0, sparse) << i;
+  }
+  // conv2 2:8: forward lines of Cin = 16 (2 groups, 4 entries, 3-bit indices: 12 bits, 1 word),
+  // 32 * 9 of them; backward lines of Cout = 32 (4 groups, 8 entries, 24 bits, 1 word), 9 * 16.
+  const auto area_bytes = [&](std::uint64_t addr) {
+    for (const MemoryArea& a : image.areas)
+      if (a.addr == addr) return a.bytes;
+    return std::uint64_t{0};
+  };
+  EXPECT_EQ(area_bytes(params[1].fwd_values), 32u * 9u * 4u * 2u);
+  EXPECT_EQ(area_bytes(params[1].fwd_indices), 32u * 9u * 1u * 4u);
+  EXPECT_EQ(area_bytes(params[1].bwd_values), 9u * 16u * 8u * 2u);
+  EXPECT_EQ(area_bytes(params[1].bwd_indices), 9u * 16u * 1u * 4u);
+  // fc1 2:8: forward lines of 1568 (196 groups, 392 entries x 3 bits = 1176 bits, 37 words).
+  EXPECT_EQ(area_bytes(params[2].fwd_values), 128u * 392u * 2u);
+  EXPECT_EQ(area_bytes(params[2].fwd_indices), 128u * 37u * 4u);
+  EXPECT_EQ(area_bytes(params[0].master), 16u * 9u * 4u);
+  EXPECT_EQ(area_bytes(params[0].grad), 16u * 9u * 2u);
+  expect_disjoint_inside_ddr(image);
+
+  // Scratch: 4 x the largest weight (fc1, 200704 values), no SDGP part, + 1 MiB.
+  EXPECT_EQ(h.scratch_bytes, (4u * 200704u + 4095u) / 4096u * 4096u + (1u << 20));
+  // Result area: header, 15 iteration records, ceil(15 / 200) = 1 eval record.
+  const model::ResultHeader r = memory.at<model::ResultHeader>(h.result);
+  EXPECT_EQ(r.magic, 0u);
+  EXPECT_EQ(r.status, 0u);
+  EXPECT_EQ(r.iteration_capacity, 15u);
+  EXPECT_EQ(r.eval_capacity, 1u);
+  EXPECT_GE(r.iteration_records, h.result + sizeof(model::ResultHeader));
+  EXPECT_GE(r.eval_records, r.iteration_records + 15 * sizeof(model::IterationRecord));
+  EXPECT_EQ(r.eval_records + sizeof(model::EvalRecord), h.result + h.result_bytes);
+  // Snapshots: initial and final; per param its master plus the compressed forms.
+  EXPECT_EQ(h.snapshot_capacity, 2u);
+  EXPECT_EQ(image.snapshot_iterations, (std::vector<std::uint32_t>{0, 15}));
+  std::uint64_t snapshot = 0;
+  for (const model::Param& p : params) snapshot += model::param_snapshot_bytes(p, 2, 8);
+  EXPECT_EQ(h.snapshot_bytes, snapshot);
+
+  // Contents: masters, zero momentum, FP16 copies, dataset, order.
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const model::Param& p = params[i];
+    for (std::uint32_t k = 0; k < p.count; k += 97) {
+      const float w = memory.at<float>(p.master + 4 * k);
+      EXPECT_EQ(w, image.initial[i][k]);
+      EXPECT_EQ(memory.at<float>(p.momentum + 4 * k), 0.0f);
+      EXPECT_EQ(memory.at<std::uint16_t>(p.fp16 + 2 * k), sat::float_to_fp16(w));
+      if (p.decay == 0) {
+        EXPECT_EQ(w, 0.0f);
+      }
+    }
+  }
+  EXPECT_EQ(std::memcmp(memory.bytes.data() + (h.train_images - memory.base), image.train_images.data(),
+                        image.train_images.size()),
+            0);
+  EXPECT_EQ(image.train_images.size(), 1000u * 784u);
+  EXPECT_EQ(std::memcmp(memory.bytes.data() + (h.test_labels - memory.base), image.test_labels.data(), 300), 0);
+  EXPECT_EQ(std::memcmp(memory.bytes.data() + (h.sample_order - memory.base), image.order.data(), 15 * 64 * 4), 0);
+}
+
+TEST(TrainImage, DatasetBytesAreThePixelBytes) {
+  // Fashion-MNIST's first training image is an ankle boot (label 9); its first row is blank.
+  const TrainingImage image =
+      build_training_image(load(kCnn, {"dataset.train_samples=64", "dataset.test_samples=10", "eval_samples=0"}).train,
+                           boot());
+  EXPECT_EQ(image.train_labels[0], 9u);
+  EXPECT_EQ(image.train_labels[1], 0u);
+  for (int x = 0; x < 28; ++x) EXPECT_EQ(image.train_images[x], 0u);
+  EXPECT_GT(*std::max_element(image.train_images.begin(), image.train_images.begin() + 784), 200u);
+  EXPECT_EQ(image.test_labels[0], 9u);
+}
+
+TEST(TrainImage, SparseFlagsFollowTheSchemeAndTheFirstAndLastRule) {
+  // Trainable layers of the tiny network: 0 (first), 2, 5, 6 (last).
+  const std::vector<bool> middle = {false, false, true, false, false, true, false, false};
+  EXPECT_EQ(sparse_flags(tiny_image("dense")), std::vector<bool>(8, false));
+  EXPECT_EQ(sparse_flags(tiny_image("bdwp")), middle);
+  EXPECT_EQ(sparse_flags(tiny_image("srste")), middle);
+  EXPECT_EQ(sparse_flags(tiny_image("sdgp")), middle);
+  EXPECT_EQ(sparse_flags(tiny_image("bdwp", "sparse_first_layer: true\n")),
+            (std::vector<bool>{true, false, true, false, false, true, false, false}));
+  EXPECT_EQ(sparse_flags(tiny_image("bdwp", "sparse_last_layer: true\n")),
+            (std::vector<bool>{false, false, true, false, false, true, true, false}));
+  EXPECT_EQ(sparse_flags(tiny_image("dense", "sparse_first_layer: true\nsparse_last_layer: true\n")),
+            std::vector<bool>(8, false));
+  // dense: true keeps a layer dense.
+  const std::string layers = "    - {type: conv2d, out: 8, kernel: 3}\n    - {type: conv2d, out: 8, kernel: 3, dense: true}\n"
+                             "    - {type: conv2d, out: 8, kernel: 2}\n    - {type: flatten}\n    - {type: linear, out: 3}\n"
+                             "    - {type: softmax_ce}\n";
+  const std::string path = write_file("dense_layer.yaml", synthetic_workload("bdwp", "", layers));
+  EXPECT_EQ(sparse_flags(build_training_image(load(path).train, boot())),
+            (std::vector<bool>{false, false, true, false, false, false}));
+}
+
+TEST(TrainImage, CompressedFormsAndScratchFollowTheScheme) {
+  // Weights: 0 conv 8x9x2, 1 conv 8x9x8, 2 linear 8x8, 3 its bias, 4 linear 3x8.
+  const auto forms = [](const TrainingImage& image) {
+    std::vector<int> f;
+    for (const model::Param& p : image.params) f.push_back((p.fwd_values ? 1 : 0) + (p.bwd_values ? 2 : 0));
+    return f;
+  };
+  EXPECT_EQ(forms(tiny_image("bdwp")), (std::vector<int>{0, 3, 3, 0, 0}));
+  EXPECT_EQ(forms(tiny_image("srste")), (std::vector<int>{0, 1, 1, 0, 0}));
+  EXPECT_EQ(forms(tiny_image("sdgp")), (std::vector<int>{0, 0, 0, 0, 0}));
+  EXPECT_EQ(forms(tiny_image("dense")), (std::vector<int>{0, 0, 0, 0, 0}));
+  // SDGP: dY~ of the sparse conv (layer 2, 2x2 output, Cout 8): 4 x 2 x 2 lines of 8, 2:4 ->
+  // 4 entries (8 B of values), 4 x 2 bits (1 word) each. Largest weight: 8*9*8 = 576 values.
+  const std::uint64_t base = (4u * 576u + 4095u) / 4096u * 4096u + (1u << 20);
+  EXPECT_EQ(tiny_image("sdgp").header.scratch_bytes, base + 4096u + 4096u);
+  EXPECT_EQ(tiny_image("bdwp").header.scratch_bytes, base);
+  const TrainingImage bdwp = tiny_image("bdwp");
+  expect_disjoint_inside_ddr(bdwp);
+  EXPECT_EQ(bdwp.params[1].count, 8u * 9u * 8u);
+  EXPECT_EQ(bdwp.params[2].cin, 8u);  // the flattened 1x1x8
+  EXPECT_EQ(bdwp.params[3].count, 8u);
+  EXPECT_EQ(bdwp.params[3].decay, 0u);
+  EXPECT_EQ(bdwp.layers[3].a, 2u);  // maxpool: stride defaults to the kernel
+  EXPECT_EQ(bdwp.layers[3].c, 2u);
+  EXPECT_EQ(bdwp.layers[2].c, 2u);
+}
+
+TEST(TrainImage, EvalAndSnapshotCountsAndEpochs) {
+  // 20 samples, batch 4: 5 iterations per epoch.
+  const TrainingImage image =
+      tiny_image("dense", "epochs: 3\neval_interval: 4\nexport: {snapshot_interval: 5, log_interval: 0}\n");
+  EXPECT_EQ(image.header.iterations, 15u);
+  EXPECT_EQ(image.train_epochs, 3u);
+  EXPECT_EQ(eval_capacity(image), 4u);  // after 4, 8, 12 and 15
+  EXPECT_EQ(image.header.snapshot_capacity, 2u + 15u / 5u);
+  EXPECT_EQ(image.snapshot_iterations, (std::vector<std::uint32_t>{0, 5, 10, 15}));
+  const TrainingImage exact = tiny_image("dense", "iterations: 7\nepochs: 9\n");
+  EXPECT_EQ(exact.header.iterations, 7u);  // iterations wins over epochs
+  EXPECT_EQ(exact.order.size(), 7u * 4u);
+  EXPECT_EQ(exact.train_epochs, 2u);
+  EXPECT_EQ(eval_capacity(exact), 1u);
+}
+
+// A residual block with batch norm (docs/training.md "Residual networks").
+const char* const kResidualLayers =
+    "    - {type: conv2d, out: 4, kernel: 3, padding: 1}\n"  // 0: 6x6x4, tensor 1
+    "    - {type: batchnorm}\n"                              // 1: tensor 2
+    "    - {type: relu, name: a}\n"                          // 2: tensor 3, read by 3 and 5
+    "    - {type: conv2d, out: 4, kernel: 3, padding: 1}\n"  // 3: tensor 4
+    "    - {type: batchnorm, name: bn}\n"                    // 4: tensor 5
+    "    - {type: add, with: a}\n"                           // 5: tensor 6
+    "    - {type: relu}\n"                                   // 6: tensor 7
+    "    - {type: avgpool, kernel: 6}\n"                     // 7: 1x1x4, tensor 8
+    "    - {type: flatten}\n"                                // 8: view, tensor 9
+    // 9: linear, tensor 10
+    "    - {type: linear, out: 3, bias: true}\n"
+    "    - {type: softmax_ce}\n";
+
+std::string residual_workload(const std::string& scheme, const std::string& extra = "") {
+  return synthetic_workload(scheme, extra, kResidualLayers);
+}
+
+TEST(TrainImage, ResidualBlockWithBatchNorm) {
+  const Workload w = load(write_file("residual.yaml", residual_workload("bdwp")));
+  EXPECT_EQ(w.train.layers[5].with_from, 2);
+  EXPECT_EQ(w.train.layers[5].from, 4);
+  const TrainingImage image = build_training_image(w.train, boot());
+  ASSERT_EQ(image.layers.size(), 11u);
+  ASSERT_EQ(image.tensors.size(), 11u);  // the batch, one per layer but softmax_ce
+  EXPECT_EQ(image.header.logits_tensor, 10u);
+  EXPECT_EQ(image.layers[5].kind, static_cast<std::uint32_t>(model::LayerKind::add));
+  EXPECT_EQ(image.layers[5].in, 5u);
+  EXPECT_EQ(image.layers[5].in2, 3u);
+  EXPECT_EQ(image.layers[3].in, 3u);
+  EXPECT_EQ(image.layers[1].kind, static_cast<std::uint32_t>(model::LayerKind::batchnorm));
+  // Params: conv0 weight; bn1 gamma, beta, running; conv3 weight; bn4 gamma, beta, running;
+  // linear9 weight, bias.
+  ASSERT_EQ(image.params.size(), 10u);
+  EXPECT_EQ(image.layers[1].weight, 1u);
+  EXPECT_EQ(image.layers[1].bias, 2u);
+  EXPECT_EQ(image.layers[1].a, 3u);
+  EXPECT_EQ(image.layers[4].a, 7u);
+  const model::Param& gamma = image.params[1];
+  const model::Param& running = image.params[3];
+  EXPECT_EQ(gamma.count, 4u);
+  EXPECT_EQ(gamma.decay, 0u);
+  EXPECT_NE(gamma.momentum, 0u);
+  EXPECT_NE(gamma.grad, 0u);
+  EXPECT_EQ(image.initial[1], std::vector<float>(4, 1.0f));
+  EXPECT_EQ(image.initial[2], std::vector<float>(4, 0.0f));
+  EXPECT_EQ(running.count, 8u);
+  EXPECT_NE(running.master, 0u);
+  EXPECT_EQ(running.momentum, 0u);  // master only
+  EXPECT_EQ(running.grad, 0u);
+  EXPECT_EQ(running.fp16, 0u);
+  EXPECT_EQ(image.initial[3], (std::vector<float>{0, 0, 0, 0, 1, 1, 1, 1}));
+  EXPECT_TRUE(image.param_info[3].running);
+  EXPECT_TRUE(image.param_info[2].bias);
+  EXPECT_EQ(image.param_info[6].name, "4_batchnorm.bias");
+  // Sparse: conv3 only (conv0 first, linear9 last; batch norm never).
+  EXPECT_EQ(sparse_flags(image), (std::vector<bool>{false, false, false, true, false, false, false, false, false, false,
+                                                    false}));
+  // Scratch: 4 x the largest weight (4*9*4 = 144 values), the gradient of tensor 3
+  // (4 x 6x6x4 FP16 = 1152 B) that layers 3 and 5 both contribute to, 1 MiB.
+  EXPECT_EQ(image.header.scratch_bytes, 4096u + 4096u + (1u << 20));
+  expect_disjoint_inside_ddr(image);
+  // The snapshot holds the running statistics' master too.
+  std::uint64_t snapshot = 0;
+  for (const model::Param& p : image.params) snapshot += model::param_snapshot_bytes(p, 2, 4);
+  EXPECT_EQ(image.header.snapshot_bytes, snapshot);
+  // The resolved YAML keeps the names.
+  EXPECT_NE(to_yaml(w).find("    - {type: add, with: a}\n"), std::string::npos) << to_yaml(w);
+  EXPECT_NE(to_yaml(w).find("    - {type: relu, name: a}\n"), std::string::npos);
+}
+
+TEST(TrainImage, NamedInputsChooseTheTensorALayerReads) {
+  // The last linear layer reads fc by name, so nothing reads the add (layer 3): rejected.
+  const std::string layers = "    - {type: flatten}\n    - {type: linear, out: 72, name: fc}\n"
+                             "    - {type: relu}\n    - {type: add, with: fc}\n    - {type: linear, out: 3, input: fc}\n"
+                             "    - {type: softmax_ce}\n";
+  EXPECT_NE(error_of([&] { load(write_file("skip.yaml", synthetic_workload("dense", "", layers))); })
+                .find("the output of add (layer 3) is read by no layer"),
+            std::string::npos);
+  const std::string ok = "    - {type: flatten}\n    - {type: linear, out: 72, name: fc}\n"
+                         "    - {type: relu}\n    - {type: add, with: fc}\n    - {type: linear, out: 3}\n"
+                         "    - {type: softmax_ce}\n";
+  const TrainingImage image = build_training_image(load(write_file("ok.yaml", synthetic_workload("dense", "", ok))).train, boot());
+  EXPECT_EQ(image.layers[3].in, 3u);   // the relu's output
+  EXPECT_EQ(image.layers[3].in2, 2u);  // fc's output
+  EXPECT_EQ(image.header.logits_tensor, 5u);
+}
+
+TEST(TrainImage, ImageLargerThanDdrIsAUserErrorWithTheSizes) {
+  fw::BootInfo small = boot();
+  small.ddr.size = 1 << 20;
+  const std::string message = error_of([&] { build_training_image(load(kMlp, {"dataset.train_samples=640"}).train, small); });
+  EXPECT_NE(message.find("the training image needs "), std::string::npos) << message;
+  EXPECT_NE(message.find("but DDR has 1.0 MiB"), std::string::npos) << message;
+  EXPECT_NE(message.find("training set 0.5 MiB"), std::string::npos) << message;  // 640 x 784 B
+}
+
+// IDX files of `count` 28x28 images whose pixels are (i + x) % 256, labels i % 10.
+void write_idx(const fs::path& dir, const std::string& prefix, std::uint32_t count) {
+  const auto be32 = [](std::string& s, std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) s += static_cast<char>((v >> shift) & 0xFF);
+  };
+  std::string images, labels;
+  be32(images, 0x803), be32(images, count), be32(images, 28), be32(images, 28);
+  be32(labels, 0x801), be32(labels, count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    for (std::uint32_t x = 0; x < 784; ++x) images += static_cast<char>((i + x) % 256);
+    labels += static_cast<char>(i % 10);
+  }
+  std::ofstream(dir / (prefix + "-images-idx3-ubyte"), std::ios::binary) << images;
+  std::ofstream(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary) << labels;
+}
+
+TEST(TrainImage, FashionMnistFromAnotherDirectory) {
+  const fs::path dir = test::test_dir() / "fmnist";
+  fs::create_directories(dir);
+  write_idx(dir, "train", 100);
+  write_idx(dir, "t10k", 30);
+  const std::string path = "dataset.path=" + dir.string();
+  const TrainingImage image = build_training_image(load(kMlp, {path, "batch=8", "eval_samples=0"}).train, boot());
+  EXPECT_EQ(image.header.train_count, 100u);
+  EXPECT_EQ(image.header.test_count, 30u);
+  EXPECT_EQ(image.header.iterations, 12u);  // floor(100 / 8)
+  EXPECT_EQ(image.train_images[784 * 5 + 3], 8u);
+  EXPECT_EQ(image.train_labels[17], 7u);
+  EXPECT_EQ(image.test_images[784 * 29 + 300], (29u + 300u) % 256u);
+  // Asking for more samples than the files have names the file.
+  const std::string message = error_of([&] {
+    build_training_image(load(kMlp, {path, "dataset.train_samples=200"}).train, boot());
+  });
+  EXPECT_NE(message.find("train-images-idx3-ubyte: has 100 images, fewer than dataset.train_samples = 200"),
+            std::string::npos)
+      << message;
+}
+
+TEST(TrainImage, Cifar10FromItsBinaryFiles) {
+  const fs::path dir = test::test_dir() / "cifar";
+  fs::create_directories(dir);
+  // Two records per file; record r of file f has label (f + r) % 10 and every red pixel 10 f + r,
+  // green 100, blue 200 (stored channel-major).
+  const auto batch = [&](const std::string& name, int f) {
+    std::string bytes;
+    for (int r = 0; r < 2; ++r) {
+      bytes += static_cast<char>((f + r) % 10);
+      bytes += std::string(1024, static_cast<char>(10 * f + r)) + std::string(1024, 100) + std::string(1024, static_cast<char>(200));
+    }
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+  };
+  for (int f = 1; f <= 5; ++f) batch("data_batch_" + std::to_string(f) + ".bin", f);
+  batch("test_batch.bin", 7);
+  const std::string layers = "    - {type: conv2d, out: 4, kernel: 3, stride: 2}\n    - {type: avgpool, kernel: 15}\n"
+                             "    - {type: flatten}\n    - {type: linear, out: 10}\n    - {type: softmax_ce}\n";
+  const std::string text = "name: c\nprogram: train\nbatch: 2\noptimizer: {lr: 0.1}\n"
+                           "dataset: {name: cifar10, path: \"" + dir.string() + "\", mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}\n"
+                           "network:\n  layers:\n" + layers;
+  const TrainingImage image = build_training_image(load(write_file("cifar.yaml", text)).train, boot());
+  EXPECT_EQ(image.header.train_count, 10u);
+  EXPECT_EQ(image.header.test_count, 2u);
+  EXPECT_EQ(image.header.image_c, 3u);
+  EXPECT_EQ(image.header.iterations, 5u);
+  EXPECT_EQ(image.header.stdev[2], 0.25f);
+  // Sample 3 is record 1 of data_batch_2: label 3, pixels (21, 100, 200) in HWC order.
+  EXPECT_EQ(image.train_labels[3], 3u);
+  EXPECT_EQ(image.train_images[3 * 3072 + 0], 21u);
+  EXPECT_EQ(image.train_images[3 * 3072 + 1], 100u);
+  EXPECT_EQ(image.train_images[3 * 3072 + 2], 200u);
+  EXPECT_EQ(image.layers[1].a, 15u);
+  EXPECT_EQ(image.tensors[2].h, 1u);
+}
+
+// ------------------------------------------------------------------- order and init values
+
+// An independent Fisher-Yates of the documented algorithm.
+std::vector<std::uint32_t> reference_shuffle(std::uint32_t n, std::uint64_t seed) {
+  std::uint64_t state = seed;
+  const auto next = [&state] {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  std::vector<std::uint32_t> a(n);
+  for (std::uint32_t i = 0; i < n; ++i) a[i] = i;
+  for (std::uint32_t i = n - 1; i >= 1; --i) {
+    const auto j = static_cast<std::uint32_t>((next() >> 32) * (i + 1) >> 32);
+    std::swap(a[i], a[j]);
+  }
+  return a;
+}
+
+TEST(SampleOrder, IsAPermutationPerEpochDeterministicAndAsDocumented) {
+  // 1000 samples, batch 64: 15 batches (960 samples) per epoch; 40 iterations span 3 epochs.
+  const std::vector<std::uint32_t> order = sample_order(1000, 64, 40, 7);
+  ASSERT_EQ(order.size(), 40u * 64u);
+  for (std::uint32_t epoch = 0; epoch < 3; ++epoch) {
+    const auto begin = order.begin() + epoch * 960;
+    const auto end = epoch == 2 ? order.end() : begin + 960;
+    const std::set<std::uint32_t> distinct(begin, end);
+    EXPECT_EQ(distinct.size(), static_cast<std::size_t>(end - begin)) << "epoch " << epoch;
+    EXPECT_LT(*distinct.rbegin(), 1000u);
+    const std::vector<std::uint32_t> expected = reference_shuffle(1000, 7 + epoch);
+    EXPECT_TRUE(std::equal(begin, end, expected.begin())) << "epoch " << epoch;
+  }
+  EXPECT_EQ(sample_order(1000, 64, 40, 7), order);
+  EXPECT_NE(sample_order(1000, 64, 40, 8), order);
+  EXPECT_FALSE(std::equal(order.begin(), order.begin() + 960, order.begin() + 960));  // epochs differ
+  EXPECT_TRUE(sample_order(10, 64, 5, 1).empty());  // no whole batch
+}
+
+TEST(InitialWeights, HeNormalStatisticsOnALargeLayer) {
+  const TrainingImage image = tiny_image("dense");  // warm-up of nothing; the big one follows
+  (void)image;
+  const TrainingImage cnn = build_training_image(
+      load(kCnn, {"dataset.train_samples=128", "dataset.test_samples=10", "eval_samples=0"}).train, boot());
+  // fc1: 128 x 1568 = 200704 values, fan_in 1568.
+  const std::vector<float>& w = cnn.initial[2];
+  ASSERT_EQ(w.size(), 200704u);
+  double sum = 0, squares = 0;
+  for (const float v : w) sum += v, squares += double{v} * v;
+  const double mean = sum / w.size(), stddev = std::sqrt(squares / w.size() - mean * mean);
+  const double expected = std::sqrt(2.0 / 1568.0);
+  EXPECT_NEAR(mean, 0.0, 4 * expected / std::sqrt(200704.0));
+  EXPECT_NEAR(stddev, expected, 0.02 * expected);
+  // Gaussian tails: about 4.55% beyond 2 sigma.
+  const auto beyond = std::count_if(w.begin(), w.end(), [&](float v) { return std::fabs(v) > 2 * expected; });
+  EXPECT_NEAR(static_cast<double>(beyond) / w.size(), 0.0455, 0.003);
+  // conv2: 32 x 9 x 16 = 4608 values, fan_in 144.
+  const std::vector<float>& c = cnn.initial[1];
+  double c_squares = 0;
+  for (const float v : c) c_squares += double{v} * v;
+  EXPECT_NEAR(std::sqrt(c_squares / c.size()), std::sqrt(2.0 / 144.0), 0.05 * std::sqrt(2.0 / 144.0));
+  // Biases start at zero; the same seed gives the same weights, another seed others.
+  for (const float v : cnn.initial[3]) EXPECT_EQ(v, 0.0f);
+  const TrainingImage again = build_training_image(
+      load(kCnn, {"dataset.train_samples=128", "dataset.test_samples=10", "eval_samples=0"}).train, boot());
+  EXPECT_EQ(again.initial, cnn.initial);
+  const TrainingImage other = build_training_image(
+      load(kCnn, {"dataset.train_samples=128", "dataset.test_samples=10", "eval_samples=0", "seed=2"}).train, boot());
+  EXPECT_NE(other.initial[2], cnn.initial[2]);
+}
+
+// ----------------------------------------------------------------------- results and export
+
+TEST(TrainExport, DecodesMasksFromHandWrittenIndices) {
+  // Forward: 2 lines of Cin = 8 at 2:4 (2 groups, 4 entries of 2 bits).
+  model::Param p;
+  p.cout = 2, p.taps = 1, p.cin = 8, p.count = 16;
+  std::uint32_t fwd[2] = {};
+  const std::uint32_t row0[4] = {1, 3, 0, 2}, row1[4] = {0, 1, 2, 3};  // positions 1,3,4,6 and 0,1,6,7
+  for (std::uint32_t e = 0; e < 4; ++e) fw::nm_set_index(&fwd[0], e, 2, row0[e]), fw::nm_set_index(&fwd[1], e, 2, row1[e]);
+  const std::vector<std::uint8_t> expected_fwd = {0, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 1, 1};
+  EXPECT_EQ(decode_mask(p, 2, 4, false, fwd), expected_fwd);
+  // Backward: 8 lines (tap 0, cin 0..7) of Cout = 2, one short group of 2 entries: all kept.
+  std::uint32_t bwd[8] = {};
+  for (auto& words : bwd) fw::nm_set_index(&words, 0, 2, 0), fw::nm_set_index(&words, 1, 2, 1);
+  EXPECT_EQ(decode_mask(p, 2, 4, true, bwd), std::vector<std::uint8_t>(16, 1));
+  // Backward 1:4 on the same lines: only cout 1 of each cin.
+  for (auto& words : bwd) words = 0, fw::nm_set_index(&words, 0, 2, 1);
+  std::vector<std::uint8_t> expected_bwd(16, 0);
+  for (int ci = 0; ci < 8; ++ci) expected_bwd[8 + ci] = 1;
+  EXPECT_EQ(decode_mask(p, 1, 4, true, bwd), expected_bwd);
+}
+
+TEST(TrainExport, TorchLayoutOfAConvWeightIsOihw) {
+  ParamInfo info;
+  info.kernel = 2;
+  info.torch_shape = {2, 3, 2, 2};
+  model::Param p;
+  p.cout = 2, p.taps = 4, p.cin = 3, p.count = 24;
+  std::vector<float> ohwi(24);
+  for (std::size_t k = 0; k < 24; ++k) ohwi[k] = static_cast<float>(k);
+  const std::vector<float> oihw = to_torch_layout(info, p, ohwi);
+  // OIHW [o][i][kh][kw] = OHWI [o][kh][kw][i]: [1][2][1][0] = [1][1][0][2] = 12 + 2*3 + 2 = 20.
+  EXPECT_EQ(oihw[((1 * 3 + 2) * 2 + 1) * 2 + 0], 20.0f);
+  EXPECT_EQ(oihw[1], 3.0f);  // [0][0][0][1] = [0][0][1][0]
+  EXPECT_EQ(oihw[4], 1.0f);  // [0][1][0][0] = [0][0][0][1]
+}
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST(TrainExport, WritesMetricsWeightsSnapshotsAndMasks) {
+  TrainingImage image = tiny_image("bdwp", "iterations: 3\neval_interval: 2\n");
+  Memory memory = written(image);
+  const model::Header& h = image.header;
+  // What a firmware would have written: records, final masters (2 x initial), two snapshots
+  // whose masks keep entries at in-group index (e + k) % m.
+  model::ResultHeader r = memory.at<model::ResultHeader>(h.result);
+  r.magic = model::kMagic;
+  r.status = 1;
+  r.iterations_done = 3;
+  r.evals_done = 2;
+  r.time.stce_ps = 5'000'000;
+  for (std::uint32_t t = 0; t < 3; ++t)
+    memory.put(r.iteration_records + t * sizeof(model::IterationRecord),
+               model::IterationRecord{t, 1.5f - t, 0.25f * t, 0.1f, (t + 1) * 1'000'000ull});
+  memory.put(r.eval_records, model::EvalRecord{2, 6, 0.75f, 0.5f, 2'500'000});
+  memory.put(r.eval_records + sizeof(model::EvalRecord), model::EvalRecord{3, 6, 0.5f, 2.0f / 3, 3'500'000});
+  memory.put(h.result, r);
+  for (std::size_t i = 0; i < image.params.size(); ++i)
+    for (std::uint32_t k = 0; k < image.params[i].count; ++k)
+      memory.put(image.params[i].master + 4 * k, 2 * image.initial[i][k]);
+  for (std::uint32_t s = 0; s < 2; ++s) {
+    std::uint64_t addr = h.snapshots + s * h.snapshot_bytes;
+    for (std::size_t i = 0; i < image.params.size(); ++i) {
+      const model::Param& p = image.params[i];
+      for (std::uint32_t k = 0; k < p.count; ++k) memory.put(addr + 4 * k, (s + 1) * image.initial[i][k]);
+      addr += std::uint64_t{p.count} * 4;
+      for (const bool backward : {false, true}) {
+        if (!(backward ? p.bwd_values : p.fwd_values)) continue;
+        const fw::NmLine line = backward ? model::bwd_line(p, 2, 4) : model::fwd_line(p, 2, 4);
+        const std::uint64_t lines = backward ? model::bwd_lines(p) : model::fwd_lines(p);
+        addr += model::values_bytes(lines, line);
+        for (std::uint64_t l = 0; l < lines; ++l) {
+          std::vector<std::uint32_t> words(line.index_words());
+          for (std::uint32_t e = 0; e < line.entries(); ++e) fw::nm_set_index(words.data(), e, 2, (e + s) % 4);
+          for (std::size_t wi = 0; wi < words.size(); ++wi) memory.put(addr + (l * words.size() + wi) * 4, words[wi]);
+        }
+        addr += model::index_bytes(lines, line);
+      }
+    }
+  }
+
+  const TrainingResult result = read_training_result(image, memory.reader());
+  EXPECT_EQ(result.status(), "finished");
+  ASSERT_EQ(result.iterations.size(), 3u);
+  ASSERT_EQ(result.evals.size(), 2u);
+  EXPECT_EQ(result.iterations[2].loss, -0.5f);
+
+  const fs::path dir = test::test_dir() / "run";
+  fs::create_directories(dir);
+  TrainingRunInfo info;
+  info.workload = "tiny";
+  info.mode = "functional";
+  info.simulated_seconds = 4e-6;
+  const std::string summary = export_training(image, result, memory.reader(), dir, info);
+  EXPECT_NE(summary.find("training: finished, 3 of 3 iterations (batch 4, bdwp 2:4, functional)"), std::string::npos)
+      << summary;
+  EXPECT_EQ(file_text(dir / "metrics.csv"),
+            "iteration,loss,accuracy,lr,sim_time_us\n0,1.5,0,0.1,1\n1,0.5,0.25,0.1,2\n2,-0.5,0.5,0.1,3\n");
+  EXPECT_EQ(file_text(dir / "eval.csv"),
+            "iteration,samples,loss,accuracy,sim_time_us\n2,6,0.75,0.5,2.5\n3,6,0.5,0.6666667,3.5\n");
+  const std::string json = file_text(dir / "training.json");
+  EXPECT_NE(json.find("\"status\": \"finished\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"final_eval\": {\"iteration\": 3, \"samples\": 6, \"loss\": 0.5, \"accuracy\": 0.6666667}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"stce\": 5,"), std::string::npos) << json;
+
+  // Final weights: the masters in DDR (2 x initial), PyTorch layout.
+  const NpyArray conv = read_npy((dir / "weights" / "2_conv2d.weight.npy").string());
+  EXPECT_EQ(conv.shape, (std::vector<std::size_t>{8, 8, 3, 3}));  // OIHW
+  // OIHW [o=1][i=2][kh=0][kw=1] = OHWI [1][0][1][2] = index (1*3*3 + 0*3 + 1)*8 + 2 = 82.
+  EXPECT_EQ(conv.data[((1 * 8 + 2) * 3 + 0) * 3 + 1], 2 * image.initial[1][82]);
+  const NpyArray bias = read_npy((dir / "weights" / "5_linear.bias.npy").string());
+  EXPECT_EQ(bias.shape, (std::vector<std::size_t>{8}));
+  EXPECT_TRUE(fs::exists(dir / "weights" / "0_conv2d.weight.npy"));
+  EXPECT_TRUE(fs::exists(dir / "weights" / "6_linear.weight.npy"));
+
+  // Snapshots after iterations 0 and 3; masks of the sparse weights only.
+  const NpyArray first = read_npy((dir / "snapshots" / "iter_0" / "5_linear.weight.npy").string());
+  EXPECT_EQ(first.shape, (std::vector<std::size_t>{8, 8}));
+  EXPECT_EQ(first.data[9], image.initial[2][9]);
+  EXPECT_EQ(read_npy((dir / "snapshots" / "iter_3" / "5_linear.weight.npy").string()).data[9], 2 * image.initial[2][9]);
+  EXPECT_FALSE(fs::exists(dir / "snapshots" / "iter_0" / "0_conv2d.fwd_mask.npy"));
+  EXPECT_FALSE(fs::exists(dir / "snapshots" / "iter_0" / "6_linear.fwd_mask.npy"));
+  // 5_linear forward lines of 8 at 2:4, snapshot 1: indices (e + 1) % 4 -> positions 1, 2, 7, 4.
+  const std::string mask = file_text(dir / "snapshots" / "iter_3" / "5_linear.fwd_mask.npy");
+  ASSERT_EQ(mask.size() % 64, 0u);  // header padded to 64 bytes, 64 bytes of data
+  EXPECT_EQ(mask.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
+  EXPECT_NE(mask.find("'descr': '|u1', 'fortran_order': False, 'shape': (8, 8), }"), std::string::npos) << mask;
+  const std::string row0 = mask.substr(mask.size() - 64, 8);
+  EXPECT_EQ(row0, std::string("\0\1\1\0\1\0\0\1", 8));
+  // 2_conv2d backward: lines (tap, cin) of Cout = 8, snapshot 0: indices e % 4 -> couts 0, 1 (group
+  // 0) and 4 + 2, 4 + 3 (group 1).
+  const std::string bwd = file_text(dir / "snapshots" / "iter_0" / "2_conv2d.bwd_mask.npy");
+  EXPECT_NE(bwd.find("'shape': (8, 3, 3, 8)"), std::string::npos);
+  const std::string data = bwd.substr(bwd.size() - 8 * 9 * 8);
+  for (int co = 0; co < 8; ++co) EXPECT_EQ(data[static_cast<std::size_t>(co * 72 + 4 * 8 + 5)], co < 2 || co >= 6 ? 1 : 0) << co;
+
+  // In timing mode no weights or snapshots are exported.
+  const fs::path timing = test::test_dir() / "timing";
+  fs::create_directories(timing);
+  info.mode = "timing";
+  export_training(image, result, memory.reader(), timing, info);
+  EXPECT_TRUE(fs::exists(timing / "metrics.csv"));
+  EXPECT_FALSE(fs::exists(timing / "weights"));
+}
+
+// Writes param 1's (the sparse conv's) compressed indices into snapshot 0: forward lines keep
+// in-group positions 0 and 1 of Cin, backward lines 2 and 3 of Cout (2:4).
+void put_conv_snapshot(const TrainingImage& image, Memory& memory) {
+  const model::Header& h = image.header;
+  const model::Param& p = image.params[1];
+  std::uint64_t addr = h.snapshots + model::param_snapshot_bytes(image.params[0], 2, 4) + std::uint64_t{p.count} * 4;
+  for (const bool backward : {false, true}) {
+    const fw::NmLine line = backward ? model::bwd_line(p, 2, 4) : model::fwd_line(p, 2, 4);
+    const std::uint64_t lines = backward ? model::bwd_lines(p) : model::fwd_lines(p);
+    addr += model::values_bytes(lines, line);
+    for (std::uint64_t l = 0; l < lines; ++l) {
+      std::uint32_t word = 0;  // 4 entries of 2 bits
+      for (std::uint32_t e = 0; e < 4; ++e) fw::nm_set_index(&word, e, 2, e % 2 + (backward ? 2 : 0));
+      memory.put(addr + l * 4, word);
+    }
+    addr += model::index_bytes(lines, line);
+  }
+}
+
+TEST(TrainExport, NestedBackwardMaskIsInsideTheForwardMask) {
+  // conv 2: 8 x 3x3 x 8. Forward keeps ci % 4 < 2, the backward indices co % 4 >= 2.
+  for (const bool nested : {false, true}) {
+    const TrainingImage image = tiny_image("bdwp", nested ? "bdwp_bwd_mask: nested\n" : "");
+    EXPECT_EQ(image.header.bwd_mask, nested ? 1u : 0u);
+    Memory memory = written(image);
+    put_conv_snapshot(image, memory);
+    const ParamSnapshot s = read_snapshot(image, 0, 1, memory.reader());
+    ASSERT_EQ(s.fwd_mask.size(), 8u * 9u * 8u);
+    ASSERT_EQ(s.bwd_mask.size(), 8u * 9u * 8u);
+    for (std::uint32_t co = 0; co < 8; ++co)
+      for (std::uint32_t tap = 0; tap < 9; ++tap)
+        for (std::uint32_t ci = 0; ci < 8; ++ci) {
+          const std::size_t k = (co * 9 + tap) * 8 + ci;
+          EXPECT_EQ(s.fwd_mask[k], ci % 4 < 2 ? 1 : 0) << k;
+          EXPECT_EQ(s.bwd_mask[k], co % 4 >= 2 && (!nested || ci % 4 < 2) ? 1 : 0) << "nested " << nested << " " << k;
+        }
+  }
+}
+
+TEST(TrainExport, AFailedRunReportsItsMessage) {
+  const TrainingImage image = tiny_image("dense", "iterations: 3\n");
+  Memory memory = written(image);
+  model::ResultHeader r = memory.at<model::ResultHeader>(image.header.result);
+  EXPECT_EQ(read_training_result(image, memory.reader()).status(), "not started");
+  r.magic = model::kMagic;
+  EXPECT_EQ((memory.put(image.header.result, r), read_training_result(image, memory.reader()).status()), "running");
+  r.status = 2;
+  r.iterations_done = 1;
+  std::strcpy(r.message, "STCE job timed out");
+  memory.put(image.header.result, r);
+  const TrainingResult result = read_training_result(image, memory.reader());
+  EXPECT_EQ(result.status(), "failed");
+  const fs::path dir = test::test_dir() / "run";
+  fs::create_directories(dir);
+  TrainingRunInfo info;
+  info.mode = "functional";
+  const std::string summary = export_training(image, result, memory.reader(), dir, info);
+  EXPECT_NE(summary.find("firmware error      STCE job timed out"), std::string::npos) << summary;
+  EXPECT_NE(file_text(dir / "training.json").find("\"message\": \"STCE job timed out\""), std::string::npos);
+  // Only the snapshot after iteration 0 was complete.
+  EXPECT_TRUE(fs::exists(dir / "snapshots" / "iter_0"));
+  EXPECT_FALSE(fs::exists(dir / "snapshots" / "iter_3"));
+}
+
+TEST(TrainExport, ProgressLine) {
+  const TrainingImage image = tiny_image("dense", "iterations: 150\n");
+  const model::IterationRecord last{49, 0.4321f, 0.75f, 0.1f, 2'500'000'000};
+  const model::EvalRecord eval{40, 6, 0.5f, 0.8125f, 0};
+  EXPECT_EQ(progress_line(image, 50, last, &eval, 3.0, 6.0),
+            "train: iteration  50/150  loss 0.4321  batch acc 75.00%  test acc 81.25% (at 40)  sim 2.500 ms  wall 3.0 s  "
+            "ETA 6.0 s");
+  EXPECT_NE(progress_line(image, 50, last, nullptr, 3.0, 6.0).find("test acc -"), std::string::npos);
+}
+
+// ------------------------------------------------------------------------------ satvp run
+
+TEST(TrainImage, FullFashionMnistLoadsQuickly) {
+  const auto start = std::chrono::steady_clock::now();
+  const TrainingImage image = build_training_image(load(kCnn).train, boot());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(image.header.train_count, 60000u);
+  EXPECT_EQ(image.header.test_count, 10000u);
+  EXPECT_EQ(image.header.iterations, 937u);
+  EXPECT_EQ(image.order.size(), 937u * 64u);
+  // The target is < 1 s (docs/workloads.md); the bound leaves room for a loaded machine.
+  EXPECT_LT(seconds, 3.0);
+  std::printf("full Fashion-MNIST image built in %.3f s\n", seconds);
+}
+
+TEST(TrainSatvp, RunStartsTheTrainingRuntimeWithTheOverrides) {
+  const std::string out = std::string(CESTVP_BINARY_DIR) + "/test-runs/train-set";
+  fs::remove_all(out);
+  const test::Command c = test::run_command(
+      test::kSatvp + " run --workload " + kCnn + " --out " + out +
+      " --set scheme=dense --set batch=32 --set iterations=2 --set eval_samples=64 --set dataset.train_samples=256"
+      " --set dataset.test_samples=64 --set mode=timing");
+  EXPECT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(c.output.find("2 iterations of batch 32 (1 epoch), dense 2:8, timing mode"), std::string::npos) << c.output;
+  const std::string resolved = file_text(fs::path(out) / "workload.yaml");
+  EXPECT_NE(resolved.find("\nscheme: dense\n"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("\nbatch: 32\n"), std::string::npos) << resolved;
+  EXPECT_NE(file_text(fs::path(out) / "training.json").find("\"status\": \"finished\""), std::string::npos) << c.output;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "metrics.csv")) << c.output;
+  // --mode overrides the workload's mode.
+  const test::Command m = test::run_command(test::kSatvp + " run --workload " + kCnn + " --out " + out +
+                                            " --set iterations=1 --set eval_samples=64 --set dataset.train_samples=64"
+                                            " --set dataset.test_samples=64 --set mode=bit-accurate --mode timing");
+  EXPECT_NE(m.output.find(", timing mode;"), std::string::npos) << m.output;
+}
+
+TEST(TrainSatvp, ResidualNetworkTrainsOnThePlatform) {
+  const std::string path = write_file("residual.yaml", residual_workload("bdwp", "iterations: 3\n"));
+  const std::string out = (test::test_dir() / "run").string();
+  const test::Command c = test::run_command(test::kSatvp + " run --workload " + path + " --out " + out);
+  EXPECT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(file_text(fs::path(out) / "training.json").find("\"status\": \"finished\""), std::string::npos) << c.output;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "weights" / "1_batchnorm.running_var.npy")) << c.output;
+  const NpyArray var = read_npy((fs::path(out) / "snapshots" / "iter_0" / "4_batchnorm.running_var.npy").string());
+  EXPECT_EQ(var.data, std::vector<float>(4, 1.0f));
+  EXPECT_EQ(read_npy((fs::path(out) / "weights" / "4_batchnorm.weight.npy").string()).shape, std::vector<std::size_t>{4});
+}
+
+TEST(TrainSatvp, BadTrainingWorkloadExitsWithCode2) {
+  const test::Command c = test::run_command(test::kSatvp + " run --workload " + kBadDir + "/nm_m_not_on_platform.yaml");
+  EXPECT_EQ(c.exit_code, 2) << c.output;
+  EXPECT_NE(c.output.find("nm_m_not_on_platform.yaml:5:5: nm: M = 16 is not supported by the platform"),
+            std::string::npos)
+      << c.output;
+}
+
+}  // namespace
+}  // namespace cestvp
