@@ -72,6 +72,39 @@ export: {snapshot_interval: 1, log_interval: 0}
 timeout: 1 s
 )";
 
+// A residual network: conv-bn-relu, a block of two conv-bn (the second without ReLU) added to
+// its input, a strided conv whose output two layers read, global average pooling. Channel
+// counts 12 and 20 leave tail groups; the block's convs are sparse.
+constexpr const char* kResidualLayers = R"(
+network:
+  layers:
+    - {type: conv2d, out: 12, kernel: 3, stride: 1, padding: 1, bias: false, dense: false}
+    - {type: batchnorm}
+    - {type: relu, name: block_in}
+    - {type: conv2d, out: 12, kernel: 3, stride: 1, padding: 1, bias: false, dense: false}
+    - {type: batchnorm}
+    - {type: relu}
+    - {type: conv2d, out: 12, kernel: 3, stride: 1, padding: 1, bias: false, dense: false}
+    - {type: batchnorm}
+    - {type: add, with: block_in}
+    - {type: relu}
+    - {type: conv2d, out: 20, kernel: 3, stride: 2, padding: 1, bias: false, dense: false, name: down}
+    - {type: relu}
+    - {type: add, with: down}
+    - {type: avgpool, kernel: 4, stride: 4}
+    - {type: flatten}
+    - {type: linear, out: 10, bias: true, dense: false}
+    - {type: softmax_ce}
+export: {snapshot_interval: 1, log_interval: 0}
+timeout: 1 s
+)";
+
+// kWorkload with its network replaced by kResidualLayers.
+std::string residual_workload() {
+  const std::string base = kWorkload;
+  return base.substr(0, base.find("network:")) + (kResidualLayers + 1);
+}
+
 golden::RefKind ref_kind(const std::string& type) {
   if (type == "conv2d") return golden::RefKind::conv2d;
   if (type == "linear") return golden::RefKind::linear;
@@ -79,6 +112,8 @@ golden::RefKind ref_kind(const std::string& type) {
   if (type == "maxpool") return golden::RefKind::maxpool;
   if (type == "avgpool") return golden::RefKind::avgpool;
   if (type == "flatten") return golden::RefKind::flatten;
+  if (type == "add") return golden::RefKind::add;
+  if (type == "batchnorm") return golden::RefKind::batchnorm;
   return golden::RefKind::softmax_ce;
 }
 
@@ -98,6 +133,7 @@ golden::RefConfig ref_config(const TrainWorkload& w) {
     const bool first = !trainable.empty() && i == trainable.front(), last = !trainable.empty() && i == trainable.back();
     r.sparse = l.trainable() && w.scheme != model::Scheme::dense && !l.dense && (!first || w.sparse_first_layer) &&
                (!last || w.sparse_last_layer);
+    r.name = l.name, r.input = l.input, r.with = l.with;
     c.layers.push_back(r);
   }
   c.scheme = static_cast<golden::RefScheme>(w.scheme);
@@ -123,10 +159,11 @@ struct VpRun {
   std::string log;
 };
 
-VpRun run_on_vp(const std::vector<Override>& overrides, sat::Mode mode, fw::SatMode fw_mode) {
+VpRun run_on_vp(const std::string& workload, const std::vector<Override>& overrides, sat::Mode mode,
+               fw::SatMode fw_mode) {
   VpRun run;
   const PlatformConfig config = test::default_config();
-  run.workload = load_workload(test::write_file("tiny.yaml", kWorkload), overrides, &config);
+  run.workload = load_workload(test::write_file("workload.yaml", workload), overrides, &config);
   const fw::BootInfo boot = VirtualPlatform::make_boot_info(config);
   run.image = build_training_image(run.workload.train, boot);
   std::ostringstream log;
@@ -152,11 +189,13 @@ VpRun run_on_vp(const std::vector<Override>& overrides, sat::Mode mode, fw::SatM
   return run;
 }
 
-// The reference's weights and biases lists from the loader's initial params (weight, then its
-// bias if any, per trainable layer: the param order of the image).
+// The reference's weights and biases lists from the loader's initial params (weight or gamma,
+// then its bias or beta if any, per trainable layer: the param order of the image; batch
+// norm's running statistics are state, not a trained param).
 golden::RefTrainer make_reference(const VpRun& run) {
   std::vector<std::vector<float>> weights, biases;
   for (std::size_t p = 0; p < run.image.params.size(); ++p) {
+    if (run.image.param_info[p].running) continue;
     if (run.image.param_info[p].bias) biases.back() = run.image.initial[p];
     else weights.push_back(run.image.initial[p]), biases.emplace_back();
   }
@@ -197,8 +236,8 @@ void expect_masks(const std::vector<std::uint8_t>& vp, const std::vector<std::ui
 
 // Runs the workload with `overrides` on the VP and checks every snapshot against the reference.
 void expect_matches_reference(const std::vector<Override>& overrides, sat::Mode mode, fw::SatMode fw_mode,
-                              const Tolerance& tol) {
-  const VpRun run = run_on_vp(overrides, mode, fw_mode);
+                              const Tolerance& tol, const std::string& workload = kWorkload) {
+  const VpRun run = run_on_vp(workload, overrides, mode, fw_mode);
   ASSERT_EQ(run.result.status(), "finished") << run.log;
   golden::RefTrainer ref = make_reference(run);
   const TrainingImage& image = run.image;
@@ -223,6 +262,12 @@ void expect_matches_reference(const std::vector<Override>& overrides, sat::Mode 
       const ParamInfo& info = image.param_info[p];
       const ParamSnapshot& snap = run.snapshots[k][p];
       const std::string what = "after " + std::to_string(image.snapshot_iterations[k]) + " iterations, " + info.name;
+      if (info.running) {
+        std::vector<float> running = ref.running_mean(layer - 1);
+        running.insert(running.end(), ref.running_var(layer - 1).begin(), ref.running_var(layer - 1).end());
+        expect_close(snap.master, running, tol, what);
+        continue;
+      }
       if (info.bias) {
         expect_close(snap.master, ref.bias(layer - 1), tol, what);
         continue;
@@ -278,4 +323,16 @@ TEST(TrainingVsReference, BdwpFunctionalWithinTolerance) {
 }
 TEST(TrainingVsReference, SdgpFunctionalWithinTolerance) {
   expect_matches_reference(scheme("sdgp"), sat::Mode::functional, fw::SatMode::functional, kFunctional);
+}
+TEST(TrainingVsReference, ResidualBatchnormDenseBitAccurate) {
+  expect_matches_reference(scheme("dense"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+                           residual_workload());
+}
+TEST(TrainingVsReference, ResidualBatchnormBdwpBitAccurate) {
+  expect_matches_reference(scheme("bdwp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+                           residual_workload());
+}
+TEST(TrainingVsReference, ResidualBatchnormSdgpBitAccurate) {
+  expect_matches_reference(scheme("sdgp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+                           residual_workload());
 }
