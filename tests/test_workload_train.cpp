@@ -38,6 +38,8 @@ using test::write_file;
 
 const std::string kCnn = kSource + "/workloads/fashion_mnist_cnn.yaml";
 const std::string kMlp = kSource + "/workloads/fashion_mnist_mlp.yaml";
+const std::string kResnet9 = kSource + "/workloads/resnet9_cifar10.yaml";
+const std::string kResnet18 = kSource + "/workloads/resnet18_tinyimagenet.yaml";
 const std::string kBadDir = kSource + "/tests/data/bad_train";
 
 const PlatformConfig& platform() {
@@ -170,6 +172,52 @@ TEST(TrainWorkload, ShippedMlpLoads) {
   EXPECT_EQ(t.batch, 64u);
   EXPECT_EQ(t.scheme, model::Scheme::bdwp);
   EXPECT_EQ(t.optimizer.lr, 0.05);
+}
+
+// The paper's networks at their datasets' shapes: counted from the architectures' definitions
+// (Myrtle's ResNet9: 8 convolutions, residual blocks after stages 1 and 3; ResNet18: a stem,
+// 16 block convolutions and 3 projection shortcuts, 8 residual adds).
+struct Census {
+  std::size_t conv = 0, batchnorm = 0, add = 0;
+  FeatureShape logits;
+};
+Census census(const TrainWorkload& t) {
+  Census c;
+  for (const TrainLayer& l : t.layers) {
+    c.conv += l.type == "conv2d", c.batchnorm += l.type == "batchnorm", c.add += l.type == "add";
+    if (l.type == "softmax_ce") c.logits = l.out_shape;
+  }
+  return c;
+}
+
+TEST(TrainWorkload, ShippedResnet9IsTheDawnBenchNetworkOnCifar10Shapes) {
+  const TrainWorkload t = load(kResnet9).train;
+  const Census c = census(t);
+  EXPECT_EQ(c.conv, 8u);
+  EXPECT_EQ(c.batchnorm, 8u);
+  EXPECT_EQ(c.add, 2u);
+  EXPECT_EQ(c.logits.c, 10u);
+  EXPECT_EQ(t.batch, 512u);
+  EXPECT_EQ(t.dataset.height, 32u);
+  EXPECT_EQ(t.dataset.channels, 3u);
+  EXPECT_EQ(t.dataset.classes, 10u);
+  EXPECT_EQ(t.mode, "timing");
+}
+
+TEST(TrainWorkload, ShippedResnet18IsTheImageNetNetworkOnTinyImageNetShapes) {
+  const TrainWorkload t = load(kResnet18).train;
+  const Census c = census(t);
+  EXPECT_EQ(c.conv, 20u);
+  EXPECT_EQ(c.batchnorm, 20u);
+  EXPECT_EQ(c.add, 8u);
+  EXPECT_EQ(c.logits.c, 200u);
+  EXPECT_EQ(t.batch, 512u);
+  EXPECT_EQ(t.dataset.height, 64u);
+  EXPECT_EQ(t.dataset.classes, 200u);
+  std::size_t last_stage = 0;  // the last block's output: 2x2x512 before global pooling
+  for (const TrainLayer& l : t.layers)
+    if (l.type == "avgpool") last_stage = l.in.h * 1000 + l.in.c;
+  EXPECT_EQ(last_stage, 2u * 1000 + 512u);
 }
 
 TEST(TrainWorkload, ResolvedYamlLoadsAgainTheSame) {
@@ -1137,6 +1185,18 @@ TEST(TrainSatvp, ResidualNetworkTrainsOnThePlatform) {
   const NpyArray var = read_npy((fs::path(out) / "snapshots" / "iter_0" / "4_batchnorm.running_var.npy").string());
   EXPECT_EQ(var.data, std::vector<float>(4, 1.0f));
   EXPECT_EQ(read_npy((fs::path(out) / "weights" / "4_batchnorm.weight.npy").string()).shape, std::vector<std::size_t>{4});
+}
+
+// The paper's networks at batch 512 run in timing mode (their default) through satvp.
+TEST(TrainSatvp, PaperResnetsRunInTimingMode) {
+  for (const std::string& workload : {kResnet9, kResnet18}) {
+    const std::string out = (test::test_dir() / fs::path(workload).stem()).string();
+    const test::Command c = test::run_command(test::kSatvp + " run --workload " + workload + " --out " + out +
+                                              " --set iterations=1");
+    EXPECT_EQ(c.exit_code, 0) << c.output;
+    EXPECT_NE(file_text(fs::path(out) / "training.json").find("\"status\": \"finished\""), std::string::npos)
+        << c.output;
+  }
 }
 
 TEST(TrainSatvp, BadTrainingWorkloadExitsWithCode2) {
