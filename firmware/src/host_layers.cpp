@@ -223,6 +223,246 @@ void batchnorm_backward(const float* x, const float* dy, std::size_t positions, 
     }
 }
 
+namespace {
+
+// Mean and 1 / sqrt(var + eps) of one row (docs/training.md, layernorm).
+struct RowStats {
+  float mean = 0, inv = 0;
+};
+RowStats row_stats(const float* x, std::uint32_t channels) {
+  const float count = static_cast<float>(channels);
+  float sum = 0, var = 0;
+  for (std::uint32_t c = 0; c < channels; ++c) sum += x[c];
+  const float mean = sum / count;
+  for (std::uint32_t c = 0; c < channels; ++c) {
+    const float d = x[c] - mean;
+    const float sq = d * d;
+    var += sq;
+  }
+  var = var / count;
+  const float t = var + kLayerNormEps;
+  return {mean, 1.0f / std::sqrt(t)};
+}
+
+constexpr float kInvSqrt2 = 0.70710678f;
+constexpr float kInvSqrt2Pi = 0.39894228f;
+
+}  // namespace
+
+void layernorm_forward(const float* x, std::size_t rows, std::uint32_t channels, const float* gamma,
+                       const float* beta, float* y) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * channels;
+    const RowStats s = row_stats(row, channels);
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      const float xhat = (row[c] - s.mean) * s.inv;
+      const float scaled = gamma[c] * xhat;
+      y[r * channels + c] = scaled + beta[c];
+    }
+  }
+}
+
+void layernorm_backward(const float* x, const float* dy, std::size_t rows, std::uint32_t channels, const float* gamma,
+                        float* dx, float* dgamma, float* dbeta) {
+  std::fill(dgamma, dgamma + channels, 0.0f);
+  std::fill(dbeta, dbeta + channels, 0.0f);
+  std::vector<float> g(channels), xhat(channels);
+  const float count = static_cast<float>(channels);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * channels;
+    const float* drow = dy + r * channels;
+    const RowStats s = row_stats(row, channels);
+    float sum_g = 0, sum_gx = 0;
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      xhat[c] = (row[c] - s.mean) * s.inv;
+      g[c] = drow[c] * gamma[c];
+      sum_g += g[c];
+      const float product = g[c] * xhat[c];
+      sum_gx += product;
+      const float dxhat = drow[c] * xhat[c];
+      dgamma[c] += dxhat;
+      dbeta[c] += drow[c];
+    }
+    const float k = s.inv / count;
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      float a = count * g[c];
+      a = a - sum_g;
+      const float b = xhat[c] * sum_gx;
+      a = a - b;
+      dx[r * channels + c] = k * a;
+    }
+  }
+}
+
+void gelu_forward(const float* x, float* y, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const float t = x[i] * kInvSqrt2;
+    const float a = 1.0f + std::erf(t);
+    const float b = 0.5f * x[i];
+    y[i] = b * a;
+  }
+}
+
+void gelu_backward(const float* x, const float* dy, float* dx, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const float u = x[i] * kInvSqrt2;
+    const float s = 1.0f + std::erf(u);
+    const float cdf = 0.5f * s;
+    float q = -0.5f * x[i];
+    q = q * x[i];
+    const float pdf = std::exp(q) * kInvSqrt2Pi;
+    const float slope = x[i] * pdf;
+    const float g = cdf + slope;
+    dx[i] = dy[i] * g;
+  }
+}
+
+namespace {
+
+// One head of one sample: q, k, v are strided views into the qkv rows.
+struct Head {
+  const float* qkv;
+  std::uint32_t t, d, dh, offset;  // offset of the head's slice in each of q, k, v
+  float q(std::uint32_t i, std::uint32_t e) const { return qkv[std::size_t{i} * 3 * d + offset + e]; }
+  float k(std::uint32_t j, std::uint32_t e) const { return qkv[std::size_t{j} * 3 * d + d + offset + e]; }
+  float v(std::uint32_t j, std::uint32_t e) const { return qkv[std::size_t{j} * 3 * d + 2 * d + offset + e]; }
+};
+
+// P = softmax over j of the scaled scores, [t][t] (as softmax_ce: first maximum, j order).
+void attention_probabilities(const Head& h, float scale, std::vector<float>& p) {
+  p.resize(std::size_t{h.t} * h.t);
+  for (std::uint32_t i = 0; i < h.t; ++i) {
+    float* row = p.data() + std::size_t{i} * h.t;
+    for (std::uint32_t j = 0; j < h.t; ++j) {
+      float dot = 0;
+      for (std::uint32_t e = 0; e < h.dh; ++e) {
+        const float product = h.q(i, e) * h.k(j, e);
+        dot += product;
+      }
+      row[j] = dot * scale;
+    }
+    std::uint32_t arg = 0;
+    for (std::uint32_t j = 1; j < h.t; ++j)
+      if (row[j] > row[arg]) arg = j;
+    const float top = row[arg];
+    float sum = 0;
+    for (std::uint32_t j = 0; j < h.t; ++j) {
+      row[j] = std::exp(row[j] - top);
+      sum += row[j];
+    }
+    for (std::uint32_t j = 0; j < h.t; ++j) row[j] = row[j] / sum;
+  }
+}
+
+template <typename F>
+void for_each_head(const float* qkv, const Tokens& shape, std::uint32_t heads, F f) {
+  const std::uint32_t dh = shape.d / heads;
+  for (std::uint32_t n = 0; n < shape.n; ++n)
+    for (std::uint32_t h = 0; h < heads; ++h)
+      f(n, Head{qkv + std::size_t{n} * shape.t * 3 * shape.d, shape.t, shape.d, dh, h * dh});
+}
+
+}  // namespace
+
+void attention_forward(const float* qkv, const Tokens& shape, std::uint32_t heads, float* out) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.d / heads));
+  std::vector<float> p;
+  for_each_head(qkv, shape, heads, [&](std::uint32_t n, const Head& h) {
+    attention_probabilities(h, scale, p);
+    for (std::uint32_t i = 0; i < h.t; ++i)
+      for (std::uint32_t e = 0; e < h.dh; ++e) {
+        float sum = 0;
+        for (std::uint32_t j = 0; j < h.t; ++j) {
+          const float product = p[std::size_t{i} * h.t + j] * h.v(j, e);
+          sum += product;
+        }
+        out[(std::size_t{n} * h.t + i) * h.d + h.offset + e] = sum;
+      }
+  });
+}
+
+void attention_backward(const float* qkv, const float* dy, const Tokens& shape, std::uint32_t heads, float* dqkv) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.d / heads));
+  std::vector<float> p, dp, r;
+  for_each_head(qkv, shape, heads, [&](std::uint32_t n, const Head& h) {
+    attention_probabilities(h, scale, p);
+    const auto d_out = [&](std::uint32_t i, std::uint32_t e) { return dy[(std::size_t{n} * h.t + i) * h.d + h.offset + e]; };
+    float* grad = dqkv + std::size_t{n} * h.t * 3 * h.d;
+    dp.assign(std::size_t{h.t} * h.t, 0.0f);
+    r.assign(h.t, 0.0f);
+    for (std::uint32_t i = 0; i < h.t; ++i)
+      for (std::uint32_t j = 0; j < h.t; ++j) {
+        float sum = 0;
+        for (std::uint32_t e = 0; e < h.dh; ++e) {
+          const float product = d_out(i, e) * h.v(j, e);
+          sum += product;
+        }
+        dp[std::size_t{i} * h.t + j] = sum;
+      }
+    for (std::uint32_t j = 0; j < h.t; ++j)  // dV
+      for (std::uint32_t e = 0; e < h.dh; ++e) {
+        float sum = 0;
+        for (std::uint32_t i = 0; i < h.t; ++i) {
+          const float product = p[std::size_t{i} * h.t + j] * d_out(i, e);
+          sum += product;
+        }
+        grad[std::size_t{j} * 3 * h.d + 2 * h.d + h.offset + e] = sum;
+      }
+    for (std::uint32_t i = 0; i < h.t; ++i) {  // dS, in place of dP
+      for (std::uint32_t j = 0; j < h.t; ++j) {
+        const float product = p[std::size_t{i} * h.t + j] * dp[std::size_t{i} * h.t + j];
+        r[i] += product;
+      }
+      for (std::uint32_t j = 0; j < h.t; ++j) {
+        float& ds = dp[std::size_t{i} * h.t + j];
+        ds = p[std::size_t{i} * h.t + j] * (ds - r[i]);
+      }
+    }
+    for (std::uint32_t i = 0; i < h.t; ++i)  // dQ
+      for (std::uint32_t e = 0; e < h.dh; ++e) {
+        float sum = 0;
+        for (std::uint32_t j = 0; j < h.t; ++j) {
+          const float product = dp[std::size_t{i} * h.t + j] * h.k(j, e);
+          sum += product;
+        }
+        grad[std::size_t{i} * 3 * h.d + h.offset + e] = sum * scale;
+      }
+    for (std::uint32_t j = 0; j < h.t; ++j)  // dK
+      for (std::uint32_t e = 0; e < h.dh; ++e) {
+        float sum = 0;
+        for (std::uint32_t i = 0; i < h.t; ++i) {
+          const float product = dp[std::size_t{i} * h.t + j] * h.q(i, e);
+          sum += product;
+        }
+        grad[std::size_t{j} * 3 * h.d + h.d + h.offset + e] = sum * scale;
+      }
+  });
+}
+
+std::uint64_t attention_macs(const Tokens& shape) {
+  return 2 * std::uint64_t{shape.n} * shape.t * shape.t * shape.d;
+}
+
+void embed_forward(const float* x, const Tokens& shape, const float* pos, const float* cls, float* y) {
+  const std::size_t d = shape.d;
+  for (std::uint32_t n = 0; n < shape.n; ++n) {
+    float* out = y + std::size_t{n} * (shape.t + 1) * d;
+    for (std::size_t e = 0; e < d; ++e) out[e] = cls[e] + pos[e];
+    for (std::size_t i = 0; i < std::size_t{shape.t} * d; ++i) out[d + i] = x[std::size_t{n} * shape.t * d + i] + pos[d + i];
+  }
+}
+
+void embed_backward(const float* dy, const Tokens& shape, float* dx, float* dpos, float* dcls) {
+  const std::size_t d = shape.d, rows = std::size_t{shape.t + 1} * d;
+  std::fill(dpos, dpos + rows, 0.0f);
+  for (std::uint32_t n = 0; n < shape.n; ++n) {
+    const float* g = dy + std::size_t{n} * rows;
+    for (std::size_t i = 0; i < rows; ++i) dpos[i] += g[i];
+    std::copy(g + d, g + rows, dx + std::size_t{n} * shape.t * d);
+  }
+  std::copy(dpos, dpos + d, dcls);
+}
+
 LossResult softmax_ce(const float* logits, const std::uint8_t* labels, std::uint32_t rows, std::uint32_t classes,
                       float scale, float* dlogits) {
   LossResult result;

@@ -2,6 +2,7 @@
 // order the firmware asks the SAT (through the kernels) and the host layers to compute it.
 #include "cestvp/train_runtime.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -61,6 +62,12 @@ class Runtime {
   // A gradient contribution to tensor t (FP32 values, rounded here): stored if it is the first
   // of this backward pass, else added (docs/training.md "several consumers"). Host work.
   void contribute_grad(std::uint32_t t, const std::vector<float>& dx);
+  void transformer_forward(const Layer& layer, std::uint32_t batch);
+  void transformer_backward(const Layer& layer, std::uint32_t batch);
+  bool is_view(const Layer& l) const {
+    const LayerKind kind = static_cast<LayerKind>(l.kind);
+    return kind == LayerKind::flatten || kind == LayerKind::tokens;
+  }
   bool accumulates(std::uint32_t t) const { return consumers_[t] > 1; }
   host::LossResult loss(const Layer& layer, std::uint32_t batch, bool training);
   void load_batch(const std::uint32_t* samples, std::uint64_t images, std::uint64_t labels, std::uint32_t count);
@@ -186,7 +193,7 @@ void Runtime::read_descriptor() {
   for (const Layer& l : layers_) {
     const auto bad = [&](std::uint32_t index, std::size_t size) { return index != kNone && index >= size; };
     if (bad(l.in, tensors_.size()) || bad(l.out, tensors_.size()) || bad(l.weight, params_table_.size()) ||
-        bad(l.bias, params_table_.size()) || l.kind > static_cast<std::uint32_t>(LayerKind::add) ||
+        bad(l.bias, params_table_.size()) || l.kind > static_cast<std::uint32_t>(LayerKind::cls_token) ||
         (static_cast<LayerKind>(l.kind) == LayerKind::add && bad(l.in2, tensors_.size())))
       fail("layer " + std::to_string(&l - layers_.data()) + " of the descriptor is malformed");
   }
@@ -196,7 +203,7 @@ void Runtime::read_descriptor() {
   for (std::uint32_t t = 0; t < alias.size(); ++t) alias[t] = t;
   consumers_.assign(tensors_.size(), 0);
   for (const Layer& l : layers_) {
-    if (static_cast<LayerKind>(l.kind) == LayerKind::flatten) {
+    if (is_view(l)) {
       alias[l.out] = alias[l.in];
       continue;
     }
@@ -204,8 +211,8 @@ void Runtime::read_descriptor() {
       if (t != kNone) ++consumers_[alias[t]];
   }
   for (const Layer& l : layers_)
-    if (static_cast<LayerKind>(l.kind) == LayerKind::flatten && consumers_[alias[l.in]] > 1)
-      fail("layer " + std::to_string(&l - layers_.data()) + " flattens a tensor other layers also read");
+    if (is_view(l) && consumers_[alias[l.in]] > 1)
+      fail("layer " + std::to_string(&l - layers_.data()) + " reshapes a tensor other layers also read");
   for (std::uint32_t t = 0; t < alias.size(); ++t) consumers_[t] = consumers_[alias[t]];
 }
 
@@ -362,7 +369,13 @@ void Runtime::forward_layer(const Layer& l, std::uint32_t batch, bool training) 
   switch (static_cast<LayerKind>(l.kind)) {
     case LayerKind::conv2d:
     case LayerKind::linear: return matmul_forward(l, conv_shape(l, batch));
-    case LayerKind::flatten: return;  // a view: same bytes
+    case LayerKind::flatten:
+    case LayerKind::tokens: return;  // a view: same bytes
+    case LayerKind::embed:
+    case LayerKind::layernorm:
+    case LayerKind::gelu:
+    case LayerKind::attention:
+    case LayerKind::cls_token: return transformer_forward(l, batch);
     case LayerKind::relu:
       return host_work(boot_.host_cost.elementwise, shape.elements(), [&] {
         std::vector<float> x = read_f16(in.addr, shape.elements());
@@ -426,6 +439,101 @@ void Runtime::batchnorm_backward(const Layer& l, std::uint32_t batch) {
   });
 }
 
+void Runtime::transformer_forward(const Layer& l, std::uint32_t batch) {
+  const Tensor& in = tensors_[l.in];
+  const Tensor& out = tensors_[l.out];
+  const std::size_t rows = std::size_t{batch} * in.h * in.w, count = rows * in.c;
+  const host::Tokens tokens{batch, in.w, in.c};
+  switch (static_cast<LayerKind>(l.kind)) {
+    case LayerKind::embed:
+      return host_work(boot_.host_cost.elementwise, std::size_t{batch} * out.w * out.c, [&] {
+        const std::vector<float> x = read_f16(in.addr, count);
+        std::vector<float> y(std::size_t{batch} * out.w * out.c);
+        host::embed_forward(x.data(), tokens, read_f32(params_table_[l.weight].master, std::size_t{out.w} * out.c).data(),
+                            read_f32(params_table_[l.bias].master, out.c).data(), y.data());
+        write_f16(out.addr, y);
+      });
+    case LayerKind::layernorm:
+      return host_work(boot_.host_cost.reduce * 3, count, [&] {
+        const std::vector<float> x = read_f16(in.addr, count);
+        std::vector<float> y(count);
+        host::layernorm_forward(x.data(), rows, in.c, read_f32(params_table_[l.weight].master, in.c).data(),
+                                read_f32(params_table_[l.bias].master, in.c).data(), y.data());
+        write_f16(out.addr, y);
+      });
+    case LayerKind::gelu:
+      return host_work(boot_.host_cost.softmax, count, [&] {
+        std::vector<float> x = read_f16(in.addr, count);
+        host::gelu_forward(x.data(), x.data(), count);
+        write_f16(out.addr, x);
+      });
+    case LayerKind::attention: {
+      const host::Tokens qkv{batch, in.w, in.c / 3};
+      return host_work(boot_.host_cost.reduce, host::attention_macs(qkv), [&] {
+        const std::vector<float> x = read_f16(in.addr, count);
+        std::vector<float> y(count / 3);
+        host::attention_forward(x.data(), qkv, l.a, y.data());
+        write_f16(out.addr, y);
+      });
+    }
+    case LayerKind::cls_token:
+      return host_work(boot_.host_cost.elementwise, std::size_t{batch} * in.c, [&] {
+        std::vector<float> y(std::size_t{batch} * in.c);
+        for (std::uint32_t n = 0; n < batch; ++n) {
+          const std::vector<float> first = read_f16(in.addr + std::uint64_t{n} * in.w * in.c * 2, in.c);
+          std::copy(first.begin(), first.end(), y.begin() + std::size_t{n} * in.c);
+        }
+        write_f16(out.addr, y);
+      });
+    default: break;
+  }
+}
+
+void Runtime::transformer_backward(const Layer& l, std::uint32_t batch) {
+  const Tensor& in = tensors_[l.in];
+  const Tensor& out = tensors_[l.out];
+  const std::size_t rows = std::size_t{batch} * in.h * in.w, count = rows * in.c;
+  const std::size_t out_count = std::size_t{batch} * out.h * out.w * out.c;
+  const LayerKind kind = static_cast<LayerKind>(l.kind);
+  const double cost = kind == LayerKind::attention ? 2 * boot_.host_cost.reduce
+                      : kind == LayerKind::gelu    ? boot_.host_cost.softmax
+                      : kind == LayerKind::layernorm ? 4 * boot_.host_cost.reduce
+                                                     : boot_.host_cost.elementwise;
+  const std::size_t work = kind == LayerKind::attention ? host::attention_macs({batch, in.w, in.c / 3}) : count;
+  host_work(cost, work, [&] {
+    const std::vector<float> dy = read_f16(out.grad_addr, out_count);
+    std::vector<float> dx(count);
+    switch (kind) {
+      case LayerKind::embed: {
+        std::vector<float> dpos(std::size_t{out.w} * out.c), dcls(out.c);
+        host::embed_backward(dy.data(), {batch, in.w, in.c}, dx.data(), dpos.data(), dcls.data());
+        write_f16(params_table_[l.weight].grad, dpos);
+        write_f16(params_table_[l.bias].grad, dcls);
+        break;
+      }
+      case LayerKind::layernorm: {
+        std::vector<float> dgamma(in.c), dbeta(in.c);
+        host::layernorm_backward(read_f16(in.addr, count).data(), dy.data(), rows, in.c,
+                                 read_f32(params_table_[l.weight].master, in.c).data(), dx.data(), dgamma.data(),
+                                 dbeta.data());
+        write_f16(params_table_[l.weight].grad, dgamma);
+        write_f16(params_table_[l.bias].grad, dbeta);
+        break;
+      }
+      case LayerKind::gelu: host::gelu_backward(read_f16(in.addr, count).data(), dy.data(), dx.data(), count); break;
+      case LayerKind::attention:
+        host::attention_backward(read_f16(in.addr, count).data(), dy.data(), {batch, in.w, in.c / 3}, l.a, dx.data());
+        break;
+      case LayerKind::cls_token:
+        for (std::uint32_t n = 0; n < batch; ++n)
+          std::copy_n(dy.begin() + std::size_t{n} * in.c, in.c, dx.begin() + std::size_t{n} * in.w * in.c);
+        break;
+      default: break;
+    }
+    if (in.grad_addr) contribute_grad(l.in, dx);
+  });
+}
+
 void Runtime::contribute_grad(std::uint32_t t, const std::vector<float>& dx) {
   const Tensor& tensor = tensors_[t];
   if (!grad_written_[t]) {
@@ -474,7 +582,8 @@ void Runtime::backward_layer(const Layer& l, std::uint32_t batch) {
   const LayerKind kind = static_cast<LayerKind>(l.kind);
   if (kind == LayerKind::conv2d || kind == LayerKind::linear) return matmul_backward(l, conv_shape(l, batch));
   if (kind == LayerKind::batchnorm) return batchnorm_backward(l, batch);
-  if (kind == LayerKind::flatten) return;  // a view: its gradient is its input's
+  if (is_view(l)) return;  // its gradient is its input's
+  if (kind >= LayerKind::embed) return transformer_backward(l, batch);
   if (kind == LayerKind::add) {
     return host_work(boot_.host_cost.elementwise, 2 * shape.elements(), [&] {
       const std::vector<float> dy = read_f16(out.grad_addr, shape.elements());
@@ -688,6 +797,12 @@ const char* model::to_string(LayerKind kind) {
     case LayerKind::softmax_ce: return "softmax_ce";
     case LayerKind::batchnorm: return "batchnorm";
     case LayerKind::add: return "add";
+    case LayerKind::tokens: return "tokens";
+    case LayerKind::embed: return "embed";
+    case LayerKind::layernorm: return "layernorm";
+    case LayerKind::gelu: return "gelu";
+    case LayerKind::attention: return "attention";
+    case LayerKind::cls_token: return "cls_token";
   }
   return "unknown";
 }

@@ -63,6 +63,33 @@ void batchnorm_forward(const float* x, std::size_t positions, std::uint32_t chan
 void batchnorm_backward(const float* x, const float* dy, std::size_t positions, std::uint32_t channels,
                         const BatchStats& stats, const float* gamma, float* dx, float* dgamma, float* dbeta);
 
+// Layer norm over the `channels` features of each of `rows` rows; gamma, beta per feature.
+inline constexpr float kLayerNormEps = 1e-5f;
+void layernorm_forward(const float* x, std::size_t rows, std::uint32_t channels, const float* gamma,
+                       const float* beta, float* y);
+// dx (the caller rounds); dgamma, dbeta summed over the rows in row order.
+void layernorm_backward(const float* x, const float* dy, std::size_t rows, std::uint32_t channels, const float* gamma,
+                        float* dx, float* dgamma, float* dbeta);
+
+// GELU, the erf form.
+void gelu_forward(const float* x, float* y, std::size_t count);
+void gelu_backward(const float* x, const float* dy, float* dx, std::size_t count);
+
+// A token sequence batch: n samples of t tokens of d features.
+struct Tokens {
+  std::uint32_t n = 0, t = 0, d = 0;
+};
+// Multi-head self-attention core: qkv [n][t][3d] -> out [n][t][d] (the caller rounds).
+void attention_forward(const float* qkv, const Tokens& shape, std::uint32_t heads, float* out);
+// dqkv [n][t][3d] from dy [n][t][d] (P recomputed from qkv).
+void attention_backward(const float* qkv, const float* dy, const Tokens& shape, std::uint32_t heads, float* dqkv);
+// Multiply-accumulates of the forward core, for the host cost (the backward has twice as many).
+std::uint64_t attention_macs(const Tokens& shape);
+
+// x [n][t][d] -> y [n][t+1][d]: class token first, position embeddings pos [t+1][d] added.
+void embed_forward(const float* x, const Tokens& shape, const float* pos, const float* cls, float* y);
+void embed_backward(const float* dy, const Tokens& shape, float* dx, float* dpos, float* dcls);
+
 struct LossResult {
   double loss_sum = 0;       // sum over the batch of each sample's loss
   std::uint32_t correct = 0;
