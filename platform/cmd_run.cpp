@@ -9,6 +9,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cestvp/train_runtime.h>
@@ -73,6 +75,9 @@ void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformC
   std::printf("  simulated time      %.3f us (%.0f SAT cycles at %.0f MHz)\n", s.simulated.to_seconds() * 1e6,
               s.sat_cycles, config.clocks.sat_hz / 1e6);
   std::printf("  wall time           %.3f s\n", s.wall_seconds);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);  // ru_maxrss is in KiB on Linux
+  std::printf("  peak memory         %.1f MiB (resident)\n", static_cast<double>(usage.ru_maxrss) / 1024.0);
   std::printf("  bus transactions    %llu (%llu answered with an error)\n",
               static_cast<unsigned long long>(s.bus_transactions), static_cast<unsigned long long>(s.bus_errors));
   std::printf("  simulation speed    %.3f M SAT cycles per wall second\n", s.sat_cycles_per_wall_second() / 1e6);
