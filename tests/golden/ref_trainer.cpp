@@ -219,13 +219,174 @@ void ref_sdgp_prune(std::vector<float>& dy, std::uint32_t batch, std::uint32_t h
     }
 }
 
+namespace {
+
+// Per (sample, head) of the attention core: S, P (FP32) of rows i over columns j.
+struct Head {
+  const float* qkv;  // sample n's [tokens][3 * dim]
+  std::uint32_t tokens, row, dh, qo, ko, vo;  // row = 3 * dim; column offsets of q, k, v
+  float q(std::uint32_t i, std::uint32_t e) const { return qkv[std::size_t{i} * row + qo + e]; }
+  float k(std::uint32_t j, std::uint32_t e) const { return qkv[std::size_t{j} * row + ko + e]; }
+  float v(std::uint32_t j, std::uint32_t e) const { return qkv[std::size_t{j} * row + vo + e]; }
+};
+
+void check_attention(std::size_t qkv_size, std::uint32_t batch, std::uint32_t tokens, std::uint32_t dim,
+                     std::uint32_t heads) {
+  if (heads == 0 || dim == 0 || dim % heads != 0) throw std::invalid_argument("ref_attention: dim % heads");
+  if (qkv_size != std::size_t{batch} * tokens * 3 * dim) throw std::invalid_argument("ref_attention: qkv size");
+}
+
+// S[i][j] = (sum_e q[i][e] * k[j][e]) * scale, e order; P[i][j] = exp(S - max_j S[i]) / sum_j,
+// the first maximum, the sum in j order (as softmax_ce).
+void attention_probs(const Head& hd, float scale, std::vector<float>& S, std::vector<float>& P) {
+  const std::uint32_t T = hd.tokens;
+  S.assign(std::size_t{T} * T, 0.0f);
+  P.assign(std::size_t{T} * T, 0.0f);
+  std::vector<float> e(T);
+  for (std::uint32_t i = 0; i < T; ++i) {
+    for (std::uint32_t j = 0; j < T; ++j) {
+      float acc = 0.0f;
+      for (std::uint32_t c = 0; c < hd.dh; ++c) {
+        const float prod = hd.q(i, c) * hd.k(j, c);
+        acc = acc + prod;
+      }
+      S[std::size_t{i} * T + j] = acc * scale;
+    }
+    const float* s = S.data() + std::size_t{i} * T;
+    std::uint32_t arg = 0;
+    for (std::uint32_t j = 1; j < T; ++j)
+      if (s[j] > s[arg]) arg = j;  // the first maximum
+    const float mx = s[arg];
+    float sum = 0.0f;
+    for (std::uint32_t j = 0; j < T; ++j) {
+      const float d = s[j] - mx;
+      e[j] = std::exp(d);
+      sum = sum + e[j];
+    }
+    for (std::uint32_t j = 0; j < T; ++j) P[std::size_t{i} * T + j] = e[j] / sum;
+  }
+}
+
+float attention_scale(std::uint32_t dh) {
+  const float r = std::sqrt(static_cast<float>(dh));  // sqrtf(dh)
+  return 1.0f / r;
+}
+
+}  // namespace
+
+void ref_attention(const std::vector<float>& qkv, std::uint32_t batch, std::uint32_t tokens, std::uint32_t dim,
+                   std::uint32_t heads, std::vector<float>& out, std::vector<float>* scores,
+                   std::vector<float>* probs, bool exact_fp32) {
+  check_attention(qkv.size(), batch, tokens, dim, heads);
+  const std::uint32_t dh = dim / heads, T = tokens;
+  const float scale = attention_scale(dh);
+  out.assign(std::size_t{batch} * T * dim, 0.0f);
+  const std::size_t tt = std::size_t{T} * T;
+  if (scores) scores->assign(std::size_t{batch} * heads * tt, 0.0f);
+  if (probs) probs->assign(std::size_t{batch} * heads * tt, 0.0f);
+  std::vector<float> S, P;
+  for (std::uint32_t n = 0; n < batch; ++n)
+    for (std::uint32_t h = 0; h < heads; ++h) {
+      const Head hd{qkv.data() + std::size_t{n} * T * 3 * dim, T, 3 * dim, dh, h * dh, dim + h * dh, 2 * dim + h * dh};
+      attention_probs(hd, scale, S, P);
+      const std::size_t at = (std::size_t{n} * heads + h) * tt;
+      if (scores) std::copy(S.begin(), S.end(), scores->begin() + static_cast<std::ptrdiff_t>(at));
+      if (probs) std::copy(P.begin(), P.end(), probs->begin() + static_cast<std::ptrdiff_t>(at));
+      // out[n][i][h*dh + e] = h(sum_j P[i][j] * v[j][e]), j order.
+      for (std::uint32_t i = 0; i < T; ++i)
+        for (std::uint32_t e = 0; e < dh; ++e) {
+          float acc = 0.0f;
+          for (std::uint32_t j = 0; j < T; ++j) {
+            const float prod = P[std::size_t{i} * T + j] * hd.v(j, e);
+            acc = acc + prod;
+          }
+          out[(std::size_t{n} * T + i) * dim + h * dh + e] = round16(acc, exact_fp32);
+        }
+    }
+}
+
+void ref_attention_backward(const std::vector<float>& qkv, const std::vector<float>& dy, std::uint32_t batch,
+                            std::uint32_t tokens, std::uint32_t dim, std::uint32_t heads, std::vector<float>& dqkv,
+                            bool exact_fp32) {
+  check_attention(qkv.size(), batch, tokens, dim, heads);
+  if (dy.size() != std::size_t{batch} * tokens * dim) throw std::invalid_argument("ref_attention_backward: dy size");
+  const std::uint32_t dh = dim / heads, T = tokens, row = 3 * dim;
+  const float scale = attention_scale(dh);
+  dqkv.assign(qkv.size(), 0.0f);
+  std::vector<float> S, P, dP(std::size_t{T} * T), dS(std::size_t{T} * T), r(T);
+  for (std::uint32_t n = 0; n < batch; ++n)
+    for (std::uint32_t h = 0; h < heads; ++h) {
+      const Head hd{qkv.data() + std::size_t{n} * T * row, T, row, dh, h * dh, dim + h * dh, 2 * dim + h * dh};
+      attention_probs(hd, scale, S, P);  // P recomputed
+      const float* dO = dy.data() + std::size_t{n} * T * dim + h * dh;  // dO[i][e] = dO[i * dim + e]
+      float* dq = dqkv.data() + std::size_t{n} * T * row + hd.qo;
+      float* dk = dqkv.data() + std::size_t{n} * T * row + hd.ko;
+      float* dv = dqkv.data() + std::size_t{n} * T * row + hd.vo;
+      // dP[i][j] = sum_e dO[i][e] * v[j][e] (e order)
+      for (std::uint32_t i = 0; i < T; ++i)
+        for (std::uint32_t j = 0; j < T; ++j) {
+          float acc = 0.0f;
+          for (std::uint32_t e = 0; e < dh; ++e) {
+            const float prod = dO[std::size_t{i} * dim + e] * hd.v(j, e);
+            acc = acc + prod;
+          }
+          dP[std::size_t{i} * T + j] = acc;
+        }
+      // dV[j][e] = sum_i P[i][j] * dO[i][e] (i order)
+      for (std::uint32_t j = 0; j < T; ++j)
+        for (std::uint32_t e = 0; e < dh; ++e) {
+          float acc = 0.0f;
+          for (std::uint32_t i = 0; i < T; ++i) {
+            const float prod = P[std::size_t{i} * T + j] * dO[std::size_t{i} * dim + e];
+            acc = acc + prod;
+          }
+          dv[std::size_t{j} * row + e] = round16(acc, exact_fp32);
+        }
+      // r[i] = sum_j P[i][j] * dP[i][j] (j order); dS[i][j] = P[i][j] * (dP[i][j] - r[i])
+      for (std::uint32_t i = 0; i < T; ++i) {
+        float acc = 0.0f;
+        for (std::uint32_t j = 0; j < T; ++j) {
+          const float prod = P[std::size_t{i} * T + j] * dP[std::size_t{i} * T + j];
+          acc = acc + prod;
+        }
+        r[i] = acc;
+        for (std::uint32_t j = 0; j < T; ++j) {
+          const float t = dP[std::size_t{i} * T + j] - r[i];
+          dS[std::size_t{i} * T + j] = P[std::size_t{i} * T + j] * t;
+        }
+      }
+      // dQ[i][e] = (sum_j dS[i][j] * k[j][e]) * scale; dK[j][e] = (sum_i dS[i][j] * q[i][e]) * scale
+      for (std::uint32_t i = 0; i < T; ++i)
+        for (std::uint32_t e = 0; e < dh; ++e) {
+          float acc = 0.0f;
+          for (std::uint32_t j = 0; j < T; ++j) {
+            const float prod = dS[std::size_t{i} * T + j] * hd.k(j, e);
+            acc = acc + prod;
+          }
+          const float scaled = acc * scale;
+          dq[std::size_t{i} * row + e] = round16(scaled, exact_fp32);
+        }
+      for (std::uint32_t j = 0; j < T; ++j)
+        for (std::uint32_t e = 0; e < dh; ++e) {
+          float acc = 0.0f;
+          for (std::uint32_t i = 0; i < T; ++i) {
+            const float prod = dS[std::size_t{i} * T + j] * hd.q(i, e);
+            acc = acc + prod;
+          }
+          const float scaled = acc * scale;
+          dk[std::size_t{j} * row + e] = round16(scaled, exact_fp32);
+        }
+    }
+}
+
 struct RefTrainer::Pass {
   std::uint32_t batch = 0;
   std::vector<std::vector<float>> acts;        // acts[t]: tensor t (0: the input, l + 1: layer l's output)
   std::vector<std::vector<std::size_t>> argmax;  // maxpool layers: input index per output
   std::vector<std::vector<float>> wf, wb;      // per trainable layer: operands of this pass
   std::vector<std::vector<std::uint8_t>> mf;   // per trainable layer: forward mask (all ones if none)
-  std::vector<std::vector<float>> mean, var, inv;  // batchnorm layers (training): batch statistics
+  std::vector<std::vector<float>> mean, var, inv;  // batchnorm layers (training): batch statistics;
+                                                   // layernorm layers: mean and inv per row
 };
 
 RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights,
@@ -268,9 +429,10 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
         const bool conv = layer.kind == RefKind::conv2d;
         Param p;
         p.layer = l;
+        p.kind = layer.kind;
         p.cout = layer.out;
         p.k = conv ? layer.kernel : 1;
-        p.cin = conv ? s.c : s.h * s.w * s.c;
+        p.cin = s.c;  // linear: C of every (h, w) position (a flattened input is 1x1)
         if (layer.out == 0) fail(where + ": out = 0");
         if (conv) {
           if (layer.kernel == 0 || layer.stride == 0 || s.h + 2 * layer.pad < layer.kernel ||
@@ -279,7 +441,7 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
           s = {(s.h + 2 * layer.pad - layer.kernel) / layer.stride + 1,
                (s.w + 2 * layer.pad - layer.kernel) / layer.stride + 1, layer.out};
         } else {
-          s = {1, 1, layer.out};
+          s = {s.h, s.w, layer.out};  // a 1x1 convolution
         }
         const std::size_t i = params_.size();
         if (i >= weights.size() || i >= biases.size()) fail("fewer weight/bias tensors than trainable layers");
@@ -297,24 +459,39 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
         needs = true;
         break;
       }
-      case RefKind::batchnorm: {
+      case RefKind::batchnorm:
+      case RefKind::layernorm:
+      case RefKind::embed: {
+        // Vector parameters: norms gamma [C], beta [C]; embed pos [(T+1)*D], cls [D].
+        const bool embed = layer.kind == RefKind::embed;
+        if (embed && s.h != 1) fail(where + ": embed needs a token sequence [N][1][T][D]");
         Param p;
         p.layer = l;
-        p.bn = true;
-        p.cout = s.c;
-        p.k = p.cin = 1;
+        p.kind = layer.kind;
+        p.bn = layer.kind == RefKind::batchnorm;
+        p.cout = embed ? s.w + 1 : s.c;
+        p.k = 1;
+        p.cin = embed ? s.c : 1;
         const std::size_t i = params_.size();
+        const std::size_t wsize = std::size_t{p.cout} * p.cin, bsize = s.c;
         if (i >= weights.size() || i >= biases.size()) fail("fewer weight/bias tensors than trainable layers");
-        if (weights[i].size() != s.c) fail("gamma " + std::to_string(i) + " has " + std::to_string(weights[i].size()) + " elements, not C");
-        if (biases[i].size() != s.c) fail("beta " + std::to_string(i) + " has " + std::to_string(biases[i].size()) + " elements, not C");
+        if (weights[i].size() != wsize)
+          fail(std::string(embed ? "pos " : "gamma ") + std::to_string(i) + " has " + std::to_string(weights[i].size()) +
+               " elements, not " + std::to_string(wsize));
+        if (biases[i].size() != bsize)
+          fail(std::string(embed ? "cls " : "beta ") + std::to_string(i) + " has " + std::to_string(biases[i].size()) +
+               " elements, not " + std::to_string(bsize));
+        if (embed) s = {1, s.w + 1, s.c};
         p.w = std::move(weights[i]);
         p.b = std::move(biases[i]);
         p.vw.assign(p.w.size(), 0.0f);
         p.vb.assign(p.b.size(), 0.0f);
         p.gw.assign(p.w.size(), 0.0f);
         p.gb.assign(p.b.size(), 0.0f);
-        p.rm.assign(s.c, 0.0f);
-        p.rv.assign(s.c, 1.0f);
+        if (p.bn) {
+          p.rm.assign(s.c, 0.0f);
+          p.rv.assign(s.c, 1.0f);
+        }
         param_of_layer_.back() = i;
         params_.push_back(std::move(p));
         needs = true;
@@ -340,6 +517,20 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
         s = {1, 1, s.h * s.w * s.c};
         break;
       case RefKind::relu:
+      case RefKind::gelu:
+        break;
+      case RefKind::tokens:
+        s = {1, s.h * s.w, s.c};
+        break;
+      case RefKind::attention:
+        if (s.h != 1) fail(where + ": attention needs a token sequence [N][1][T][3D]");
+        if (layer.heads == 0 || s.c % 3 != 0 || (s.c / 3) % layer.heads != 0)
+          fail(where + ": attention needs C = 3D with D divisible by heads");
+        s = {1, s.w, s.c / 3};
+        break;
+      case RefKind::cls_token:
+        if (s.h != 1) fail(where + ": cls_token needs a token sequence [N][1][T][D]");
+        s = {1, 1, s.c};
         break;
       case RefKind::softmax_ce:
         if (l + 1 != c.layers.size()) fail("softmax_ce must be the last layer");
@@ -356,12 +547,12 @@ RefTrainer::RefTrainer(RefConfig config, std::vector<std::vector<float>> weights
 float RefTrainer::h(float x) const { return round16(x, config_.exact_fp32); }
 
 bool RefTrainer::has_forward_mask(const Param& p) const {
-  return !p.bn && config_.layers[p.layer].sparse &&
+  return is_matrix(p) && config_.layers[p.layer].sparse &&
          (config_.scheme == RefScheme::srste || config_.scheme == RefScheme::bdwp);
 }
 
 bool RefTrainer::has_backward_mask(const Param& p) const {
-  return !p.bn && config_.layers[p.layer].sparse && config_.scheme == RefScheme::bdwp;
+  return is_matrix(p) && config_.layers[p.layer].sparse && config_.scheme == RefScheme::bdwp;
 }
 
 std::vector<std::uint8_t> RefTrainer::forward_mask(std::size_t i) const {
@@ -429,7 +620,7 @@ void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t b
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const Param& p = params_[i];
     pass.mf[i] = forward_mask(i);
-    if (p.bn) continue;  // gamma and beta are used in FP32, like biases
+    if (!is_matrix(p)) continue;  // norms' gamma/beta, embed's pos/cls: used in FP32, like biases
     std::vector<float> w16(p.w.size());
     for (std::size_t e = 0; e < w16.size(); ++e) w16[e] = h(p.w[e]);
     const std::vector<std::uint8_t> mb = backward_mask(i);
@@ -468,7 +659,7 @@ void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t b
         const Param& p = params_[i];
         const bool conv = layer.kind == RefKind::conv2d;
         const Geometry g = conv ? Geometry{in.h, in.w, in.c, out.h, out.w, out.c, layer.kernel, layer.stride, layer.pad}
-                                : Geometry{1, 1, p.cin, 1, 1, p.cout, 1, 1, 0};
+                                : Geometry{in.h, in.w, p.cin, in.h, in.w, p.cout, 1, 1, 0};
         conv_forward(g, batch, xin.data(), pass.wf[i].data(), p.b, y.data(), c.exact_fp32);
         break;
       }
@@ -564,7 +755,85 @@ void RefTrainer::forward(Pass& pass, const std::uint8_t* images, std::uint32_t b
         break;
       }
       case RefKind::flatten:
+      case RefKind::tokens:
         y = xin;
+        break;
+      case RefKind::embed: {
+        // y[n][0][d] = h(cls[d] + pos[0][d]); y[n][t+1][d] = h(float(x[n][t][d]) + pos[t+1][d]).
+        const Param& p = params_[param_of_layer_[l]];
+        const std::size_t T = in.w, D = in.c;
+        for (std::uint32_t n = 0; n < batch; ++n) {
+          float* yn = y.data() + std::size_t{n} * (T + 1) * D;
+          const float* xn = xin.data() + std::size_t{n} * T * D;
+          for (std::size_t d = 0; d < D; ++d) {
+            const float sum = p.b[d] + p.w[d];
+            yn[d] = h(sum);
+          }
+          for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t d = 0; d < D; ++d) {
+              const float sum = xn[t * D + d] + p.w[(t + 1) * D + d];
+              yn[(t + 1) * D + d] = h(sum);
+            }
+        }
+        break;
+      }
+      case RefKind::layernorm: {
+        // Per position (row) over its C features, c order, one rounding per operation.
+        const Param& p = params_[param_of_layer_[l]];
+        const std::size_t C = in.c, rows = std::size_t{batch} * in.h * in.w;
+        const float cf = static_cast<float>(C);
+        const float eps = 1e-5f;
+        std::vector<float>& mean = pass.mean[l];
+        std::vector<float>& inv = pass.inv[l];
+        mean.assign(rows, 0.0f);
+        inv.assign(rows, 0.0f);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const float* xr = xin.data() + r * C;
+          float sum = 0.0f;
+          for (std::size_t ch = 0; ch < C; ++ch) sum = sum + xr[ch];
+          const float mu = sum / cf;
+          float v = 0.0f;
+          for (std::size_t ch = 0; ch < C; ++ch) {
+            const float d = xr[ch] - mu;
+            const float sq = d * d;
+            v = v + sq;
+          }
+          v = v / cf;
+          const float t = v + eps;
+          const float root = std::sqrt(t);
+          const float rinv = 1.0f / root;
+          mean[r] = mu;
+          inv[r] = rinv;
+          for (std::size_t ch = 0; ch < C; ++ch) {
+            const float d = xr[ch] - mu;
+            const float xhat = d * rinv;
+            const float prod = p.w[ch] * xhat;
+            const float out_sum = prod + p.b[ch];
+            y[r * C + ch] = h(out_sum);
+          }
+        }
+        break;
+      }
+      case RefKind::gelu:
+        // t = x * 0.70710678f; e = erff(t); a = 1 + e; b = 0.5f * x; y = h(b * a)
+        for (std::size_t e = 0; e < y.size(); ++e) {
+          const float xv = xin[e];
+          const float t = xv * 0.70710678f;
+          const float erf_t = std::erf(t);
+          const float a = 1.0f + erf_t;
+          const float b = 0.5f * xv;
+          const float prod = b * a;
+          y[e] = h(prod);
+        }
+        break;
+      case RefKind::attention:
+        ref_attention(xin, batch, in.w, out.c, layer.heads, y, nullptr, nullptr, c.exact_fp32);
+        break;
+      case RefKind::cls_token:
+        for (std::uint32_t n = 0; n < batch; ++n)
+          std::copy(xin.begin() + static_cast<std::ptrdiff_t>(std::size_t{n} * in.w * in.c),
+                    xin.begin() + static_cast<std::ptrdiff_t>(std::size_t{n} * in.w * in.c + in.c),
+                    y.begin() + static_cast<std::ptrdiff_t>(std::size_t{n} * in.c));
         break;
       case RefKind::softmax_ce:
         break;
@@ -609,7 +878,7 @@ void RefTrainer::backward(Pass& pass, std::vector<float> dz) {
         Param& p = params_[i];
         const bool conv = layer.kind == RefKind::conv2d;
         const Geometry g = conv ? Geometry{in.h, in.w, in.c, out.h, out.w, out.c, layer.kernel, layer.stride, layer.pad}
-                                : Geometry{1, 1, p.cin, 1, 1, p.cout, 1, 1, 0};
+                                : Geometry{in.h, in.w, p.cin, in.h, in.w, p.cout, 1, 1, 0};
         conv_backward_weight(g, batch, dy.data(), xin.data(), p.gw, p.gb, c.exact_fp32);  // dense dY
         if (!dx_needed) break;  // its input is the batch (or computed from it alone): no dX
         if (c.scheme == RefScheme::sdgp && layer.sparse && conv && in.c > 3) {
@@ -693,7 +962,111 @@ void RefTrainer::backward(Pass& pass, std::vector<float> dz) {
         break;
       }
       case RefKind::flatten:
+      case RefKind::tokens:
         if (dx_needed) dx = dy;
+        break;
+      case RefKind::embed: {
+        // dpos[t][d] = h(sum_n dy[n][t][d]); dcls[d] = h(sum_n dy[n][0][d]) (n order);
+        // dx[n][t][d] = dy[n][t+1][d].
+        Param& p = params_[param_of_layer_[l]];
+        const std::size_t T = in.w, D = in.c;
+        for (std::size_t t = 0; t <= T; ++t)
+          for (std::size_t d = 0; d < D; ++d) {
+            float acc = 0.0f;
+            for (std::uint32_t n = 0; n < batch; ++n) acc = acc + dy[(std::size_t{n} * (T + 1) + t) * D + d];
+            p.gw[t * D + d] = h(acc);
+          }
+        for (std::size_t d = 0; d < D; ++d) {
+          float acc = 0.0f;
+          for (std::uint32_t n = 0; n < batch; ++n) acc = acc + dy[std::size_t{n} * (T + 1) * D + d];
+          p.gb[d] = h(acc);
+        }
+        if (!dx_needed) break;
+        for (std::uint32_t n = 0; n < batch; ++n)
+          for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t d = 0; d < D; ++d)
+              dx[(std::size_t{n} * T + t) * D + d] = dy[(std::size_t{n} * (T + 1) + t + 1) * D + d];
+        break;
+      }
+      case RefKind::layernorm: {
+        Param& p = params_[param_of_layer_[l]];
+        const std::size_t C = in.c, rows = std::size_t{batch} * in.h * in.w;
+        const float cf = static_cast<float>(C);
+        // dgamma[c] = h(sum over rows of dy * xhat), dbeta[c] = h(sum over rows of dy), row order.
+        for (std::size_t ch = 0; ch < C; ++ch) {
+          float sum_dyx = 0.0f, sum_dy = 0.0f;
+          for (std::size_t r = 0; r < rows; ++r) {
+            const std::size_t at = r * C + ch;
+            const float d = xin[at] - pass.mean[l][r];
+            const float xhat = d * pass.inv[l][r];
+            const float prod = dy[at] * xhat;
+            sum_dyx = sum_dyx + prod;
+            sum_dy = sum_dy + dy[at];
+          }
+          p.gw[ch] = h(sum_dyx);
+          p.gb[ch] = h(sum_dy);
+        }
+        if (!dx_needed) break;
+        // Per row, g = dy * gamma: sum_g, sum_gx (c order); k = inv / C;
+        // a = float(C) * g; a = a - sum_g; b = xhat * sum_gx; a = a - b; dx = h(k * a).
+        for (std::size_t r = 0; r < rows; ++r) {
+          const float mu = pass.mean[l][r], rinv = pass.inv[l][r];
+          float sum_g = 0.0f, sum_gx = 0.0f;
+          for (std::size_t ch = 0; ch < C; ++ch) {
+            const std::size_t at = r * C + ch;
+            const float d = xin[at] - mu;
+            const float xhat = d * rinv;
+            const float g = dy[at] * p.w[ch];
+            const float prod = g * xhat;
+            sum_g = sum_g + g;
+            sum_gx = sum_gx + prod;
+          }
+          const float k = rinv / cf;
+          for (std::size_t ch = 0; ch < C; ++ch) {
+            const std::size_t at = r * C + ch;
+            const float d = xin[at] - mu;
+            const float xhat = d * rinv;
+            const float g = dy[at] * p.w[ch];
+            float a = cf * g;
+            a = a - sum_g;
+            const float b = xhat * sum_gx;
+            a = a - b;
+            const float v = k * a;
+            dx[at] = h(v);
+          }
+        }
+        break;
+      }
+      case RefKind::gelu:
+        if (!dx_needed) break;
+        // cdf = 0.5f * (1 + erff(x * 0.70710678f)); q = -0.5f * x; q = q * x;
+        // pdf = expf(q) * 0.39894228f; g = cdf + x * pdf; dx = h(dy * g)
+        for (std::size_t e = 0; e < dx.size(); ++e) {
+          const float x = xin[e];
+          const float t = x * 0.70710678f;
+          const float erf_t = std::erf(t);
+          const float a = 1.0f + erf_t;
+          const float cdf = 0.5f * a;
+          float q = -0.5f * x;
+          q = q * x;
+          const float ex = std::exp(q);
+          const float pdf = ex * 0.39894228f;
+          const float xp = x * pdf;
+          const float g = cdf + xp;
+          const float v = dy[e] * g;
+          dx[e] = h(v);
+        }
+        break;
+      case RefKind::attention:
+        if (dx_needed) ref_attention_backward(xin, dy, batch, in.w, out.c, layer.heads, dx, c.exact_fp32);
+        break;
+      case RefKind::cls_token:
+        if (!dx_needed) break;
+        // dx[n][0] = dy[n], zero for the other tokens.
+        for (std::uint32_t n = 0; n < batch; ++n)
+          std::copy(dy.begin() + static_cast<std::ptrdiff_t>(std::size_t{n} * in.c),
+                    dy.begin() + static_cast<std::ptrdiff_t>(std::size_t{n} * in.c + in.c),
+                    dx.begin() + static_cast<std::ptrdiff_t>(std::size_t{n} * in.w * in.c));
         break;
       case RefKind::softmax_ce:
         break;
@@ -730,7 +1103,7 @@ void RefTrainer::update(std::size_t i, const std::vector<std::uint8_t>& mf, floa
       w[e] = w[e] - delta;
     }
   };
-  wuve(p.w, p.vw, p.gw, p.bn ? 0.0f : c.weight_decay);  // gamma: no weight decay
+  wuve(p.w, p.vw, p.gw, is_matrix(p) ? c.weight_decay : 0.0f);  // gamma, pos: no weight decay
   wuve(p.b, p.vb, p.gb, 0.0f);
 }
 

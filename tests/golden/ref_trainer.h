@@ -15,23 +15,29 @@
 namespace cestvp::golden {
 
 enum class RefScheme { dense, srste, sdgp, bdwp };
-enum class RefKind { conv2d, linear, relu, maxpool, avgpool, flatten, softmax_ce, add, batchnorm };
+enum class RefKind {
+  conv2d, linear, relu, maxpool, avgpool, flatten, softmax_ce, add, batchnorm,
+  // docs/training.md "Transformers": a token sequence is [N][1][T][D].
+  tokens, embed, layernorm, gelu, attention, cls_token
+};
 
 // docs/training.md "Residual networks": a layer reads the previous layer's output unless
 // `input` names another tensor; a tensor read by several layers sums their gradients (the first
 // contribution in reverse layer order as it is, each later one g = h(float(g) + float(c))).
 struct RefLayer {
   RefKind kind;
-  std::uint32_t out = 0;                          // conv2d: Cout; linear: out features
+  std::uint32_t out = 0;                          // conv2d: Cout; linear: out features (a linear
+                                                  // acts on C at every (h, w): a 1x1 convolution)
   std::uint32_t kernel = 1, stride = 1, pad = 0;  // conv2d (square); maxpool/avgpool (no pad)
   bool bias = false;                              // conv2d/linear
   bool sparse = false;  // conv2d/linear: the scheme applies (final: the caller has applied the
                         // first/last-layer rules; SDGP's "conv with Cin > 3 only" is applied here);
-                        // ignored on the other kinds (a batchnorm layer is never sparse)
+                        // ignored on the other kinds (batchnorm, embed, layernorm: never sparse)
   std::string name{};   // empty: unnamed; unique, and not "input"
   std::string input{};  // empty: the previous layer's output (layer 0: the batch); "input": the
                         // batch; else the name of an earlier layer whose output this layer reads
   std::string with{};   // add: the other operand (same rules as `input`; the same shape)
+  std::uint32_t heads = 0;  // attention: the number of heads (D = C / 3 divisible by it)
 };
 
 struct RefConfig {
@@ -57,9 +63,11 @@ struct RefStep {
 
 class RefTrainer {
  public:
-  // weights[i] / biases[i] of the i-th trainable layer (conv2d, linear, batchnorm) in layer
-  // order: conv2d/linear W OHWI FP32 ([Cout][K][K][Cin]; linear [out][in], in = H*W*C of its
-  // input), bias FP32 (empty if none); batchnorm gamma [C] and beta [C] (never empty).
+  // weights[i] / biases[i] of the i-th trainable layer (conv2d, linear, batchnorm, embed,
+  // layernorm) in layer order: conv2d/linear W OHWI FP32 ([Cout][K][K][Cin]; linear [out][in],
+  // in = C of its input: a flattened input has C = H*W*C, any other input is read per (h, w)
+  // position), bias FP32 (empty if none); batchnorm and layernorm gamma [C] and beta [C]; embed
+  // pos [(T+1)*D] and cls [D] (none of them empty; none has weight decay or a mask).
   // Throws std::invalid_argument on a malformed configuration or wrong tensor sizes.
   RefTrainer(RefConfig config, std::vector<std::vector<float>> weights,
              std::vector<std::vector<float>> biases);
@@ -74,12 +82,12 @@ class RefTrainer {
                    std::uint32_t batch);
 
   std::size_t trainable_count() const { return params_.size(); }
-  const std::vector<float>& weight(std::size_t i) const;    // FP32 master (batchnorm: gamma)
-  const std::vector<float>& bias(std::size_t i) const;      // (batchnorm: beta)
+  const std::vector<float>& weight(std::size_t i) const;    // FP32 master (norms: gamma; embed: pos)
+  const std::vector<float>& bias(std::size_t i) const;      // (norms: beta; embed: cls)
   const std::vector<float>& momentum(std::size_t i) const;  // of the weight
   const std::vector<float>& bias_momentum(std::size_t i) const;
   // The FP16 gradients (as floats) WUVE read in the last step: dW after the SR-STE fold, db
-  // (batchnorm: dgamma, dbeta).
+  // (batchnorm, layernorm: dgamma, dbeta; embed: dpos, dcls).
   const std::vector<float>& weight_grad(std::size_t i) const;
   const std::vector<float>& bias_grad(std::size_t i) const;
   // Masks (1 = kept) of trainable layer i from the CURRENT master weights (what the next step
@@ -87,7 +95,7 @@ class RefTrainer {
   // Mf: groups along Cin per (cout, kh, kw); Mb: groups along Cout per (kh, kw, cin).
   std::vector<std::uint8_t> forward_mask(std::size_t i) const;
   std::vector<std::uint8_t> backward_mask(std::size_t i) const;
-  // Batchnorm running statistics (FP32, per channel) of trainable layer i; empty for conv/linear.
+  // Batchnorm running statistics (FP32, per channel) of trainable layer i; empty for the others.
   const std::vector<float>& running_mean(std::size_t i) const;
   const std::vector<float>& running_var(std::size_t i) const;
   // lr_t of iteration t (0-based), computed in double and narrowed to float.
@@ -100,6 +108,7 @@ class RefTrainer {
   };
   struct Param {
     std::size_t layer;                 // index in config_.layers
+    RefKind kind = RefKind::conv2d;    // conv2d, linear, batchnorm, embed or layernorm
     bool bn = false;                   // batchnorm: w = gamma, b = beta ([cout] = [C])
     std::uint32_t cout, k, cin;        // weight shape [cout][k][k][cin] (batchnorm: [C][1][1][1])
     std::vector<float> w, b, vw, vb;   // masters and momenta
@@ -109,6 +118,7 @@ class RefTrainer {
   struct Pass;  // one forward pass: operands, masks, activations, maxpool argmaxes, BN stats
 
   float h(float x) const;
+  static bool is_matrix(const Param& p) { return p.kind == RefKind::conv2d || p.kind == RefKind::linear; }
   bool has_forward_mask(const Param& p) const;
   bool has_backward_mask(const Param& p) const;
   void forward(Pass& pass, const std::uint8_t* images, std::uint32_t batch, bool training) const;
@@ -144,5 +154,18 @@ RefStep ref_softmax_ce(const std::vector<float>& logits, const std::uint8_t* lab
 void ref_sdgp_prune(std::vector<float>& dy, std::uint32_t batch, std::uint32_t h,
                     std::uint32_t w, std::uint32_t c, std::uint32_t n, std::uint32_t m,
                     bool rescale, bool exact_fp32 = false);
+
+// The attention core of docs/training.md "Transformers" on a [batch][tokens][3 * dim] FP16 qkv
+// tensor (q, k, v of head hd at columns hd*dh, dim + hd*dh, 2*dim + hd*dh; dh = dim / heads):
+// out [batch][tokens][dim] FP16. scores / probs (if not null) get S and P, FP32,
+// [batch][heads][tokens][tokens].
+void ref_attention(const std::vector<float>& qkv, std::uint32_t batch, std::uint32_t tokens,
+                   std::uint32_t dim, std::uint32_t heads, std::vector<float>& out,
+                   std::vector<float>* scores = nullptr, std::vector<float>* probs = nullptr,
+                   bool exact_fp32 = false);
+// Its backward: dqkv [batch][tokens][3 * dim] FP16 from dy [batch][tokens][dim] (P recomputed).
+void ref_attention_backward(const std::vector<float>& qkv, const std::vector<float>& dy,
+                            std::uint32_t batch, std::uint32_t tokens, std::uint32_t dim,
+                            std::uint32_t heads, std::vector<float>& dqkv, bool exact_fp32 = false);
 
 }  // namespace cestvp::golden
