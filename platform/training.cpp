@@ -66,6 +66,12 @@ model::LayerKind layer_kind(const std::string& type) {
   if (type == "flatten") return model::LayerKind::flatten;
   if (type == "batchnorm") return model::LayerKind::batchnorm;
   if (type == "add") return model::LayerKind::add;
+  if (type == "tokens") return model::LayerKind::tokens;
+  if (type == "embed") return model::LayerKind::embed;
+  if (type == "layernorm") return model::LayerKind::layernorm;
+  if (type == "gelu") return model::LayerKind::gelu;
+  if (type == "attention") return model::LayerKind::attention;
+  if (type == "cls_token") return model::LayerKind::cls_token;
   return model::LayerKind::softmax_ce;
 }
 
@@ -216,6 +222,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     const TrainLayer& l = w.layers[i];
     if (l.type != "softmax_ce") ++tensor_count;
     if (l.type == "batchnorm") param_count += 3;  // gamma, beta, running statistics
+    if (l.type == "embed" || l.type == "layernorm") param_count += 2;  // pos and cls; gamma and beta
     if (l.trainable()) {
       param_count += l.bias ? 2 : 1;
       if (first_trainable < 0) first_trainable = static_cast<std::int64_t>(i);
@@ -234,7 +241,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   h.param_count = param_count;
   h.layer_count = layer_count;
 
-  // Tensors: the input batch, then one per layer output (a flatten's is a view of its input).
+  // Tensors: the input batch, then one per layer output (a flatten's or tokens' is a view of its input).
   const auto add_tensor = [&](const FeatureShape& s, bool gradient) {
     model::Tensor t;
     t.n = batch, t.h = s.h, t.w = s.w, t.c = s.c;
@@ -255,16 +262,18 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   SplitMix64 init_rng(~std::uint64_t{w.seed});
   std::uint64_t largest_weight = 0, sdgp_values = 0, sdgp_indices = 0, snapshot_bytes = 0;
 
-  // A param: its buffers (master only for batchnorm's running statistics), its initial values,
-  // and what the platform knows about it.
-  const auto add_param = [&](model::Param p, ParamInfo info, std::vector<float> values, bool master_only) {
+  // A param: its buffers, its initial values, and what the platform knows about it. Buffers:
+  // master only for batchnorm's running statistics; no FP16 copy for the host-only parameters
+  // of embed and layernorm (the firmware reads their masters).
+  enum Buffers { master_only, no_fp16_copy, all_buffers };
+  const auto add_param = [&](model::Param p, ParamInfo info, std::vector<float> values, Buffers buffers) {
     const std::string name = "param " + std::to_string(img.params.size()) + " (" + info.name + ")";
     p.master = layout.take(name + " master", std::uint64_t{p.count} * 4);
-    if (!master_only) {
+    if (buffers != master_only) {
       p.momentum = layout.take(name + " momentum", std::uint64_t{p.count} * 4);
       p.grad = layout.take(name + " gradient", std::uint64_t{p.count} * 2);
-      p.fp16 = layout.take(name + " fp16", std::uint64_t{p.count} * 2);
     }
+    if (buffers == all_buffers) p.fp16 = layout.take(name + " fp16", std::uint64_t{p.count} * 2);
     if (info.sparse && !info.bias && fwd_forms) {
       const fw::NmLine line = model::fwd_line(p, w.n, w.m);
       p.fwd_values = layout.take(name + " fwd values", model::values_bytes(model::fwd_lines(p), line));
@@ -312,7 +321,6 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       p.decay = 1;
       std::vector<float> values(p.count);
       normal_values(init_rng, std::sqrt(2.0 / (std::uint64_t{p.taps} * p.cin)), values.data(), values.size());
-      largest_weight = std::max<std::uint64_t>(largest_weight, p.count);
       ParamInfo info;
       info.layer = i;
       info.kernel = kernel;
@@ -320,14 +328,14 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       info.name = stem + ".weight";
       info.torch_shape = l.type == "conv2d" ? std::vector<std::size_t>{p.cout, p.cin, kernel, kernel}
                                             : std::vector<std::size_t>{p.cout, p.cin};
-      layer.weight = add_param(p, info, std::move(values), false);
+      layer.weight = add_param(p, info, std::move(values), all_buffers);
       if (l.bias) {
         ParamInfo b;
         b.layer = i;
         b.bias = true;
         b.name = stem + ".bias";
         b.torch_shape = {l.out};
-        layer.bias = add_param(vector_param(l.out), b, std::vector<float>(l.out, 0.0f), false);
+        layer.bias = add_param(vector_param(l.out), b, std::vector<float>(l.out, 0.0f), all_buffers);
       }
       if (sparse && w.scheme == model::Scheme::sdgp && l.type == "conv2d") {
         // dY~ of the layer: one line of Cout per output position.
@@ -345,24 +353,61 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       info.layer = i;
       info.torch_shape = {c};
       info.name = stem + ".weight";
-      layer.weight = add_param(vector_param(c), info, std::vector<float>(c, 1.0f), false);
+      layer.weight = add_param(vector_param(c), info, std::vector<float>(c, 1.0f), all_buffers);
       info.bias = true;
       info.name = stem + ".bias";
-      layer.bias = add_param(vector_param(c), info, std::vector<float>(c, 0.0f), false);
+      layer.bias = add_param(vector_param(c), info, std::vector<float>(c, 0.0f), all_buffers);
       info.bias = false;
       info.running = true;
       info.name = stem + ".running";
       info.torch_shape = {2, c};
       std::vector<float> running(2 * std::size_t{c}, 0.0f);
       std::fill(running.begin() + c, running.end(), 1.0f);
-      layer.a = add_param(vector_param(2 * c), info, std::move(running), true);
+      layer.a = add_param(vector_param(2 * c), info, std::move(running), master_only);
     }
+    if (l.type == "layernorm") {
+      // gamma (1) and beta (0), trained like biases, no FP16 copy (docs/training.md).
+      const std::uint32_t c = l.in.c;
+      ParamInfo info;
+      info.layer = i;
+      info.torch_shape = {c};
+      info.name = stem + ".weight";
+      layer.weight = add_param(vector_param(c), info, std::vector<float>(c, 1.0f), no_fp16_copy);
+      info.bias = true;
+      info.name = stem + ".bias";
+      layer.bias = add_param(vector_param(c), info, std::vector<float>(c, 0.0f), no_fp16_copy);
+    }
+    if (l.type == "embed") {
+      // The position embeddings pos [T+1][D] (the weight param, N(0, 0.02^2) drawn here, in
+      // param order, from the generator of the He-normal weights) and the class token cls [D]
+      // (the bias param, 0); no weight decay, no FP16 copy.
+      const std::uint32_t tokens = l.out_shape.w, d = l.out_shape.c;
+      model::Param pos;
+      pos.count = tokens * d;
+      pos.cout = tokens;
+      pos.taps = 1;
+      pos.cin = d;
+      pos.decay = 0;
+      std::vector<float> values(pos.count);
+      normal_values(init_rng, 0.02, values.data(), values.size());
+      ParamInfo info;
+      info.layer = i;
+      info.name = stem + ".weight";
+      info.torch_shape = {tokens, d};
+      layer.weight = add_param(pos, info, std::move(values), no_fp16_copy);
+      info.bias = true;
+      info.name = stem + ".bias";
+      info.torch_shape = {d};
+      layer.bias = add_param(vector_param(d), info, std::vector<float>(d, 0.0f), no_fp16_copy);
+    }
+    if (l.type == "attention") layer.a = l.heads;
     if (l.type == "softmax_ce") {
       layer.out = model::kNone;
       h.logits_tensor = layer.in;
-    } else if (l.type == "flatten") {
-      model::Tensor view = img.tensors[layer.in];
-      view.h = view.w = 1;
+    } else if (l.type == "flatten" || l.type == "tokens") {
+      model::Tensor view = img.tensors[layer.in];  // the same bytes and gradient, another shape
+      view.h = l.out_shape.h;
+      view.w = l.out_shape.w;
       view.c = l.out_shape.c;
       img.tensors.push_back(view);
       layer.out = static_cast<std::uint32_t>(img.tensors.size() - 1);
@@ -374,17 +419,22 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   }
 
   // A tensor several layers read collects their gradient contributions through scratch
-  // (a flatten's output and input are one tensor).
+  // (a view's output and input, flatten or tokens, are one tensor).
   std::vector<std::uint32_t> alias(img.tensors.size()), readers(img.tensors.size(), 0);
   for (std::uint32_t t = 0; t < alias.size(); ++t) alias[t] = t;
   for (const model::Layer& l : img.layers) {
-    if (l.kind == static_cast<std::uint32_t>(model::LayerKind::flatten)) {
+    if (l.kind == static_cast<std::uint32_t>(model::LayerKind::flatten) ||
+        l.kind == static_cast<std::uint32_t>(model::LayerKind::tokens)) {
       alias[l.out] = alias[l.in];
       continue;
     }
     for (const std::uint32_t t : {l.in, l.in2})
       if (t != model::kNone) ++readers[alias[t]];
   }
+  // The largest weight param of any layer (as the runtime sizes its kernels' part: batchnorm's
+  // and layernorm's gamma and embed's position embeddings count too).
+  for (const model::Layer& l : img.layers)
+    if (l.weight != model::kNone) largest_weight = std::max<std::uint64_t>(largest_weight, img.params[l.weight].count);
   std::uint64_t shared_gradient = 0;
   for (std::uint32_t t = 0; t < alias.size(); ++t)
     if (readers[alias[t]] > 1) shared_gradient = std::max(shared_gradient, img.tensors[t].elements() * 2);

@@ -71,12 +71,14 @@ void normal_values(SplitMix64& rng, double stddev, float* out, std::size_t count
 // What the platform knows about a param beyond model::Param.
 struct ParamInfo {
   std::uint32_t layer = 0;  // index in the layer table (= network.layers)
-  bool bias = false;         // a bias, or batchnorm's beta
+  bool bias = false;         // a bias, batchnorm's or layernorm's beta, or embed's class token
   bool running = false;      // batchnorm's running statistics: mean[C] then variance[C], master only, not trained
   std::uint32_t kernel = 1;  // KH = KW (linear: 1)
   bool sparse = false;       // the layer has kLayerSparse
-  std::string name;          // file name stem: "0_conv2d.weight", "7_linear.bias", "1_batchnorm.running"
-  std::vector<std::size_t> torch_shape;  // conv OIHW, linear [out][in], bias / gamma / beta [out], running [2][C]
+  std::string name;          // file name stem: "0_conv2d.weight", "7_linear.bias", "1_batchnorm.running",
+                             // "3_embed.weight" (pos), "3_embed.bias" (cls), "5_layernorm.weight"
+  // conv OIHW, linear [out][in], bias / gamma / beta [out], running [2][C], embed pos [T+1][D], cls [D]
+  std::vector<std::size_t> torch_shape;
 };
 
 // One allocation of the image, for the fit message and the tests.
@@ -98,7 +100,10 @@ struct TrainingImage {
   std::vector<std::uint32_t> order;  // header.iterations * header.batch training-sample indices
   // Initial FP32 master values per param, in the hardware layout (conv OHWI, linear [out][in]):
   // He-normal weights (std sqrt(2 / (KH*KW*Cin)), normal_values from SplitMix64(~seed),
-  // params in order), zero biases; batchnorm gamma 1, beta 0, running mean 0 and variance 1.
+  // params in order), zero biases; batchnorm gamma 1, beta 0, running mean 0 and variance 1;
+  // layernorm gamma 1, beta 0; embed's position embeddings N(0, 0.02^2) (normal_values from the
+  // same generator, at their place in the param order: after the weights of earlier layers,
+  // before those of later ones), its class token 0.
   std::vector<std::vector<float>> initial;
   // Snapshot k is taken after iteration snapshot_iterations[k]: 0 (the initial state), then
   // every snapshot_interval (below the last), then header.iterations.

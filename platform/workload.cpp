@@ -160,12 +160,13 @@ const std::vector<std::string> kSchemes = {"dense", "srste", "sdgp", "bdwp"};
 const std::vector<std::string> kBwdMasks = {"independent", "nested"};
 const std::vector<std::string> kSchedules = {"constant", "cosine", "step"};
 const std::vector<std::string> kDatasets = {"fashion-mnist", "synthetic", "cifar10", "cifar100"};
-const std::vector<std::string> kLayerTypes = {"conv2d", "linear",  "relu",      "maxpool",   "avgpool",
-                                              "flatten", "batchnorm", "add", "softmax_ce"};
-// Layer types of the issue that the training runtime does not run yet.
-const std::vector<std::string> kLaterLayerTypes = {"gelu", "layernorm", "attention"};
-const std::vector<std::string> kLayerKeys = {"type",   "name",    "input", "with",  "out",
-                                             "kernel", "stride", "padding", "bias", "dense"};
+const std::vector<std::string> kLayerTypes = {"conv2d",    "linear", "relu",   "maxpool",   "avgpool",
+                                              "flatten",   "batchnorm", "add", "tokens",    "embed",
+                                              "layernorm", "gelu",   "attention", "cls_token", "softmax_ce"};
+// Layer types a PyTorch model may have that the training runtime does not run yet.
+const std::vector<std::string> kLaterLayerTypes = {"dropout"};
+const std::vector<std::string> kLayerKeys = {"type",   "name",    "input", "with",  "out",  "kernel",
+                                             "stride", "padding", "bias",  "dense", "heads"};
 
 constexpr std::uint32_t kMaxCount = 1'000'000'000;
 constexpr std::uint32_t kMaxFeatures = 1u << 20;
@@ -335,13 +336,14 @@ std::vector<TrainLayer> read_layers(const YamlValue& network, const TrainDataset
                 "one of " + join(kLayerTypes));
     const bool conv = layer.type == "conv2d", linear = layer.type == "linear", add = layer.type == "add";
     const bool pool = layer.type == "maxpool" || layer.type == "avgpool";
+    const bool attention = layer.type == "attention";
     // Only the keys of this type are allowed.
     const YamlValue name = lm.get("name"), input = lm.get("input");
     const auto key = [&lm](bool used, const char* k) { return used ? std::optional<YamlValue>(lm.get(k)) : std::nullopt; };
     const std::optional<YamlValue> with = key(add, "with"), out = key(conv || linear, "out"),
                                    kernel = key(conv || pool, "kernel"), stride = key(conv || pool, "stride"),
                                    padding = key(conv, "padding"), bias = key(conv || linear, "bias"),
-                                   dense = key(conv || linear, "dense");
+                                   dense = key(conv || linear, "dense"), heads = key(attention, "heads");
     lm.finish();
 
     if (!is_missing(name)) {
@@ -359,7 +361,7 @@ std::vector<TrainLayer> read_layers(const YamlValue& network, const TrainDataset
     const FeatureShape shape = layer.from < 0 ? image : layers[static_cast<std::size_t>(layer.from)].out_shape;
     layer.in = shape;
     const std::string where = layer.type + " (layer " + std::to_string(i) + ")";
-    if ((conv || pool || layer.type == "flatten") && shape.flat)
+    if ((conv || pool || layer.type == "flatten" || layer.type == "tokens") && shape.flat)
       item.fail(where + " needs an image input, but its input is already flattened to " + std::to_string(shape.c) +
                     " features",
                 "an image: conv2d and pooling layers come before the flatten layer");
@@ -382,10 +384,39 @@ std::vector<TrainLayer> read_layers(const YamlValue& network, const TrainDataset
       result = {fw::conv_out(shape.h, layer.kernel, layer.stride, layer.padding),
                 fw::conv_out(shape.w, layer.kernel, layer.stride, layer.padding), conv ? layer.out : shape.c, false};
     } else if (linear) {
-      if (!shape.flat)
-        item.fail(where + " needs a flattened input, but its input is " + shape_text(shape),
-                  "a flatten layer before it (add a flatten layer)");
-      result = {1, 1, layer.out, true};
+      // On a token sequence [1][T][in] (T > 1) it acts per token: [1][T][out], a 1x1 convolution.
+      const bool per_token = shape.token_sequence() && shape.w > 1;
+      if (!shape.flat && !per_token)
+        item.fail(where + " needs a flattened input or a token sequence, but its input is " + shape_text(shape),
+                  "a flatten layer before it (add a flatten layer), or a tokens layer for a per-token linear");
+      result = per_token ? FeatureShape{1, shape.w, layer.out, false} : FeatureShape{1, 1, layer.out, true};
+    } else if (layer.type == "tokens") {
+      if (std::uint64_t{shape.h} * shape.w > kMaxFeatures)
+        item.fail("tokens makes " + std::to_string(std::uint64_t{shape.h} * shape.w) + " tokens",
+                  "at most " + std::to_string(kMaxFeatures) + " (a patch embedding with a larger stride first)");
+      result = {1, shape.h * shape.w, shape.c, false};
+    } else if (layer.type == "embed" || layer.type == "cls_token" || attention) {
+      if (!shape.token_sequence())
+        item.fail(where + " needs a token sequence [1][T][D], but its input is " + shape_text(shape),
+                  "a tokens layer before it (the patches of a patch-embedding conv2d)");
+      if (layer.type == "embed") {
+        if (shape.w + 1 > kMaxFeatures)
+          item.fail("embed makes " + std::to_string(shape.w + 1) + " tokens", "at most " + std::to_string(kMaxFeatures));
+        result = {1, shape.w + 1, shape.c, false};
+      } else if (layer.type == "cls_token") {
+        result = {1, 1, shape.c, true};
+      } else {
+        layer.heads = count(*heads, 1, 4096);
+        if (shape.c % 3 != 0)
+          item.fail(where + " reads " + std::to_string(shape.c) + " features per token, not divisible by 3",
+                    "q, k and v of D features each: 3D features per token (a linear of out 3D before it)");
+        const std::uint32_t d = shape.c / 3;
+        if (d % layer.heads != 0)
+          heads->fail(std::to_string(layer.heads) + " heads do not divide the " + std::to_string(d) +
+                          " features of q, k and v (" + std::to_string(shape.c) + " / 3)",
+                      "a number of heads that divides " + std::to_string(d));
+        result = {1, shape.w, d, false};
+      }
     } else if (layer.type == "flatten") {
       if (shape.elements() > kMaxFeatures)
         item.fail("flattens " + std::to_string(shape.elements()) + " features",
@@ -423,8 +454,8 @@ std::vector<TrainLayer> read_layers(const YamlValue& network, const TrainDataset
   if (std::none_of(layers.begin(), layers.end(), [](const TrainLayer& l) { return l.trainable(); }))
     layers_value.fail("no conv2d or linear layer: nothing to train", "at least one layer with weights");
 
-  // Every output is read; a flatten's input and output (the same bytes) have one reader in all,
-  // as the runtime requires.
+  // Every output is read; a view's (flatten, tokens) input and output (the same bytes) have one
+  // reader in all, as the runtime requires.
   std::vector<std::uint32_t> readers(layers.size() + 1, 0);  // [p + 1]: readers of layer p's output (p = -1: the batch)
   for (const TrainLayer& l : layers) {
     ++readers[static_cast<std::size_t>(l.from + 1)];
@@ -435,9 +466,9 @@ std::vector<TrainLayer> read_layers(const YamlValue& network, const TrainDataset
       items[i].fail("the output of " + layers[i].type + " (layer " + std::to_string(i) + ") is read by no layer",
                     "every output read by a later layer (see the input and with keys)");
     const TrainLayer& l = layers[i];
-    if (l.type == "flatten" && readers[static_cast<std::size_t>(l.from + 1)] + readers[i + 1] > 2)
-      items[i].fail("flatten (layer " + std::to_string(i) + ")'s input or output is also read by another layer",
-                    "a flatten whose input and output one layer reads in all");
+    if ((l.type == "flatten" || l.type == "tokens") && readers[static_cast<std::size_t>(l.from + 1)] + readers[i + 1] > 2)
+      items[i].fail(l.type + " (layer " + std::to_string(i) + ")'s input or output is also read by another layer",
+                    "a " + l.type + " whose input and output one layer reads in all (it is a view of its input)");
   }
   return layers;
 }
@@ -658,6 +689,7 @@ void train_yaml(std::ostream& os, const TrainWorkload& t) {
     if (l.type == "conv2d" || l.type == "linear") os << ", out: " << l.out;
     if (l.kernel) os << ", kernel: " << l.kernel << ", stride: " << l.stride;
     if (l.type == "conv2d") os << ", padding: " << l.padding;
+    if (l.type == "attention") os << ", heads: " << l.heads;
     if (l.trainable()) os << ", bias: " << bool_text(l.bias) << ", dense: " << bool_text(l.dense);
     os << "}\n";
   }

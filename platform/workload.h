@@ -17,26 +17,31 @@ namespace cestvp {
 
 struct PlatformConfig;
 
-// A layer's activation shape, NHWC without N; a flattened tensor is 1 x 1 x C with flat set.
+// A layer's activation shape, NHWC without N; a flattened tensor is 1 x 1 x C with flat set; a
+// token sequence (tokens, embed and what follows them) is 1 x T x D, not flat.
 struct FeatureShape {
   std::uint32_t h = 0, w = 0, c = 0;
   bool flat = false;
   std::uint64_t elements() const { return std::uint64_t{h} * w * c; }
+  bool token_sequence() const { return !flat && h == 1; }  // [1][T][D]
 };
 
 // One entry of network.layers, with the shapes the loader inferred.
 struct TrainLayer {
-  std::string type;  // conv2d, linear, relu, maxpool, avgpool, flatten, batchnorm, add, softmax_ce
+  std::string type;  // conv2d, linear, relu, maxpool, avgpool, flatten, batchnorm, add, tokens, embed,
+                     // layernorm, gelu, attention, cls_token, softmax_ce
   std::string name;  // "" if unnamed; what other layers' input / with refer to
   std::string input, with;  // as written ("" = the previous layer's output; with: add only)
   int from = -1;       // the layer whose output this one reads; -1: the input batch
   int with_from = -1;  // add: the layer whose output is added; -1: the input batch
   std::uint32_t out = 0;  // conv2d: output channels; linear: output features
   std::uint32_t kernel = 0, stride = 0, padding = 0;  // conv2d; pools: kernel and stride
+  std::uint32_t heads = 0;  // attention
   bool bias = false;   // conv2d, linear
   bool dense = false;  // conv2d, linear: never sparse, whatever the scheme
   int line = 0;        // of the layer in the workload file
   FeatureShape in, out_shape;  // out_shape of softmax_ce and add: as their input
+  // linear on a token sequence [1][T][in] acts per token: out_shape [1][T][out] (a 1x1 convolution)
   bool trainable() const { return type == "conv2d" || type == "linear"; }
 };
 

@@ -99,11 +99,39 @@ export: {snapshot_interval: 1, log_interval: 0}
 timeout: 1 s
 )";
 
-// kWorkload with its network replaced by kResidualLayers.
-std::string residual_workload() {
+// A pre-norm vision transformer: 2x2 patches of the 8x8 images (16 tokens of 12 features, 17
+// with the class token), one block (attention with 2 heads, a GELU MLP) whose four token-wise
+// linears are sparse, and a linear head.
+constexpr const char* kTransformerLayers = R"(
+network:
+  layers:
+    - {type: conv2d, out: 12, kernel: 2, stride: 2, padding: 0, bias: true, dense: false}
+    - {type: tokens}
+    - {type: embed, name: x0}
+    - {type: layernorm}
+    - {type: linear, out: 36, bias: true, dense: false}
+    - {type: attention, heads: 2}
+    - {type: linear, out: 12, bias: true, dense: false}
+    - {type: add, with: x0, name: x1}
+    - {type: layernorm}
+    - {type: linear, out: 20, bias: true, dense: false}
+    - {type: gelu}
+    - {type: linear, out: 12, bias: true, dense: false}
+    - {type: add, with: x1}
+    - {type: layernorm}
+    - {type: cls_token}
+    - {type: linear, out: 10, bias: true, dense: false}
+    - {type: softmax_ce}
+export: {snapshot_interval: 1, log_interval: 0}
+timeout: 1 s
+)";
+
+// kWorkload with its network replaced by `layers`.
+std::string with_network(const char* layers) {
   const std::string base = kWorkload;
-  return base.substr(0, base.find("network:")) + (kResidualLayers + 1);
+  return base.substr(0, base.find("network:")) + (layers + 1);
 }
+std::string residual_workload() { return with_network(kResidualLayers); }
 
 golden::RefKind ref_kind(const std::string& type) {
   if (type == "conv2d") return golden::RefKind::conv2d;
@@ -114,6 +142,12 @@ golden::RefKind ref_kind(const std::string& type) {
   if (type == "flatten") return golden::RefKind::flatten;
   if (type == "add") return golden::RefKind::add;
   if (type == "batchnorm") return golden::RefKind::batchnorm;
+  if (type == "tokens") return golden::RefKind::tokens;
+  if (type == "embed") return golden::RefKind::embed;
+  if (type == "layernorm") return golden::RefKind::layernorm;
+  if (type == "gelu") return golden::RefKind::gelu;
+  if (type == "attention") return golden::RefKind::attention;
+  if (type == "cls_token") return golden::RefKind::cls_token;
   return golden::RefKind::softmax_ce;
 }
 
@@ -133,7 +167,7 @@ golden::RefConfig ref_config(const TrainWorkload& w) {
     const bool first = !trainable.empty() && i == trainable.front(), last = !trainable.empty() && i == trainable.back();
     r.sparse = l.trainable() && w.scheme != model::Scheme::dense && !l.dense && (!first || w.sparse_first_layer) &&
                (!last || w.sparse_last_layer);
-    r.name = l.name, r.input = l.input, r.with = l.with;
+    r.name = l.name, r.input = l.input, r.with = l.with, r.heads = l.heads;
     c.layers.push_back(r);
   }
   c.scheme = static_cast<golden::RefScheme>(w.scheme);
@@ -335,4 +369,16 @@ TEST(TrainingVsReference, ResidualBatchnormBdwpBitAccurate) {
 TEST(TrainingVsReference, ResidualBatchnormSdgpBitAccurate) {
   expect_matches_reference(scheme("sdgp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
                            residual_workload());
+}
+TEST(TrainingVsReference, TransformerDenseBitAccurate) {
+  expect_matches_reference(scheme("dense"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+                           with_network(kTransformerLayers));
+}
+TEST(TrainingVsReference, TransformerBdwpBitAccurate) {
+  expect_matches_reference(scheme("bdwp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+                           with_network(kTransformerLayers));
+}
+TEST(TrainingVsReference, TransformerSrsteBitAccurate) {
+  expect_matches_reference(scheme("srste"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+                           with_network(kTransformerLayers));
 }

@@ -40,6 +40,7 @@ const std::string kCnn = kSource + "/workloads/fashion_mnist_cnn.yaml";
 const std::string kMlp = kSource + "/workloads/fashion_mnist_mlp.yaml";
 const std::string kResnet9 = kSource + "/workloads/resnet9_cifar10.yaml";
 const std::string kResnet18 = kSource + "/workloads/resnet18_tinyimagenet.yaml";
+const std::string kVit = kSource + "/workloads/vit_cifar100.yaml";
 const std::string kBadDir = kSource + "/tests/data/bad_train";
 
 const PlatformConfig& platform() {
@@ -293,6 +294,87 @@ TEST(TrainWorkload, OtherProgramsAreUnchanged) {
   EXPECT_NE(error_of([&] { load(path); }).find(":3:1: batch: unknown key; expected one of name, program, bringup, engines"),
             std::string::npos);
 }
+// The CEST paper's ViT on CIFAR-100, counted from its architecture: a 4x4 patch embedding to
+// 8x8 = 64 tokens of 192, a class token (65 tokens), 6 pre-norm blocks (2 layer norms, 2 adds,
+// 1 attention, 4 token-wise linears, 1 GELU each), a final layer norm, the class token, a head.
+TEST(TrainWorkload, ShippedVitIsATinyVisionTransformerOnCifar100Shapes) {
+  const Workload w = load(kVit);
+  const TrainWorkload& t = w.train;
+  std::map<std::string, std::size_t> count;
+  for (const TrainLayer& l : t.layers) ++count[l.type];
+  EXPECT_EQ(count["conv2d"], 1u);
+  EXPECT_EQ(count["tokens"], 1u);
+  EXPECT_EQ(count["embed"], 1u);
+  EXPECT_EQ(count["attention"], 6u);
+  EXPECT_EQ(count["layernorm"], 2u * 6u + 1u);
+  EXPECT_EQ(count["add"], 2u * 6u);
+  EXPECT_EQ(count["gelu"], 6u);
+  EXPECT_EQ(count["linear"], 4u * 6u + 1u);
+  EXPECT_EQ(count["cls_token"], 1u);
+  EXPECT_EQ(t.layers.size(), 3u + 10u * 6u + 4u);
+  const Census c = census(t);
+  EXPECT_TRUE(c.logits.flat);
+  EXPECT_EQ(c.logits.c, 100u);
+  EXPECT_EQ(t.batch, 512u);
+  EXPECT_EQ(t.mode, "timing");
+  EXPECT_EQ(t.dataset.height, 32u);
+  EXPECT_EQ(t.dataset.channels, 3u);
+  EXPECT_EQ(t.dataset.classes, 100u);
+  EXPECT_EQ(t.dataset.mean, (std::vector<double>{0.5071, 0.4865, 0.4409}));
+  EXPECT_EQ(t.dataset.std, (std::vector<double>{0.2673, 0.2564, 0.2762}));
+  for (const TrainLayer& l : t.layers) {
+    if (l.type == "tokens") {
+      EXPECT_EQ(l.in.h, 8u);
+      EXPECT_EQ(l.in.w, 8u);
+      EXPECT_EQ(l.out_shape.h, 1u);
+      EXPECT_EQ(l.out_shape.w, 64u);
+      EXPECT_EQ(l.out_shape.c, 192u);
+    }
+    if (l.type == "embed") {
+      EXPECT_EQ(l.out_shape.w, 65u);
+    }
+    if (l.type == "attention") {
+      EXPECT_EQ(l.heads, 3u);
+      EXPECT_EQ(l.in.c, 576u);
+      EXPECT_EQ(l.out_shape.c, 192u);
+      EXPECT_EQ(l.out_shape.w, 65u);
+    }
+    if (l.type == "layernorm" || l.type == "gelu" || l.type == "add") {
+      EXPECT_EQ(l.out_shape.w, 65u);
+      EXPECT_FALSE(l.out_shape.flat);
+    }
+    if (l.type == "cls_token") {
+      EXPECT_TRUE(l.out_shape.flat);
+      EXPECT_EQ(l.out_shape.c, 192u);
+    }
+  }
+  // The token-wise linears keep the 65 tokens; the head reads the flat class token.
+  EXPECT_EQ(t.layers[4].type, "linear");
+  EXPECT_EQ(t.layers[4].out_shape.w, 65u);
+  EXPECT_EQ(t.layers[4].out_shape.c, 576u);
+  EXPECT_FALSE(t.layers[4].out_shape.flat);
+  EXPECT_TRUE(t.layers[t.layers.size() - 2].out_shape.flat);
+  // The resolved YAML keeps the heads and loads again the same.
+  EXPECT_NE(to_yaml(w).find("    - {type: attention, heads: 3}\n"), std::string::npos);
+  const Workload again = load(write_file("vit_resolved.yaml", to_yaml(w)));
+  EXPECT_EQ(to_yaml(again).substr(to_yaml(again).find('\n')), to_yaml(w).substr(to_yaml(w).find('\n')));
+
+  // Its image: 80 params (patch conv weight and bias; pos and cls; per block 2 x (gamma, beta)
+  // and 4 x (weight, bias); the final gamma and beta; the head), the patch embedding and the
+  // head dense, the 24 block linears sparse.
+  const TrainingImage image = build_training_image(t, boot());
+  EXPECT_EQ(image.params.size(), 2u + 2u + 6u * 12u + 2u + 2u);
+  EXPECT_EQ(image.tensors.size(), t.layers.size());  // the batch, one per layer but softmax_ce
+  std::size_t sparse = 0;
+  for (std::size_t i = 0; i < image.layers.size(); ++i)
+    if (image.layers[i].flags & model::kLayerSparse) {
+      ++sparse;
+      EXPECT_EQ(t.layers[i].type, "linear") << i;
+    }
+  EXPECT_EQ(sparse, 24u);
+  EXPECT_FALSE(image.layers[0].flags & model::kLayerSparse);
+  EXPECT_FALSE(image.layers[t.layers.size() - 2].flags & model::kLayerSparse);
+}
 
 // ------------------------------------------------------------------------------ bad files
 
@@ -306,11 +388,13 @@ struct BadFile {
 const BadFile kBadFiles[] = {
     {"unknown_layer_type", "9:14", "network.layers[0].type", "unknown layer type 'conv3d' (did you mean 'conv2d'?)"},
     {"unsupported_layer_type", "9:14", "network.layers[0].type",
-     "layer type 'layernorm' is not supported by the training runtime yet"},
+     "layer type 'dropout' is not supported by the training runtime yet"},
     {"misspelt_key", "4:1", "bacth", "unknown key (did you mean 'batch'?)"},
     {"misspelt_layer_key", "9:30", "network.layers[0].kernal", "unknown key (did you mean 'kernel'?)"},
     {"misspelt_layer_type_key", "9:8", "network.layers[0].tpye", "unknown key (did you mean 'type'?)"},
-    {"linear_without_flatten", "10:7", "network.layers[1]", "add a flatten layer"},
+    {"linear_without_flatten", "10:7", "network.layers[1]",
+     "linear (layer 1) needs a flattened input or a token sequence, but its input is 6x6x4 (H x W x C); expected a "
+     "flatten layer before it (add a flatten layer)"},
     {"softmax_not_last", "11:7", "network.layers[2]", "softmax_ce is layer 2 of 4; expected softmax_ce exactly once"},
     {"no_softmax", "9:5", "network.layers", "the last layer is relu (line 11); expected softmax_ce as the last layer"},
     {"nm_not_nm", "5:5", "nm", "'3:2' is not an N:M sparsity"},
@@ -344,6 +428,14 @@ const BadFile kBadFiles[] = {
      "add's inputs differ: 8x8x8 (H x W x C) and 8x8x4 (H x W x C)"},
     {"unread_output", "10:7", "network.layers[1]", "the output of relu (layer 1) is read by no layer"},
     {"flatten_shared", "9:7", "network.layers[0]", "flatten (layer 0)'s input or output is also read by another layer"},
+    {"tokens_shared", "9:7", "network.layers[0]", "tokens (layer 0)'s input or output is also read by another layer"},
+    {"attention_heads_not_dividing", "11:32", "network.layers[2].heads",
+     "5 heads do not divide the 12 features of q, k and v (36 / 3)"},
+    {"attention_not_qkv", "11:7", "network.layers[2]", "attention (layer 2) reads 32 features per token, not divisible by 3"},
+    {"embed_not_tokens", "10:7", "network.layers[1]",
+     "embed (layer 1) needs a token sequence [1][T][D], but its input is 8x8x4 (H x W x C); expected a tokens layer"},
+    {"cls_token_not_tokens", "10:7", "network.layers[1]",
+     "cls_token (layer 1) needs a token sequence [1][T][D], but its input is 64 features"},
 };
 
 class BadTrainWorkload : public testing::TestWithParam<BadFile> {};
@@ -760,6 +852,165 @@ TEST(TrainImage, NamedInputsChooseTheTensorALayerReads) {
   EXPECT_EQ(image.layers[3].in, 3u);   // the relu's output
   EXPECT_EQ(image.layers[3].in2, 2u);  // fc's output
   EXPECT_EQ(image.header.logits_tensor, 5u);
+}
+
+// A small ViT: patch embedding 6x6x2 -> 3x3x6, 9 tokens, embed (10 tokens), one attention block
+// with a GELU, the class token, a head. Layers:
+//   0 conv2d  1 tokens  2 embed  3 layernorm  4 linear(18)  5 attention(2)  6 linear(6)  7 add
+//   8 gelu  9 cls_token  10 linear(3)  11 softmax_ce
+const char* const kTinyVit =
+    "    - {type: conv2d, out: 6, kernel: 2, stride: 2, bias: true}\n"
+    "    - {type: tokens}\n"
+    "    - {type: embed, name: e}\n"
+    "    - {type: layernorm}\n"
+    "    - {type: linear, out: 18, bias: true}\n"
+    "    - {type: attention, heads: 2}\n"
+    "    - {type: linear, out: 6}\n"
+    "    - {type: add, with: e}\n"
+    "    - {type: gelu}\n"
+    "    - {type: cls_token}\n"
+    "    - {type: linear, out: 3}\n"
+    "    - {type: softmax_ce}\n";
+
+TEST(TrainImage, SmallVisionTransformer) {
+  const Workload w = load(write_file("vit.yaml", synthetic_workload("bdwp", "", kTinyVit)));
+  const TrainingImage image = build_training_image(w.train, boot());
+  using K = model::LayerKind;
+  const std::vector<K> kinds = {K::conv2d, K::tokens, K::embed, K::layernorm, K::linear, K::attention,
+                                K::linear, K::add,    K::gelu,  K::cls_token, K::linear, K::softmax_ce};
+  ASSERT_EQ(image.layers.size(), kinds.size());
+  for (std::size_t i = 0; i < kinds.size(); ++i) EXPECT_EQ(image.layers[i].kind, static_cast<std::uint32_t>(kinds[i])) << i;
+  EXPECT_EQ(static_cast<std::uint32_t>(K::tokens), 9u);
+  EXPECT_EQ(static_cast<std::uint32_t>(K::cls_token), 14u);
+  const auto shape = [&](std::uint32_t t) {
+    const model::Tensor& x = image.tensors.at(t);
+    return std::vector<std::uint32_t>{x.n, x.h, x.w, x.c};
+  };
+  const auto& L = image.layers;
+  // tokens: a view of the patch embedding's output (same bytes and gradient), [4][1][9][6].
+  EXPECT_EQ(shape(L[0].out), (std::vector<std::uint32_t>{4, 3, 3, 6}));
+  EXPECT_EQ(L[1].in, L[0].out);
+  EXPECT_NE(L[1].out, L[1].in);
+  EXPECT_EQ(image.tensors[L[1].out].addr, image.tensors[L[1].in].addr);
+  EXPECT_EQ(image.tensors[L[1].out].grad_addr, image.tensors[L[1].in].grad_addr);
+  EXPECT_NE(image.tensors[L[1].out].grad_addr, 0u);
+  EXPECT_EQ(shape(L[1].out), (std::vector<std::uint32_t>{4, 1, 9, 6}));
+  EXPECT_EQ(shape(L[2].out), (std::vector<std::uint32_t>{4, 1, 10, 6}));
+  EXPECT_EQ(shape(L[3].out), (std::vector<std::uint32_t>{4, 1, 10, 6}));
+  // The token-wise linear: a linear layer on [N][1][T][in], output [N][1][T][out].
+  EXPECT_EQ(shape(L[4].in), (std::vector<std::uint32_t>{4, 1, 10, 6}));
+  EXPECT_EQ(shape(L[4].out), (std::vector<std::uint32_t>{4, 1, 10, 18}));
+  EXPECT_EQ(L[5].a, 2u);
+  EXPECT_EQ(shape(L[5].out), (std::vector<std::uint32_t>{4, 1, 10, 6}));
+  EXPECT_EQ(L[7].in2, L[2].out);
+  EXPECT_EQ(shape(L[9].out), (std::vector<std::uint32_t>{4, 1, 1, 6}));
+  EXPECT_NE(image.tensors[L[9].out].addr, image.tensors[L[9].in].addr);  // its own tensor
+  EXPECT_NE(image.tensors[L[9].out].grad_addr, 0u);
+  EXPECT_EQ(image.header.logits_tensor, L[10].out);
+  EXPECT_EQ(shape(L[10].out), (std::vector<std::uint32_t>{4, 1, 1, 3}));
+  for (const std::size_t i : {1u, 3u, 5u, 7u, 8u, 9u}) {
+    EXPECT_EQ(L[i].weight == model::kNone, i != 3) << i;
+  }
+
+  // Params: 0 conv weight, 1 conv bias, 2 pos, 3 cls, 4 gamma, 5 beta, 6 linear4 weight,
+  // 7 its bias, 8 linear6 weight, 9 head weight.
+  ASSERT_EQ(image.params.size(), 10u);
+  EXPECT_EQ(L[2].weight, 2u);
+  EXPECT_EQ(L[2].bias, 3u);
+  EXPECT_EQ(L[3].weight, 4u);
+  EXPECT_EQ(L[3].bias, 5u);
+  EXPECT_EQ(L[4].weight, 6u);
+  const model::Param& pos = image.params[2];
+  EXPECT_EQ(pos.count, 10u * 6u);
+  EXPECT_EQ(pos.cout, 10u);
+  EXPECT_EQ(pos.taps, 1u);
+  EXPECT_EQ(pos.cin, 6u);
+  for (const std::size_t i : {2u, 3u, 4u, 5u}) {
+    const model::Param& p = image.params[i];
+    EXPECT_EQ(p.decay, 0u) << i;
+    EXPECT_NE(p.master, 0u) << i;
+    EXPECT_NE(p.momentum, 0u) << i;
+    EXPECT_NE(p.grad, 0u) << i;
+    EXPECT_EQ(p.fp16, 0u) << i;  // the host reads the master
+    EXPECT_EQ(p.fwd_values | p.fwd_indices | p.bwd_values | p.bwd_indices, 0u) << i;
+    EXPECT_FALSE(image.param_info[i].sparse) << i;
+  }
+  for (const std::size_t i : {3u, 4u, 5u}) {
+    EXPECT_EQ(image.params[i].count, 6u) << i;
+    EXPECT_EQ(image.params[i].cout, 6u) << i;
+    EXPECT_EQ(image.params[i].taps, 1u) << i;
+    EXPECT_EQ(image.params[i].cin, 1u) << i;
+  }
+  EXPECT_EQ(image.param_info[2].name, "2_embed.weight");
+  EXPECT_EQ(image.param_info[3].name, "2_embed.bias");
+  EXPECT_EQ(image.param_info[4].name, "3_layernorm.weight");
+  EXPECT_EQ(image.param_info[5].name, "3_layernorm.bias");
+  EXPECT_EQ(image.param_info[2].torch_shape, (std::vector<std::size_t>{10, 6}));
+  EXPECT_EQ(image.param_info[3].torch_shape, (std::vector<std::size_t>{6}));
+  EXPECT_EQ(image.param_info[4].torch_shape, (std::vector<std::size_t>{6}));
+  EXPECT_TRUE(image.param_info[3].bias);
+  EXPECT_TRUE(image.param_info[5].bias);
+  EXPECT_EQ(image.param_info[6].torch_shape, (std::vector<std::size_t>{18, 6}));
+  EXPECT_EQ(image.params[6].cout, 18u);
+  EXPECT_EQ(image.params[6].taps, 1u);
+  EXPECT_EQ(image.params[6].cin, 6u);
+  // Initial values: cls 0, gamma 1, beta 0; pos N(0, 0.02^2) from the weights' generator in
+  // param order: after the conv weight (48 values, std sqrt(2 / (2*2*2)) = 0.5).
+  EXPECT_EQ(image.initial[3], std::vector<float>(6, 0.0f));
+  EXPECT_EQ(image.initial[4], std::vector<float>(6, 1.0f));
+  EXPECT_EQ(image.initial[5], std::vector<float>(6, 0.0f));
+  SplitMix64 rng(~std::uint64_t{3});
+  std::vector<float> conv(48), expected_pos(60);
+  normal_values(rng, 0.5, conv.data(), conv.size());
+  normal_values(rng, 0.02, expected_pos.data(), expected_pos.size());
+  EXPECT_EQ(image.initial[0], conv);
+  EXPECT_EQ(image.initial[2], expected_pos);
+  for (const float v : image.initial[2]) EXPECT_LT(std::fabs(v), 0.02f * 6);
+  // Sparse: the block's two linears (the patch embedding is the first, the head the last).
+  EXPECT_EQ(sparse_flags(image),
+            (std::vector<bool>{false, false, false, false, true, false, true, false, false, false, false, false}));
+  EXPECT_NE(image.params[6].fwd_values, 0u);
+  EXPECT_NE(image.params[8].bwd_values, 0u);
+  // Scratch: 4 x the largest weight (linear4: 108 values), the gradient of the embed output
+  // that the layer norm and the add both contribute to (4 x 10 x 6 FP16 = 480 B), 1 MiB.
+  EXPECT_EQ(image.header.scratch_bytes, 4096u + 4096u + (1u << 20));
+  expect_disjoint_inside_ddr(image);
+  // Written: the tables and the masters as built; no FP16 copy for the host parameters.
+  const Memory memory = written(image);
+  const model::Param back = memory.at<model::Param>(image.header.params + 2 * sizeof(model::Param));
+  EXPECT_EQ(back.count, 60u);
+  EXPECT_EQ(back.fp16, 0u);
+  EXPECT_EQ(read_master(image, 2, memory.reader()), expected_pos);
+  EXPECT_EQ(read_master(image, 4, memory.reader()), std::vector<float>(6, 1.0f));
+  // The resolved YAML loads again the same.
+  const Workload again = load(write_file("vit_again.yaml", to_yaml(w)));
+  EXPECT_EQ(to_yaml(again).substr(to_yaml(again).find('\n')), to_yaml(w).substr(to_yaml(w).find('\n')));
+}
+
+TEST(TrainImage, LinearOnTokensOnlyWithATokenSequence) {
+  // A linear layer straight after a conv2d (an image, H > 1) still needs a flatten.
+  const std::string image_input = "    - {type: conv2d, out: 4, kernel: 3}\n    - {type: linear, out: 3}\n"
+                                  "    - {type: softmax_ce}\n";
+  EXPECT_NE(error_of([&] { load(write_file("lin.yaml", synthetic_workload("dense", "", image_input))); })
+                .find("add a flatten layer"),
+            std::string::npos);
+  // A token sequence into softmax_ce is not logits: it needs cls_token (or a flatten).
+  const std::string no_cls = "    - {type: tokens}\n    - {type: linear, out: 3}\n    - {type: softmax_ce}\n";
+  EXPECT_NE(error_of([&] { load(write_file("nocls.yaml", synthetic_workload("dense", "", no_cls))); })
+                .find("produces 1x36x3 (H x W x C), not logits"),
+            std::string::npos);
+  // attention needs its heads.
+  const std::string no_heads = "    - {type: tokens}\n    - {type: linear, out: 6}\n    - {type: attention}\n"
+                               "    - {type: cls_token}\n    - {type: linear, out: 3}\n    - {type: softmax_ce}\n";
+  EXPECT_NE(error_of([&] { load(write_file("noheads.yaml", synthetic_workload("dense", "", no_heads))); })
+                .find("network.layers[2].heads: missing key"),
+            std::string::npos);
+  // heads is a key of attention only.
+  const std::string stray = "    - {type: tokens}\n    - {type: gelu, heads: 2}\n"
+                            "    - {type: cls_token}\n    - {type: linear, out: 3}\n    - {type: softmax_ce}\n";
+  EXPECT_NE(error_of([&] { load(write_file("stray.yaml", synthetic_workload("dense", "", stray))); })
+                .find("network.layers[1].heads: unknown key"),
+            std::string::npos);
 }
 
 TEST(TrainImage, ImageLargerThanDdrIsAUserErrorWithTheSizes) {
