@@ -9,32 +9,6 @@ namespace cestvp::fw {
 
 // --- FP16 ----------------------------------------------------------------------------------
 
-std::uint16_t float_to_half(float value) {
-  std::uint32_t x;
-  std::memcpy(&x, &value, sizeof x);
-  const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
-  const std::uint32_t a = x & 0x7fffffffu;
-  if (a >= 0x7f800000u) {  // infinity, or NaN: keep the top payload bits and at least one
-    if (a == 0x7f800000u) return sign | 0x7c00u;
-    const std::uint32_t payload = (a & 0x7fffffu) >> 13;
-    return static_cast<std::uint16_t>(sign | 0x7c00u | payload | (payload == 0 ? 1u : 0u));
-  }
-  if (a >= 0x477ff000u) return sign | 0x7c00u;  // 65520 and above round to infinity
-  if (a >= 0x38800000u) {                       // normal half: rebias, round to nearest even
-    const std::uint32_t u = a - 0x38000000u;
-    return static_cast<std::uint16_t>(sign | ((u + 0xfffu + ((u >> 13) & 1u)) >> 13));
-  }
-  if (a <= 0x33000000u) return sign;  // at most 2^-25, half the smallest subnormal: ties to 0
-  // Subnormal half: value = mantissa x 2^(e - 150), in units of 2^-24.
-  const std::uint32_t e = a >> 23;
-  const std::uint32_t mantissa = (a & 0x7fffffu) | 0x800000u;
-  const std::uint32_t shift = 126 - e;  // 14..24
-  std::uint32_t h = mantissa >> shift;
-  const std::uint32_t rest = mantissa & ((1u << shift) - 1), half = 1u << (shift - 1);
-  if (rest > half || (rest == half && (h & 1u))) ++h;  // may carry into the smallest normal
-  return static_cast<std::uint16_t>(sign | h);
-}
-
 float half_to_float(std::uint16_t h) {
   const std::uint32_t sign = std::uint32_t{h & 0x8000u} << 16;
   const std::uint32_t exponent = (h >> 10) & 0x1fu;
