@@ -119,6 +119,7 @@ class Runtime {
   std::vector<bool> grad_written_;        // per tensor, in the current backward pass
 
   std::vector<std::uint8_t> batch_labels_;
+  std::vector<std::uint16_t> half_;  // staging of FP16 tensors between DDR and the host layers
   ResultHeader result_;
   std::uint64_t host_ps_ = 0;
   std::uint32_t snapshots_done_ = 0;
@@ -139,17 +140,17 @@ void Runtime::write(std::uint64_t addr, const T* src, std::size_t count) {
 }
 
 std::vector<float> Runtime::read_f16(std::uint64_t addr, std::size_t count) {
-  std::vector<std::uint16_t> half(count);
-  read(addr, half.data(), count);
+  if (half_.size() < count) half_.resize(count);
+  read(addr, half_.data(), count);
   std::vector<float> out(count);
-  host::widen(half.data(), out.data(), count);
+  host::widen(half_.data(), out.data(), count);
   return out;
 }
 
 void Runtime::write_f16(std::uint64_t addr, const std::vector<float>& values) {
-  std::vector<std::uint16_t> half(values.size());
-  host::narrow(values.data(), half.data(), values.size());
-  write(addr, half.data(), half.size());
+  if (half_.size() < values.size()) half_.resize(values.size());
+  host::narrow(values.data(), half_.data(), values.size());
+  write(addr, half_.data(), values.size());
 }
 
 std::vector<float> Runtime::read_f32(std::uint64_t addr, std::size_t count) {
