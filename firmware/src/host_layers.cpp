@@ -72,12 +72,19 @@ void normalise(const std::uint8_t* pixels, std::size_t count, std::uint32_t chan
   }
 }
 
-void relu_forward(const float* x, float* y, std::size_t count) {
-  for (std::size_t i = 0; i < count; ++i) y[i] = x[i] > 0 ? x[i] : 0.0f;
+namespace {
+
+// x > 0 for FP16 bits: sign clear, not zero, not NaN (+infinity is 0x7c00).
+bool positive(std::uint16_t h) { return (h & 0x8000u) == 0 && h != 0 && h <= 0x7c00u; }
+
+}  // namespace
+
+void relu_forward(const std::uint16_t* x, std::uint16_t* y, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) y[i] = positive(x[i]) ? x[i] : 0;
 }
 
-void relu_backward(const float* x, const float* dy, float* dx, std::size_t count) {
-  for (std::size_t i = 0; i < count; ++i) dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+void relu_backward(const std::uint16_t* x, const std::uint16_t* dy, std::uint16_t* dx, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) dx[i] = positive(x[i]) ? dy[i] : 0;
 }
 
 Shape pool_output(const Shape& in, std::uint32_t k, std::uint32_t s) {

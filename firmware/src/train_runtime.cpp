@@ -379,9 +379,10 @@ void Runtime::forward_layer(const Layer& l, std::uint32_t batch, bool training) 
     case LayerKind::cls_token: return transformer_forward(l, batch);
     case LayerKind::relu:
       return host_work(boot_.host_cost.elementwise, shape.elements(), [&] {
-        std::vector<float> x = read_f16(in.addr, shape.elements());
+        std::vector<std::uint16_t> x(shape.elements());
+        read(in.addr, x.data(), x.size());
         host::relu_forward(x.data(), x.data(), x.size());
-        write_f16(tensors_[l.out].addr, x);
+        write(tensors_[l.out].addr, x.data(), x.size());
       });
     case LayerKind::maxpool:
     case LayerKind::avgpool: {
@@ -593,17 +594,27 @@ void Runtime::backward_layer(const Layer& l, std::uint32_t batch) {
     });
   }
   if (in.grad_addr == 0) return;  // nothing upstream needs dX
-  const double cost = kind == LayerKind::relu ? boot_.host_cost.elementwise : boot_.host_cost.pool;
-  host_work(cost, shape.elements(), [&] {
+  if (kind == LayerKind::relu) {
+    return host_work(boot_.host_cost.elementwise, shape.elements(), [&] {
+      std::vector<std::uint16_t> x(shape.elements()), dy(x.size());
+      read(in.addr, x.data(), x.size());
+      read(out.grad_addr, dy.data(), dy.size());
+      host::relu_backward(x.data(), dy.data(), dy.data(), dy.size());
+      if (grad_written_[l.in]) {  // add to another reader's contribution
+        std::vector<float> dx(dy.size());
+        host::widen(dy.data(), dx.data(), dx.size());
+        return contribute_grad(l.in, dx);
+      }
+      write(in.grad_addr, dy.data(), dy.size());
+      grad_written_[l.in] = true;
+    });
+  }
+  host_work(boot_.host_cost.pool, shape.elements(), [&] {
     const std::vector<float> x = read_f16(in.addr, shape.elements());
     std::vector<float> dx(shape.elements());
-    if (kind == LayerKind::relu) {
-      host::relu_backward(x.data(), read_f16(out.grad_addr, dx.size()).data(), dx.data(), dx.size());
-    } else {
-      const std::vector<float> dy = read_f16(out.grad_addr, host::pool_output(shape, l.a, l.c).elements());
-      if (kind == LayerKind::maxpool) host::maxpool_backward(x.data(), shape, l.a, l.c, dy.data(), dx.data());
-      else host::avgpool_backward(shape, l.a, l.c, dy.data(), dx.data());
-    }
+    const std::vector<float> dy = read_f16(out.grad_addr, host::pool_output(shape, l.a, l.c).elements());
+    if (kind == LayerKind::maxpool) host::maxpool_backward(x.data(), shape, l.a, l.c, dy.data(), dx.data());
+    else host::avgpool_backward(shape, l.a, l.c, dy.data(), dx.data());
     contribute_grad(l.in, dx);
   });
 }

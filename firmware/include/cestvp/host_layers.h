@@ -24,9 +24,11 @@ void narrow(const float* in, std::uint16_t* half, std::size_t count);
 void normalise(const std::uint8_t* pixels, std::size_t count, std::uint32_t channels, const float* mean,
                const float* stdev, std::uint16_t* out);
 
-void relu_forward(const float* x, float* y, std::size_t count);
-// dx = x > 0 ? dy : 0
-void relu_backward(const float* x, const float* dy, float* dx, std::size_t count);
+// ReLU on FP16 bits: it only keeps or zeroes values, so it needs no conversion (x > 0 keeps x,
+// anything else, NaN included, gives +0).
+void relu_forward(const std::uint16_t* x, std::uint16_t* y, std::size_t count);
+// dx = x > 0 ? dy : +0
+void relu_backward(const std::uint16_t* x, const std::uint16_t* dy, std::uint16_t* dx, std::size_t count);
 
 // Pooling windows of k x k with stride s, no padding; `in` is the input shape.
 Shape pool_output(const Shape& in, std::uint32_t k, std::uint32_t s);
