@@ -9,28 +9,6 @@ namespace cestvp::fw::host {
 
 namespace {
 
-// Window origin of output (oh, ow) and the input index of its element (kh, kw) in channel c.
-struct Window {
-  const Shape& in;
-  std::uint32_t k, s;
-  std::size_t at(std::uint32_t n, std::uint32_t oh, std::uint32_t ow, std::uint32_t kh, std::uint32_t kw,
-                 std::uint32_t c) const {
-    return ((std::size_t{n} * in.h + oh * s + kh) * in.w + ow * s + kw) * in.c + c;
-  }
-};
-
-// Calls f(output index, window) for every output element of a pooling layer.
-template <typename F>
-void for_each_window(const Shape& in, std::uint32_t k, std::uint32_t s, F f) {
-  const Shape out = pool_output(in, k, s);
-  const Window win{in, k, s};
-  std::size_t o = 0;
-  for (std::uint32_t n = 0; n < out.n; ++n)
-    for (std::uint32_t oh = 0; oh < out.h; ++oh)
-      for (std::uint32_t ow = 0; ow < out.w; ++ow)
-        for (std::uint32_t c = 0; c < out.c; ++c, ++o) f(o, win, n, oh, ow, c);
-}
-
 // Entry e of a line is a pad when it is past the min(N, len) kept entries of a short tail group.
 bool is_pad(const NmLine& line, std::uint32_t entry) {
   const std::uint32_t group = entry / line.n % line.groups_per_segment();
@@ -91,45 +69,62 @@ Shape pool_output(const Shape& in, std::uint32_t k, std::uint32_t s) {
   return {in.n, conv_out(in.h, k, s, 0), conv_out(in.w, k, s, 0), in.c};
 }
 
+// Max pooling runs window position by window position with the channels innermost (they are
+// contiguous in NHWC), which keeps each output's scan in window order (kh, then kw).
+template <typename F>
+void for_each_window_position(const Shape& in, std::uint32_t k, std::uint32_t s, F f) {
+  const Shape out = pool_output(in, k, s);
+  for (std::uint32_t n = 0; n < out.n; ++n)
+    for (std::uint32_t oh = 0; oh < out.h; ++oh)
+      for (std::uint32_t ow = 0; ow < out.w; ++ow) {
+        const std::size_t o = ((std::size_t{n} * out.h + oh) * out.w + ow) * in.c;
+        for (std::uint32_t kh = 0; kh < k; ++kh)
+          for (std::uint32_t kw = 0; kw < k; ++kw)
+            f(o, ((std::size_t{n} * in.h + oh * s + kh) * in.w + ow * s + kw) * in.c, kh == 0 && kw == 0);
+      }
+}
+
 void maxpool_forward(const float* x, const Shape& in, std::uint32_t k, std::uint32_t s, float* y) {
-  for_each_window(in, k, s, [&](std::size_t o, const Window& w, auto n, auto oh, auto ow, auto c) {
-    float best = -std::numeric_limits<float>::infinity();
-    for (std::uint32_t kh = 0; kh < k; ++kh)
-      for (std::uint32_t kw = 0; kw < k; ++kw) best = std::max(best, x[w.at(n, oh, ow, kh, kw, c)]);
-    y[o] = best;
+  for_each_window_position(in, k, s, [&](std::size_t o, std::size_t i, bool first) {
+    for (std::uint32_t c = 0; c < in.c; ++c) {
+      const float best = first ? -std::numeric_limits<float>::infinity() : y[o + c];
+      y[o + c] = best < x[i + c] ? x[i + c] : best;
+    }
   });
 }
 
 void maxpool_backward(const float* x, const Shape& in, std::uint32_t k, std::uint32_t s, const float* dy, float* dx) {
   std::fill(dx, dx + in.elements(), 0.0f);
-  for_each_window(in, k, s, [&](std::size_t o, const Window& w, auto n, auto oh, auto ow, auto c) {
-    std::size_t arg = w.at(n, oh, ow, 0, 0, c);
-    for (std::uint32_t kh = 0; kh < k; ++kh)
-      for (std::uint32_t kw = 0; kw < k; ++kw) {
-        const std::size_t i = w.at(n, oh, ow, kh, kw, c);
-        if (x[i] > x[arg]) arg = i;
-      }
-    dx[arg] += dy[o];
+  std::vector<std::size_t> arg(in.c);
+  const std::size_t last = std::size_t{k} * k;
+  std::size_t seen = 0;
+  for_each_window_position(in, k, s, [&](std::size_t o, std::size_t i, bool first) {
+    for (std::uint32_t c = 0; c < in.c; ++c)
+      if (first || x[i + c] > x[arg[c]]) arg[c] = i + c;
+    if (++seen % last != 0) return;  // the window's last position: its maxima are known
+    for (std::uint32_t c = 0; c < in.c; ++c) dx[arg[c]] += dy[o + c];
   });
 }
 
 void avgpool_forward(const float* x, const Shape& in, std::uint32_t k, std::uint32_t s, float* y) {
   const float area = static_cast<float>(k * k);
-  for_each_window(in, k, s, [&](std::size_t o, const Window& w, auto n, auto oh, auto ow, auto c) {
-    float sum = 0;
-    for (std::uint32_t kh = 0; kh < k; ++kh)
-      for (std::uint32_t kw = 0; kw < k; ++kw) sum += x[w.at(n, oh, ow, kh, kw, c)];
-    y[o] = sum / area;
+  const std::size_t last = std::size_t{k} * k;
+  std::size_t seen = 0;
+  for_each_window_position(in, k, s, [&](std::size_t o, std::size_t i, bool first) {
+    for (std::uint32_t c = 0; c < in.c; ++c) y[o + c] = (first ? 0.0f : y[o + c]) + x[i + c];
+    if (++seen % last != 0) return;
+    for (std::uint32_t c = 0; c < in.c; ++c) y[o + c] = y[o + c] / area;
   });
 }
 
 void avgpool_backward(const Shape& in, std::uint32_t k, std::uint32_t s, const float* dy, float* dx) {
   std::fill(dx, dx + in.elements(), 0.0f);
   const float area = static_cast<float>(k * k);
-  for_each_window(in, k, s, [&](std::size_t o, const Window& w, auto n, auto oh, auto ow, auto c) {
-    const float share = dy[o] / area;
-    for (std::uint32_t kh = 0; kh < k; ++kh)
-      for (std::uint32_t kw = 0; kw < k; ++kw) dx[w.at(n, oh, ow, kh, kw, c)] += share;
+  for_each_window_position(in, k, s, [&](std::size_t o, std::size_t i, bool) {
+    for (std::uint32_t c = 0; c < in.c; ++c) {
+      const float share = dy[o + c] / area;
+      dx[i + c] += share;
+    }
   });
 }
 
