@@ -1,6 +1,7 @@
 #include "cestvp/host_layers.h"
 
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "cestvp/sat_reference.h"
@@ -27,15 +28,42 @@ void for_each_kept(const NmTensor& t, std::size_t l, F f) {
 
 }  // namespace
 
+namespace {
+
 // Widening is most of the host layers' conversion work: a table of all 65536 values makes it a
-// load per element.
-void widen(const std::uint16_t* half, float* out, std::size_t count) {
-  static const std::vector<float> table = [] {
-    std::vector<float> t(65536);
-    for (std::uint32_t h = 0; h < t.size(); ++h) t[h] = half_to_float(static_cast<std::uint16_t>(h));
-    return t;
-  }();
-  for (std::size_t i = 0; i < count; ++i) out[i] = table[half[i]];
+// load per element, and an iterator over it lets a vector be built without zero-filling it
+// first.
+class WidenIterator {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = float;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const float*;
+  using reference = float;
+
+  explicit WidenIterator(const std::uint16_t* at) : at_(at) {}
+  float operator*() const { return table()[*at_]; }
+  WidenIterator& operator++() { return ++at_, *this; }
+  WidenIterator operator++(int) { return WidenIterator(at_++); }
+  bool operator==(const WidenIterator& other) const { return at_ == other.at_; }
+  bool operator!=(const WidenIterator& other) const { return at_ != other.at_; }
+
+ private:
+  static const float* table() {
+    static const std::vector<float> values = [] {
+      std::vector<float> t(65536);
+      for (std::uint32_t h = 0; h < t.size(); ++h) t[h] = half_to_float(static_cast<std::uint16_t>(h));
+      return t;
+    }();
+    return values.data();
+  }
+  const std::uint16_t* at_;
+};
+
+}  // namespace
+
+std::vector<float> widen(const std::uint16_t* half, std::size_t count) {
+  return std::vector<float>(WidenIterator(half), WidenIterator(half + count));
 }
 
 void narrow(const float* in, std::uint16_t* half, std::size_t count) {

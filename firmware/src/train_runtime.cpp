@@ -142,9 +142,7 @@ void Runtime::write(std::uint64_t addr, const T* src, std::size_t count) {
 std::vector<float> Runtime::read_f16(std::uint64_t addr, std::size_t count) {
   if (half_.size() < count) half_.resize(count);
   read(addr, half_.data(), count);
-  std::vector<float> out(count);
-  host::widen(half_.data(), out.data(), count);
-  return out;
+  return host::widen(half_.data(), count);
 }
 
 void Runtime::write_f16(std::uint64_t addr, const std::vector<float>& values) {
@@ -601,9 +599,7 @@ void Runtime::backward_layer(const Layer& l, std::uint32_t batch) {
       read(out.grad_addr, dy.data(), dy.size());
       host::relu_backward(x.data(), dy.data(), dy.data(), dy.size());
       if (grad_written_[l.in]) {  // add to another reader's contribution
-        std::vector<float> dx(dy.size());
-        host::widen(dy.data(), dx.data(), dx.size());
-        return contribute_grad(l.in, dx);
+        return contribute_grad(l.in, host::widen(dy.data(), dy.size()));
       }
       write(in.grad_addr, dy.data(), dy.size());
       grad_written_[l.in] = true;

@@ -17,7 +17,8 @@ struct Shape {  // NHWC
 };
 
 // FP16 <-> FP32 for whole arrays.
-void widen(const std::uint16_t* half, float* out, std::size_t count);
+// The FP32 values of `count` FP16 values, built in one pass (no zero fill first).
+std::vector<float> widen(const std::uint16_t* half, std::size_t count);
 void narrow(const float* in, std::uint16_t* half, std::size_t count);
 
 // x = h((p / 255 - mean[c]) / stdev[c]) for `count` pixels of `channels` interleaved channels.
