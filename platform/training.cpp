@@ -504,6 +504,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
                     "; expected a smaller batch, dataset (dataset.train_samples), network or fewer snapshots "
                     "(export.snapshot_interval), or more DDR (address_map.ddr.size)");
 
+  if (!w.init_weights.empty()) load_initial_weights(img, w.init_weights);
   img.order = sample_order(train.count, batch, iterations, w.seed);
   img.train_images = std::move(train.images);
   img.train_labels = std::move(train.labels);
@@ -647,16 +648,52 @@ ParamSnapshot read_snapshot(const TrainingImage& img, std::size_t snapshot, std:
   return s;
 }
 
-std::vector<float> to_torch_layout(const ParamInfo& info, const model::Param& p, const std::vector<float>& hw) {
-  if (info.bias || info.torch_shape.size() != 4) return hw;
+namespace {
+
+// Conv weights between the hardware's OHWI and PyTorch's OIHW; everything else is the same.
+std::vector<float> convert_layout(const ParamInfo& info, const model::Param& p, const std::vector<float>& from,
+                                  bool to_torch) {
+  if (info.bias || info.torch_shape.size() != 4) return from;
   const std::uint32_t k = info.kernel;
-  std::vector<float> out(hw.size());
+  std::vector<float> out(from.size());
   for (std::uint32_t o = 0; o < p.cout; ++o)
     for (std::uint32_t kh = 0; kh < k; ++kh)
       for (std::uint32_t kw = 0; kw < k; ++kw)
-        for (std::uint32_t i = 0; i < p.cin; ++i)
-          out[((std::uint64_t{o} * p.cin + i) * k + kh) * k + kw] = hw[((std::uint64_t{o} * k + kh) * k + kw) * p.cin + i];
+        for (std::uint32_t i = 0; i < p.cin; ++i) {
+          const std::uint64_t torch = ((std::uint64_t{o} * p.cin + i) * k + kh) * k + kw;
+          const std::uint64_t hw = ((std::uint64_t{o} * k + kh) * k + kw) * p.cin + i;
+          if (to_torch) out[torch] = from[hw];
+          else out[hw] = from[torch];
+        }
   return out;
+}
+
+}  // namespace
+
+std::vector<float> to_torch_layout(const ParamInfo& info, const model::Param& p, const std::vector<float>& hw) {
+  return convert_layout(info, p, hw, true);
+}
+
+void load_initial_weights(TrainingImage& image, const std::string& dir) {
+  std::size_t loaded = 0;
+  for (std::size_t i = 0; i < image.params.size(); ++i) {
+    const ParamInfo& info = image.param_info[i];
+    const std::filesystem::path path = std::filesystem::path(dir) / (info.name + ".npy");
+    if (!std::filesystem::exists(path)) continue;
+    const NpyArray array = read_npy(path.string());
+    if (array.shape != info.torch_shape) {
+      std::string want, got;
+      for (const std::size_t d : info.torch_shape) want += (want.empty() ? "" : " x ") + std::to_string(d);
+      for (const std::size_t d : array.shape) got += (got.empty() ? "" : " x ") + std::to_string(d);
+      throw UserError(path.string() + ": shape " + got + "; expected " + want + " for " + info.name +
+                      " (PyTorch layout, as satvp exports it)");
+    }
+    image.initial[i] = convert_layout(info, image.params[i], array.data, false);
+    ++loaded;
+  }
+  if (loaded == 0)
+    throw UserError("init_weights: " + dir + " holds none of this network's parameter files; expected files such as " +
+                    image.param_info.front().name + ".npy (the names satvp writes in a run's weights/)");
 }
 
 // --------------------------------------------------------------------------------- export

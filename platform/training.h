@@ -117,6 +117,10 @@ struct TrainingImage {
 // does not fit the DDR of `boot`.
 TrainingImage build_training_image(const TrainWorkload& workload, const fw::BootInfo& boot);
 
+// Replaces the initial values of every param whose <name>.npy exists in `dir` (PyTorch layout:
+// conv OIHW, as export writes them); UserError on a shape mismatch or when no file matches.
+void load_initial_weights(TrainingImage& image, const std::string& dir);
+
 // Writes the header, the tables, the initial masters and their FP16 copies, the dataset, the
 // sample order and an empty ResultHeader (with its record arrays' addresses and capacities).
 // Everything else is left as the memory has it (zeros in a fresh DDR).

@@ -476,7 +476,8 @@ std::vector<TrainLayer> read_layers(const YamlValue& network, const TrainDataset
 // The keys of a training workload, in the order docs/workloads.md lists them.
 struct TrainKeys {
   YamlValue mode, scheme, nm, bdwp_bwd_mask, sparse_decay, sdgp_rescale, sparse_first_layer, sparse_last_layer, batch,
-      epochs, iterations, eval_interval, eval_samples, seed, loss_scale, optimizer, dataset, network, export_, timeout;
+      epochs, iterations, eval_interval, eval_samples, seed, loss_scale, init_weights, optimizer, dataset, network, export_,
+      timeout;
   explicit TrainKeys(YamlMap& root)
       : mode(root.get("mode")),
         scheme(root.get("scheme")),
@@ -493,6 +494,7 @@ struct TrainKeys {
         eval_samples(root.get("eval_samples")),
         seed(root.get("seed")),
         loss_scale(root.get("loss_scale")),
+        init_weights(root.get("init_weights")),
         optimizer(root.get("optimizer")),
         dataset(root.get("dataset")),
         network(root.get("network")),
@@ -554,6 +556,12 @@ TrainWorkload read_train(const TrainKeys& k, const PlatformConfig* platform) {
   t.eval_interval = optional(k.eval_interval, t.eval_interval, [](const YamlValue& v) { return count(v, 0, kMaxCount); });
   t.eval_samples = optional(k.eval_samples, t.eval_samples, [&](const YamlValue& v) { return count(v, 0, test); });
   t.loss_scale = optional(k.loss_scale, t.loss_scale, [](const YamlValue& v) { return number(v, 0, 65536, true); });
+  t.init_weights = optional(k.init_weights, std::string(), [](const YamlValue& v) {
+    const std::string dir = scalar_text(v, "a directory of .npy files");
+    if (!dir.empty() && !std::filesystem::is_directory(dir))
+      v.fail("no directory '" + dir + "'", "\"\" (He-normal weights from the seed) or a directory of .npy files");
+    return dir;
+  });
   t.optimizer = read_optimizer(k.optimizer);
   t.layers = read_layers(k.network, t.dataset);
   if (!is_missing(k.export_)) {
@@ -662,6 +670,7 @@ void train_yaml(std::ostream& os, const TrainWorkload& t) {
      << "eval_samples: " << t.eval_samples << "\n"
      << "seed: " << t.seed << "\n"
      << "loss_scale: " << shortest(t.loss_scale) << "\n"
+     << "init_weights: \"" << t.init_weights << "\"\n"
      << "optimizer:\n"
      << "  lr: " << shortest(o.lr) << "\n"
      << "  momentum: " << shortest(o.momentum) << "\n"

@@ -82,6 +82,9 @@ struct TrainWorkload {
   std::uint32_t eval_samples = 0;   // 0: the whole test split
   std::uint32_t seed = 1;
   double loss_scale = 1;
+  // "" : He-normal initial weights from the seed; else a directory whose <param>.npy files (the
+  // names and PyTorch layouts satvp exports in weights/) replace the initial values they name.
+  std::string init_weights;
   TrainOptimizer optimizer;
   TrainDataset dataset;
   std::vector<TrainLayer> layers;

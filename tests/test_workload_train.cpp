@@ -1115,6 +1115,35 @@ std::vector<std::uint32_t> reference_shuffle(std::uint32_t n, std::uint64_t seed
   return a;
 }
 
+// init_weights: a conv weight given in PyTorch's OIHW order lands in the hardware's OHWI order;
+// params without a file keep their He-normal values.
+TEST(TrainImage, InitialWeightsFromNpyFilesInPytorchLayout) {
+  const TrainingImage he = tiny_image("dense");
+  const ParamInfo& conv = he.param_info[0];
+  ASSERT_EQ(conv.torch_shape, (std::vector<std::size_t>{8, 2, 3, 3}));  // O, I, KH, KW
+  const fs::path dir = test::test_dir() / "init";
+  fs::create_directories(dir);
+  std::vector<float> oihw(8 * 2 * 3 * 3);
+  for (std::size_t i = 0; i < oihw.size(); ++i) oihw[i] = static_cast<float>(i);
+  write_npy((dir / (conv.name + ".npy")).string(), oihw.data(), conv.torch_shape);
+
+  const TrainingImage loaded = tiny_image("dense", "init_weights: \"" + dir.string() + "\"\n");
+  for (std::size_t o = 0; o < 8; ++o)
+    for (std::size_t kh = 0; kh < 3; ++kh)
+      for (std::size_t kw = 0; kw < 3; ++kw)
+        for (std::size_t i = 0; i < 2; ++i)
+          ASSERT_EQ(loaded.initial[0][((o * 3 + kh) * 3 + kw) * 2 + i], static_cast<float>(((o * 2 + i) * 3 + kh) * 3 + kw))
+              << o << " " << kh << " " << kw << " " << i;
+  for (std::size_t p = 1; p < he.initial.size(); ++p) EXPECT_EQ(loaded.initial[p], he.initial[p]) << p;
+
+  std::vector<float> wrong(8 * 2 * 9);
+  write_npy((dir / (conv.name + ".npy")).string(), wrong.data(), {8, 18});
+  const std::string error = error_of([&] { tiny_image("dense", "init_weights: \"" + dir.string() + "\"\n"); });
+  EXPECT_NE(error.find(conv.name + ".npy: shape 8 x 18; expected 8 x 2 x 3 x 3"), std::string::npos) << error;
+  const std::string missing = error_of([&] { tiny_image("dense", "init_weights: /no/such/dir\n"); });
+  EXPECT_NE(missing.find("init_weights: no directory '/no/such/dir'"), std::string::npos) << missing;
+}
+
 TEST(SampleOrder, IsAPermutationPerEpochDeterministicAndAsDocumented) {
   // 1000 samples, batch 64: 15 batches (960 samples) per epoch; 40 iterations span 3 epochs.
   const std::vector<std::uint32_t> order = sample_order(1000, 64, 40, 7);
