@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <zlib.h>
 
+#include "splitmix64.h"
 #include "user_error.h"
 
 namespace cestvp {
@@ -165,22 +166,6 @@ void check_label(const std::string& path, std::size_t index, unsigned label, std
     fail(path, "label " + std::to_string(label) + " of item " + std::to_string(index) + " is out of range",
          "0.." + std::to_string(classes - 1));
 }
-
-// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and the same sequence everywhere.
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>((next() >> 32) * n >> 32); }
-
- private:
-  std::uint64_t state_;
-};
 
 }  // namespace
 

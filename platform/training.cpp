@@ -297,6 +297,18 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     p.decay = 0;
     return p;
   };
+  // A normalisation layer's gamma (ones) and beta (zeros) over c features, trained like biases.
+  const auto add_gamma_beta = [&](model::Layer& layer, std::uint32_t i, const std::string& stem, std::uint32_t c,
+                                  Buffers buffers) {
+    ParamInfo info;
+    info.layer = i;
+    info.torch_shape = {c};
+    info.name = stem + ".weight";
+    layer.weight = add_param(vector_param(c), info, std::vector<float>(c, 1.0f), buffers);
+    info.bias = true;
+    info.name = stem + ".bias";
+    layer.bias = add_param(vector_param(c), info, std::vector<float>(c, 0.0f), buffers);
+  };
 
   for (std::uint32_t i = 0; i < layer_count; ++i) {
     const TrainLayer& l = w.layers[i];
@@ -349,15 +361,9 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       // gamma (1) and beta (0), trained like biases; the running mean (0) and variance (1),
       // FP32 state the runtime updates itself (docs/training.md).
       const std::uint32_t c = l.in.c;
+      add_gamma_beta(layer, i, stem, c, all_buffers);
       ParamInfo info;
       info.layer = i;
-      info.torch_shape = {c};
-      info.name = stem + ".weight";
-      layer.weight = add_param(vector_param(c), info, std::vector<float>(c, 1.0f), all_buffers);
-      info.bias = true;
-      info.name = stem + ".bias";
-      layer.bias = add_param(vector_param(c), info, std::vector<float>(c, 0.0f), all_buffers);
-      info.bias = false;
       info.running = true;
       info.name = stem + ".running";
       info.torch_shape = {2, c};
@@ -367,15 +373,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     }
     if (l.type == "layernorm") {
       // gamma (1) and beta (0), trained like biases, no FP16 copy (docs/training.md).
-      const std::uint32_t c = l.in.c;
-      ParamInfo info;
-      info.layer = i;
-      info.torch_shape = {c};
-      info.name = stem + ".weight";
-      layer.weight = add_param(vector_param(c), info, std::vector<float>(c, 1.0f), no_fp16_copy);
-      info.bias = true;
-      info.name = stem + ".bias";
-      layer.bias = add_param(vector_param(c), info, std::vector<float>(c, 0.0f), no_fp16_copy);
+      add_gamma_beta(layer, i, stem, l.in.c, no_fp16_copy);
     }
     if (l.type == "embed") {
       // The position embeddings pos [T+1][D] (the weight param, N(0, 0.02^2) drawn here, in

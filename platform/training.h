@@ -24,6 +24,7 @@
 #include <cestvp/boot_info.h>
 #include <cestvp/model.h>
 
+#include "splitmix64.h"
 #include "workload.h"
 
 namespace cestvp {
@@ -37,23 +38,6 @@ using MemRead = std::function<void(std::uint64_t addr, void* dst, std::uint64_t 
 MemWrite ddr_writer(Ddr& ddr, std::uint64_t ddr_base);
 MemRead ddr_reader(const Ddr& ddr, std::uint64_t ddr_base);
 
-// SplitMix64 (Steele, Lea, Flood 2014): the loader's only generator, the same sequence on every
-// machine (no std:: distributions, whose output is implementation-defined).
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // An integer in [0, n): the high 32 bits of a draw scaled by n (Lemire, without rejection).
-  std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>((next() >> 32) * n >> 32); }
-
- private:
-  std::uint64_t state_;
-};
 
 // The sample order: for epoch e = 0, 1, ... a Fisher-Yates shuffle of [0, train_count)
 // (i from train_count - 1 down to 1: swap a[i] with a[below(i + 1)]) driven by
