@@ -1,6 +1,7 @@
 #include "training.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -221,6 +222,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     const TrainLayer& l = w.layers[i];
     if (l.type != "softmax_ce") ++tensor_count;
+    if (l.type == "attention") ++tensor_count;  // its probabilities
     if (l.type == "batchnorm") param_count += 3;  // gamma, beta, running statistics
     if (l.type == "embed" || l.type == "layernorm") param_count += 2;  // pos and cls; gamma and beta
     if (l.trainable()) {
@@ -398,7 +400,10 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       info.torch_shape = {d};
       layer.bias = add_param(vector_param(d), info, std::vector<float>(d, 0.0f), no_fp16_copy);
     }
-    if (l.type == "attention") layer.a = l.heads;
+    if (l.type == "attention") {
+      layer.a = l.heads;
+      layer.b = add_tensor({l.heads, l.in.w, l.in.w, false}, true);  // P and dP / dS per (sample, head)
+    }
     if (l.type == "softmax_ce") {
       layer.out = model::kNone;
       h.logits_tensor = layer.in;
@@ -513,6 +518,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
 
 void write_training_image(const TrainingImage& img, const MemWrite& write) {
   const model::Header& h = img.header;
+  assert(img.tensors.size() == h.tensor_count && img.params.size() == h.param_count && "the tables were sized first");
   write(img.model_addr, &h, sizeof h);
   write(h.tensors, img.tensors.data(), img.tensors.size() * sizeof(model::Tensor));
   write(h.params, img.params.data(), img.params.size() * sizeof(model::Param));

@@ -389,6 +389,57 @@ std::uint64_t jobs_of(Bench& b, fw::SatEngine engine, Body body) {
   return b.jobs(engine) - before;
 }
 
+// A matrix view of gemm_batch as plain index arithmetic (element offsets in a flat tensor), so
+// that the golden operands are gathered independently of the kernel's DMA blocks.
+struct View {
+  std::size_t base, outer, inner, row;  // elements
+  std::size_t at(std::size_t o, std::size_t i, std::size_t r, std::size_t c) const {
+    return base + o * outer + i * inner + r * row + c;
+  }
+  fw::MatrixBatch in(std::uint64_t addr) const { return {addr + base * 2, outer * 2, inner * 2, static_cast<std::uint32_t>(row)}; }
+};
+
+// C = op(A) op(B) per item of a [outer][inner] batch whose operands are strided views of `src`
+// (stored rows x cols: A [rows][depth] or [depth][rows], B [depth][cols] or [cols][depth]), and
+// C a strided view of a tensor of `c_size` elements: every item bit-exact (or within
+// tolerance), and every element outside the C views untouched.
+void check_gemm_batch(Bench& b, const std::vector<std::uint16_t>& src, std::size_t c_size, std::uint32_t outer,
+                      std::uint32_t inner, std::uint32_t rows, std::uint32_t cols, std::uint32_t depth, View a,
+                      bool a_trans, View bv, bool b_trans, View c) {
+  const std::uint64_t src_addr = b.put(src), c_addr = b.output(c_size * 2);
+  fw::GemmBatch g;
+  g.outer = outer, g.inner = inner, g.rows = rows, g.cols = cols, g.depth = depth;
+  g.a = a.in(src_addr), g.b = bv.in(src_addr), g.c = c.in(c_addr);
+  g.a_trans = a_trans, g.b_trans = b_trans;
+  expect_ok(b.kernels.gemm_batch(g));
+  const std::vector<std::uint16_t> got = b.get<std::uint16_t>(c_addr, c_size);
+  const std::vector<float> x = widen(src);
+  std::vector<bool> written(c_size, false);
+  for (std::size_t o = 0; o < outer; ++o)
+    for (std::size_t i = 0; i < inner; ++i) {
+      const auto gather = [&](const View& v, std::size_t stored_rows, std::size_t stored_cols) {
+        std::vector<float> m(stored_rows * stored_cols);
+        for (std::size_t r = 0; r < stored_rows; ++r)
+          for (std::size_t k = 0; k < stored_cols; ++k) m[r * stored_cols + k] = x[v.at(o, i, r, k)];
+        return m;
+      };
+      const std::vector<float> am = a_trans ? gather(a, depth, rows) : gather(a, rows, depth);
+      const std::vector<float> bm = b_trans ? gather(bv, cols, depth) : gather(bv, depth, cols);
+      const golden::Result want = golden::gemm(am, bm, rows, cols, depth, a_trans, b_trans, {});
+      std::vector<std::uint16_t> item(std::size_t{rows} * cols);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t k = 0; k < cols; ++k) {
+          item[r * cols + k] = got[c.at(o, i, r, k)];
+          written[c.at(o, i, r, k)] = true;
+        }
+      EXPECT_TRUE(matches(item, want, depth, b.exact())) << "item " << o << "." << i;
+    }
+  for (std::size_t e = 0; e < c_size; ++e)
+    if (!written[e]) {
+      ASSERT_EQ(got[e], 0xFFFF) << "element " << e << " outside every C view was written";
+    }
+}
+
 }  // namespace
 
 // --- Bit-exact on small SRAM: every tiling path ---------------------------------------------
@@ -402,6 +453,46 @@ TEST(TrainKernels, ConvForwardIsBitExactOverImageAndCoutTiles) {
     EXPECT_EQ(jobs_of(b, fw::SatEngine::stce, [&] { check_forward_dense(b, conv(12, 6, 20, 40, 3, 1, 1), rng); }), 6u);
     EXPECT_EQ(jobs_of(b, fw::SatEngine::stce, [&] { check_forward_dense(b, conv(6, 7, 20, 20, 3, 2, 1), rng); }), 2u);
     EXPECT_EQ(jobs_of(b, fw::SatEngine::stce, [&] { check_forward_dense(b, linear(24, 100, 60), rng); }), 2u);
+  });
+}
+
+// The attention core's products (train_runtime.cpp) on 2 samples x 2 heads of T = 120 tokens,
+// dh = 24: q, k, v are column slices of [2][120][144] rows. Half of a 16 KiB buffer is 8 KiB:
+// a B of 120 x 24 (5760 B) fits; C rows of 120 (240 B) make row chunks of 34, so S = Q K^T
+// and dV = P^T dO (A stored transposed: a column block) each take 4 jobs per item.
+TEST(TrainKernels, GemmBatchOnStridedHeadViewsIsBitExact) {
+  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+    Random rng(9);
+    constexpr std::uint32_t kN = 2, kHeads = 2, kT = 120, kDh = 24, kD = kHeads * kDh;
+    const std::vector<std::uint16_t> qkv = rng.halves(std::size_t{kN} * kT * 3 * kD);
+    const auto part = [&](std::size_t which) { return View{which * kD, std::size_t{kT} * 3 * kD, kDh, 3 * kD}; };
+    const View scores{0, std::size_t{kHeads} * kT * kT, std::size_t{kT} * kT, kT};
+    const View heads{0, std::size_t{kT} * kD, kDh, kD};
+    const std::size_t score_size = std::size_t{kN} * kHeads * kT * kT, head_size = std::size_t{kN} * kT * kD;
+    EXPECT_EQ(jobs_of(b, fw::SatEngine::stce,
+                      [&] {
+                        check_gemm_batch(b, qkv, score_size, kN, kHeads, kT, kT, kDh, part(0), false, part(1), true,
+                                         scores);
+                      }),
+              kN * kHeads * 4);
+    const std::vector<std::uint16_t> p = rng.halves(score_size);
+    // out = P V: V comes from another tensor than P, so gather both into one source.
+    std::vector<std::uint16_t> pv = p;
+    pv.insert(pv.end(), qkv.begin(), qkv.end());
+    View v = part(2);
+    v.base += score_size;
+    check_gemm_batch(b, pv, head_size, kN, kHeads, kT, kDh, kT, scores, false, v, false, heads);
+    EXPECT_EQ(jobs_of(b, fw::SatEngine::stce,
+                      [&] {  // dV = P^T dO into the v columns of a dqkv-shaped tensor
+                        std::vector<std::uint16_t> pd = p;
+                        const std::vector<std::uint16_t> d_out = rng.halves(head_size);
+                        pd.insert(pd.end(), d_out.begin(), d_out.end());
+                        View dy = heads;
+                        dy.base += score_size;
+                        check_gemm_batch(b, pd, std::size_t{kN} * kT * 3 * kD, kN, kHeads, kT, kDh, kT, scores, true,
+                                         dy, false, part(2));
+                      }),
+              kN * kHeads * 4);
   });
 }
 

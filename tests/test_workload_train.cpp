@@ -364,7 +364,8 @@ TEST(TrainWorkload, ShippedVitIsATinyVisionTransformerOnCifar100Shapes) {
   // head dense, the 24 block linears sparse.
   const TrainingImage image = build_training_image(t, boot());
   EXPECT_EQ(image.params.size(), 2u + 2u + 6u * 12u + 2u + 2u);
-  EXPECT_EQ(image.tensors.size(), t.layers.size());  // the batch, one per layer but softmax_ce
+  // The batch, one per layer but softmax_ce, and the probabilities of the 6 attention layers.
+  EXPECT_EQ(image.tensors.size(), t.layers.size() + 6);
   std::size_t sparse = 0;
   for (std::size_t i = 0; i < image.layers.size(); ++i)
     if (image.layers[i].flags & model::kLayerSparse) {

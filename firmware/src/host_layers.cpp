@@ -347,130 +347,38 @@ void gelu_backward(const float* x, const float* dy, float* dx, std::size_t count
   }
 }
 
-namespace {
-
-// One head of one sample: q, k, v are strided views into the qkv rows.
-struct Head {
-  const float* qkv;
-  std::uint32_t t, d, dh, offset;  // offset of the head's slice in each of q, k, v
-  float q(std::uint32_t i, std::uint32_t e) const { return qkv[std::size_t{i} * 3 * d + offset + e]; }
-  float k(std::uint32_t j, std::uint32_t e) const { return qkv[std::size_t{j} * 3 * d + d + offset + e]; }
-  float v(std::uint32_t j, std::uint32_t e) const { return qkv[std::size_t{j} * 3 * d + 2 * d + offset + e]; }
-};
-
-// P = softmax over j of the scaled scores, [t][t] (as softmax_ce: first maximum, j order).
-void attention_probabilities(const Head& h, float scale, std::vector<float>& p) {
-  p.resize(std::size_t{h.t} * h.t);
-  for (std::uint32_t i = 0; i < h.t; ++i) {
-    float* row = p.data() + std::size_t{i} * h.t;
-    for (std::uint32_t j = 0; j < h.t; ++j) {
-      float dot = 0;
-      for (std::uint32_t e = 0; e < h.dh; ++e) {
-        const float product = h.q(i, e) * h.k(j, e);
-        dot += product;
-      }
-      row[j] = dot * scale;
-    }
+void attention_softmax(float* s, std::size_t rows, std::uint32_t t, float scale) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    float* row = s + i * t;
+    for (std::uint32_t j = 0; j < t; ++j) row[j] = row[j] * scale;
     std::uint32_t arg = 0;
-    for (std::uint32_t j = 1; j < h.t; ++j)
+    for (std::uint32_t j = 1; j < t; ++j)
       if (row[j] > row[arg]) arg = j;
     const float top = row[arg];
     float sum = 0;
-    for (std::uint32_t j = 0; j < h.t; ++j) {
+    for (std::uint32_t j = 0; j < t; ++j) {
       row[j] = std::exp(row[j] - top);
       sum += row[j];
     }
-    for (std::uint32_t j = 0; j < h.t; ++j) row[j] = row[j] / sum;
+    for (std::uint32_t j = 0; j < t; ++j) row[j] = row[j] / sum;
   }
 }
 
-template <typename F>
-void for_each_head(const float* qkv, const Tokens& shape, std::uint32_t heads, F f) {
-  const std::uint32_t dh = shape.d / heads;
-  for (std::uint32_t n = 0; n < shape.n; ++n)
-    for (std::uint32_t h = 0; h < heads; ++h)
-      f(n, Head{qkv + std::size_t{n} * shape.t * 3 * shape.d, shape.t, shape.d, dh, h * dh});
-}
-
-}  // namespace
-
-void attention_forward(const float* qkv, const Tokens& shape, std::uint32_t heads, float* out) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.d / heads));
-  std::vector<float> p;
-  for_each_head(qkv, shape, heads, [&](std::uint32_t n, const Head& h) {
-    attention_probabilities(h, scale, p);
-    for (std::uint32_t i = 0; i < h.t; ++i)
-      for (std::uint32_t e = 0; e < h.dh; ++e) {
-        float sum = 0;
-        for (std::uint32_t j = 0; j < h.t; ++j) {
-          const float product = p[std::size_t{i} * h.t + j] * h.v(j, e);
-          sum += product;
-        }
-        out[(std::size_t{n} * h.t + i) * h.d + h.offset + e] = sum;
-      }
-  });
-}
-
-void attention_backward(const float* qkv, const float* dy, const Tokens& shape, std::uint32_t heads, float* dqkv) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.d / heads));
-  std::vector<float> p, dp, r;
-  for_each_head(qkv, shape, heads, [&](std::uint32_t n, const Head& h) {
-    attention_probabilities(h, scale, p);
-    const auto d_out = [&](std::uint32_t i, std::uint32_t e) { return dy[(std::size_t{n} * h.t + i) * h.d + h.offset + e]; };
-    float* grad = dqkv + std::size_t{n} * h.t * 3 * h.d;
-    dp.assign(std::size_t{h.t} * h.t, 0.0f);
-    r.assign(h.t, 0.0f);
-    for (std::uint32_t i = 0; i < h.t; ++i)
-      for (std::uint32_t j = 0; j < h.t; ++j) {
-        float sum = 0;
-        for (std::uint32_t e = 0; e < h.dh; ++e) {
-          const float product = d_out(i, e) * h.v(j, e);
-          sum += product;
-        }
-        dp[std::size_t{i} * h.t + j] = sum;
-      }
-    for (std::uint32_t j = 0; j < h.t; ++j)  // dV
-      for (std::uint32_t e = 0; e < h.dh; ++e) {
-        float sum = 0;
-        for (std::uint32_t i = 0; i < h.t; ++i) {
-          const float product = p[std::size_t{i} * h.t + j] * d_out(i, e);
-          sum += product;
-        }
-        grad[std::size_t{j} * 3 * h.d + 2 * h.d + h.offset + e] = sum;
-      }
-    for (std::uint32_t i = 0; i < h.t; ++i) {  // dS, in place of dP
-      for (std::uint32_t j = 0; j < h.t; ++j) {
-        const float product = p[std::size_t{i} * h.t + j] * dp[std::size_t{i} * h.t + j];
-        r[i] += product;
-      }
-      for (std::uint32_t j = 0; j < h.t; ++j) {
-        float& ds = dp[std::size_t{i} * h.t + j];
-        ds = p[std::size_t{i} * h.t + j] * (ds - r[i]);
-      }
+void attention_score_grad(const float* p, float* dp, std::size_t rows, std::uint32_t t, float scale) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    const float* prob = p + i * t;
+    float* grad = dp + i * t;
+    float r = 0;
+    for (std::uint32_t j = 0; j < t; ++j) {
+      const float product = prob[j] * grad[j];
+      r += product;
     }
-    for (std::uint32_t i = 0; i < h.t; ++i)  // dQ
-      for (std::uint32_t e = 0; e < h.dh; ++e) {
-        float sum = 0;
-        for (std::uint32_t j = 0; j < h.t; ++j) {
-          const float product = dp[std::size_t{i} * h.t + j] * h.k(j, e);
-          sum += product;
-        }
-        grad[std::size_t{i} * 3 * h.d + h.offset + e] = sum * scale;
-      }
-    for (std::uint32_t j = 0; j < h.t; ++j)  // dK
-      for (std::uint32_t e = 0; e < h.dh; ++e) {
-        float sum = 0;
-        for (std::uint32_t i = 0; i < h.t; ++i) {
-          const float product = dp[std::size_t{i} * h.t + j] * h.q(i, e);
-          sum += product;
-        }
-        grad[std::size_t{j} * 3 * h.d + h.d + h.offset + e] = sum * scale;
-      }
-  });
-}
-
-std::uint64_t attention_macs(const Tokens& shape) {
-  return 2 * std::uint64_t{shape.n} * shape.t * shape.t * shape.d;
+    for (std::uint32_t j = 0; j < t; ++j) {
+      const float centred = grad[j] - r;
+      const float ds = prob[j] * centred;
+      grad[j] = ds * scale;
+    }
+  }
 }
 
 void embed_forward(const float* x, const Tokens& shape, const float* pos, const float* cls, float* y) {

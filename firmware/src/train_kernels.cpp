@@ -31,8 +31,10 @@ struct Operand {
 struct Tile {
   Operand buffer[3];  // A, B, C
   SatEngine engine = SatEngine::stce;
-  // The engine's job, its SRAM addresses relative to the tile's slots.
+  // The engine's job, its SRAM addresses relative to the tile's slots. STCE runs `conv`,
+  // or `gemm` when gemm.rows != 0.
   StceConv conv;
+  StceGemm gemm;
   OsreJob osre;
   WuveJob wuve;
   std::string what;  // "images 0-2 of 7, Cout 0-19 of 40", for problems
@@ -374,6 +376,55 @@ KernelStatus Kernels::conv_backward_weight(const ConvShape& s, std::uint64_t dy,
   return {};
 }
 
+// --- Batched GEMM ---------------------------------------------------------------------------
+
+// One tile per item and chunk of rows. An item's B stays in its slot for all its row chunks.
+KernelStatus Kernels::gemm_batch(const GemmBatch& g) {
+  const char* kernel = "gemm_batch";
+  for (std::uint32_t v : {g.outer, g.inner, g.rows, g.cols, g.depth})
+    if (v == 0) return failed("%s: a dimension of the batch is 0", kernel);
+  const std::uint64_t b_bytes = std::uint64_t{g.depth} * g.cols * 2;
+  const std::uint64_t most_rows = std::min(fit(slot_bytes_[0], std::uint64_t{g.depth} * 2), fit(slot_bytes_[2], std::uint64_t{g.cols} * 2));
+  if (b_bytes > slot_bytes_[1] || most_rows == 0)
+    return failed(
+        "%s: one item needs %llu B of SRAM B (its %ux%u B) and %llu B of SRAM A and C for one row, half of the "
+        "buffers is %llu, %llu and %llu B",
+        kernel, ull(b_bytes), g.depth, g.cols, ull(std::uint64_t{g.depth} * 2 + std::uint64_t{g.cols} * 2),
+        ull(slot_bytes_[1]), ull(slot_bytes_[0]), ull(slot_bytes_[2]));
+  const Chunks chunks(g.rows, most_rows);
+  const auto at = [](const MatrixBatch& m, std::uint64_t o, std::uint64_t i) {
+    return m.addr + o * m.outer_stride + i * m.inner_stride;
+  };
+  // `count` rows of `length` elements from row `first` of a matrix.
+  const auto matrix_rows = [](std::uint64_t base, std::uint32_t row_stride, std::uint64_t first, std::uint64_t count,
+                              std::uint64_t length) {
+    return rows(base + first * row_stride * 2, 0, length * 2, count, std::uint64_t{row_stride} * 2);
+  };
+  std::vector<Tile> tiles;
+  tiles.reserve(std::size_t{g.outer} * g.inner * chunks.count);
+  for (std::uint32_t o = 0; o < g.outer; ++o)
+    for (std::uint32_t i = 0; i < g.inner; ++i)
+      for (std::uint32_t r = 0; r < chunks.count; ++r) {
+        const std::uint64_t r0 = chunks.first(r), rc = chunks.size(r);
+        Tile& t = tiles.emplace_back();
+        t.what = "item " + std::to_string(o) + "." + std::to_string(i) + ", " + chunks.describe("rows", r);
+        StceGemm& j = t.gemm;
+        j.rows = u32(rc), j.cols = g.cols, j.depth = g.depth;
+        j.a = kA, j.b = kB, j.c = kC;
+        j.a_trans = g.a_trans, j.b_trans = g.b_trans;
+        j.out_fp16 = true;
+        const std::uint64_t a = at(g.a, o, i), b = at(g.b, o, i);
+        // A column block of a transposed A is every stored row's slice [r0, r0 + rc).
+        t.buffer[0].in = {g.a_trans ? rows(a + r0 * 2, 0, rc * 2, g.depth, std::uint64_t{g.a.row_stride} * 2)
+                                    : matrix_rows(a, g.a.row_stride, r0, rc, g.depth)};
+        const std::uint64_t item = std::uint64_t{o} * g.inner + i;
+        t.buffer[1] = {1 + item, {g.b_trans ? matrix_rows(b, g.b.row_stride, 0, g.cols, g.depth)
+                                            : matrix_rows(b, g.b.row_stride, 0, g.depth, g.cols)}, {}};
+        t.buffer[2].out = {matrix_rows(at(g.c, o, i), g.c.row_stride, r0, rc, g.cols)};
+      }
+  return run(kernel, tiles);
+}
+
 // --- Weight update and N:M selection --------------------------------------------------------
 
 KernelStatus Kernels::update(const model::Param& p, float lr, float momentum, float weight_decay, float grad_scale) {
@@ -583,6 +634,12 @@ void Kernels::start_job(const Tile& t, const Placement& at) {
   };
   switch (t.engine) {
     case SatEngine::stce: {
+      if (t.gemm.rows != 0) {
+        StceGemm j = t.gemm;
+        relocate({&j.a, &j.b, &j.c});
+        sat_.stce.start(j);
+        break;
+      }
       StceConv j = t.conv;
       relocate({&j.a, &j.a_idx, &j.b, &j.b_idx, &j.c});
       sat_.stce.start(j);

@@ -64,6 +64,12 @@ class Runtime {
   void contribute_grad(std::uint32_t t, const std::vector<float>& dx);
   void transformer_forward(const Layer& layer, std::uint32_t batch);
   void transformer_backward(const Layer& layer, std::uint32_t batch);
+  void attention_forward(const Layer& layer, std::uint32_t batch);
+  void attention_backward(const Layer& layer, std::uint32_t batch);
+  // Where a kernel writes tensor t's data gradient: its gradient, or scratch when other layers
+  // contribute to it too; finish_data_grad then adds the `count` values written there.
+  std::uint64_t data_grad_target(std::uint32_t t) const { return accumulates(t) ? grad_temp_ : tensors_[t].grad_addr; }
+  void finish_data_grad(std::uint32_t t, std::size_t count);
   bool is_view(const Layer& l) const {
     const LayerKind kind = static_cast<LayerKind>(l.kind);
     return kind == LayerKind::flatten || kind == LayerKind::tokens;
@@ -195,6 +201,15 @@ void Runtime::read_descriptor() {
         bad(l.bias, params_table_.size()) || l.kind > static_cast<std::uint32_t>(LayerKind::cls_token) ||
         (static_cast<LayerKind>(l.kind) == LayerKind::add && bad(l.in2, tensors_.size())))
       fail("layer " + std::to_string(&l - layers_.data()) + " of the descriptor is malformed");
+    if (static_cast<LayerKind>(l.kind) == LayerKind::attention) {
+      const Tensor& qkv = tensors_[l.in];
+      const bool shaped = l.a != 0 && qkv.c % (3 * l.a) == 0 && l.b < tensors_.size() &&
+                          tensors_[l.b].h == l.a && tensors_[l.b].w == qkv.w && tensors_[l.b].c == qkv.w &&
+                          tensors_[l.b].grad_addr != 0;
+      if (!shaped)
+        fail("attention layer " + std::to_string(&l - layers_.data()) +
+             " of the descriptor has no [N][heads][T][T] probabilities tensor with a gradient (descriptor 1.3)");
+    }
   }
   // A flatten's output shares its input's bytes, so both name one gradient: count its readers
   // as readers of the flatten's input.
@@ -373,8 +388,8 @@ void Runtime::forward_layer(const Layer& l, std::uint32_t batch, bool training) 
     case LayerKind::embed:
     case LayerKind::layernorm:
     case LayerKind::gelu:
-    case LayerKind::attention:
     case LayerKind::cls_token: return transformer_forward(l, batch);
+    case LayerKind::attention: return attention_forward(l, batch);
     case LayerKind::relu:
       return host_work(boot_.host_cost.elementwise, shape.elements(), [&] {
         std::vector<std::uint16_t> x(shape.elements());
@@ -467,15 +482,6 @@ void Runtime::transformer_forward(const Layer& l, std::uint32_t batch) {
         host::gelu_forward(x.data(), x.data(), count);
         write_f16(out.addr, x);
       });
-    case LayerKind::attention: {
-      const host::Tokens qkv{batch, in.w, in.c / 3};
-      return host_work(boot_.host_cost.reduce, host::attention_macs(qkv), [&] {
-        const std::vector<float> x = read_f16(in.addr, count);
-        std::vector<float> y(count / 3);
-        host::attention_forward(x.data(), qkv, l.a, y.data());
-        write_f16(out.addr, y);
-      });
-    }
     case LayerKind::cls_token:
       return host_work(boot_.host_cost.elementwise, std::size_t{batch} * in.c, [&] {
         std::vector<float> y(std::size_t{batch} * in.c);
@@ -495,12 +501,10 @@ void Runtime::transformer_backward(const Layer& l, std::uint32_t batch) {
   const std::size_t rows = std::size_t{batch} * in.h * in.w, count = rows * in.c;
   const std::size_t out_count = std::size_t{batch} * out.h * out.w * out.c;
   const LayerKind kind = static_cast<LayerKind>(l.kind);
-  const double cost = kind == LayerKind::attention ? 2 * boot_.host_cost.reduce
-                      : kind == LayerKind::gelu    ? boot_.host_cost.softmax
+  const double cost = kind == LayerKind::gelu        ? boot_.host_cost.softmax
                       : kind == LayerKind::layernorm ? 4 * boot_.host_cost.reduce
                                                      : boot_.host_cost.elementwise;
-  const std::size_t work = kind == LayerKind::attention ? host::attention_macs({batch, in.w, in.c / 3}) : count;
-  host_work(cost, work, [&] {
+  host_work(cost, count, [&] {
     const std::vector<float> dy = read_f16(out.grad_addr, out_count);
     std::vector<float> dx(count);
     switch (kind) {
@@ -521,9 +525,6 @@ void Runtime::transformer_backward(const Layer& l, std::uint32_t batch) {
         break;
       }
       case LayerKind::gelu: host::gelu_backward(read_f16(in.addr, count).data(), dy.data(), dx.data(), count); break;
-      case LayerKind::attention:
-        host::attention_backward(read_f16(in.addr, count).data(), dy.data(), {batch, in.w, in.c / 3}, l.a, dx.data());
-        break;
       case LayerKind::cls_token:
         for (std::uint32_t n = 0; n < batch; ++n)
           std::copy_n(dy.begin() + std::size_t{n} * in.c, in.c, dx.begin() + std::size_t{n} * in.w * in.c);
@@ -532,6 +533,91 @@ void Runtime::transformer_backward(const Layer& l, std::uint32_t batch) {
     }
     if (in.grad_addr) contribute_grad(l.in, dx);
   });
+}
+
+namespace {
+
+// The attention core as STCE GEMMs over (sample, head): q, k and v of a head are dh-column
+// slices of the [N][T][3D] rows, its output and output gradient slices of [N][T][D] rows, and
+// its scores [T][T] a block of the layer's [N][heads][T][T] probabilities tensor.
+struct AttentionGemms {
+  std::uint32_t batch, tokens, dim, heads;
+  std::uint32_t dh() const { return dim / heads; }
+  MatrixBatch qkv(std::uint64_t addr, std::uint32_t part) const {  // 0 q, 1 k, 2 v
+    return {addr + std::uint64_t{part} * dim * 2, std::uint64_t{tokens} * 3 * dim * 2, std::uint64_t{dh()} * 2, 3 * dim};
+  }
+  MatrixBatch head(std::uint64_t addr) const {
+    return {addr, std::uint64_t{tokens} * dim * 2, std::uint64_t{dh()} * 2, dim};
+  }
+  MatrixBatch scores(std::uint64_t addr) const {
+    const std::uint64_t square = std::uint64_t{tokens} * tokens * 2;
+    return {addr, heads * square, square, tokens};
+  }
+  // C [rows][cols] = op(A) x op(B) over depth, for every (sample, head).
+  GemmBatch product(std::uint32_t rows, std::uint32_t cols, std::uint32_t depth, MatrixBatch a, MatrixBatch b,
+                    MatrixBatch c, bool a_trans, bool b_trans) const {
+    GemmBatch g;
+    g.outer = batch, g.inner = heads, g.rows = rows, g.cols = cols, g.depth = depth;
+    g.a = a, g.b = b, g.c = c, g.a_trans = a_trans, g.b_trans = b_trans;
+    return g;
+  }
+  std::size_t score_count() const { return std::size_t{batch} * heads * tokens * tokens; }
+  float scale() const { return 1.0f / std::sqrt(static_cast<float>(dh())); }
+};
+
+}  // namespace
+
+// S = Q K^T (STCE), P = softmax(S * scale) (host), out = P V (STCE); P stays in the layer's
+// probabilities tensor for the backward pass.
+void Runtime::attention_forward(const Layer& l, std::uint32_t batch) {
+  const Tensor& in = tensors_[l.in];
+  const Tensor& probs = tensors_[l.b];
+  const AttentionGemms g{batch, in.w, in.c / 3, l.a};
+  const std::uint32_t t = g.tokens, dh = g.dh();
+  check(kernels_->gemm_batch(
+            g.product(t, t, dh, g.qkv(in.addr, 0), g.qkv(in.addr, 1), g.scores(probs.addr), false, true)),
+        "attention scores", l);
+  host_work(boot_.host_cost.softmax, g.score_count(), [&] {
+    std::vector<float> s = read_f16(probs.addr, g.score_count());
+    host::attention_softmax(s.data(), s.size() / t, t, g.scale());
+    write_f16(probs.addr, s);
+  });
+  check(kernels_->gemm_batch(g.product(t, dh, t, g.scores(probs.addr), g.qkv(in.addr, 2),
+                                       g.head(tensors_[l.out].addr), false, false)),
+        "attention output", l);
+}
+
+// dP = dO V^T, dV = P^T dO (STCE); dS = P (.) (dP - rowsum(P (.) dP)) * scale (host, in place
+// of dP); dQ = dS K, dK = dS^T Q (STCE).
+void Runtime::attention_backward(const Layer& l, std::uint32_t batch) {
+  const Tensor& in = tensors_[l.in];
+  if (in.grad_addr == 0) return;
+  const Tensor& probs = tensors_[l.b];
+  const AttentionGemms g{batch, in.w, in.c / 3, l.a};
+  const std::uint32_t t = g.tokens, dh = g.dh();
+  const std::uint64_t dy = tensors_[l.out].grad_addr, dx = data_grad_target(l.in);
+  check(kernels_->gemm_batch(g.product(t, t, dh, g.head(dy), g.qkv(in.addr, 2), g.scores(probs.grad_addr), false, true)),
+        "attention probability gradient", l);
+  check(kernels_->gemm_batch(g.product(t, dh, t, g.scores(probs.addr), g.head(dy), g.qkv(dx, 2), true, false)),
+        "attention value gradient", l);
+  host_work(2 * boot_.host_cost.reduce, g.score_count(), [&] {
+    std::vector<float> d = read_f16(probs.grad_addr, g.score_count());
+    host::attention_score_grad(read_f16(probs.addr, d.size()).data(), d.data(), d.size() / t, t, g.scale());
+    write_f16(probs.grad_addr, d);
+  });
+  check(kernels_->gemm_batch(g.product(t, dh, t, g.scores(probs.grad_addr), g.qkv(in.addr, 1), g.qkv(dx, 0), false, false)),
+        "attention query gradient", l);
+  check(kernels_->gemm_batch(g.product(t, dh, t, g.scores(probs.grad_addr), g.qkv(in.addr, 0), g.qkv(dx, 1), true, false)),
+        "attention key gradient", l);
+  finish_data_grad(l.in, std::size_t{batch} * in.w * in.c);
+}
+
+void Runtime::finish_data_grad(std::uint32_t t, std::size_t count) {
+  if (!accumulates(t)) {
+    grad_written_[t] = true;
+    return;
+  }
+  host_work(boot_.host_cost.elementwise, count, [&] { contribute_grad(t, read_f16(grad_temp_, count)); });
 }
 
 void Runtime::contribute_grad(std::uint32_t t, const std::vector<float>& dx) {
@@ -583,6 +669,7 @@ void Runtime::backward_layer(const Layer& l, std::uint32_t batch) {
   if (kind == LayerKind::conv2d || kind == LayerKind::linear) return matmul_backward(l, conv_shape(l, batch));
   if (kind == LayerKind::batchnorm) return batchnorm_backward(l, batch);
   if (is_view(l)) return;  // its gradient is its input's
+  if (kind == LayerKind::attention) return attention_backward(l, batch);
   if (kind >= LayerKind::embed) return transformer_backward(l, batch);
   if (kind == LayerKind::add) {
     return host_work(boot_.host_cost.elementwise, 2 * shape.elements(), [&] {
@@ -654,14 +741,8 @@ void Runtime::matmul_backward(const Layer& l, const ConvShape& s) {
       });
     }
   }
-  if (!accumulates(l.in)) {
-    check(kernels_->conv_backward_data(s, dy, op, in.grad_addr), "data gradient", l);
-    grad_written_[l.in] = true;
-    return;
-  }
-  check(kernels_->conv_backward_data(s, dy, op, grad_temp_), "data gradient", l);
-  const std::size_t count = std::size_t{s.n} * s.h * s.w * s.cin;
-  host_work(boot_.host_cost.elementwise, count, [&] { contribute_grad(l.in, read_f16(grad_temp_, count)); });
+  check(kernels_->conv_backward_data(s, dy, op, data_grad_target(l.in)), "data gradient", l);
+  finish_data_grad(l.in, std::size_t{s.n} * s.h * s.w * s.cin);
 }
 
 // ---- update and masks --------------------------------------------------------------------------

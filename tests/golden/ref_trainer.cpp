@@ -236,13 +236,13 @@ void check_attention(std::size_t qkv_size, std::uint32_t batch, std::uint32_t to
   if (qkv_size != std::size_t{batch} * tokens * 3 * dim) throw std::invalid_argument("ref_attention: qkv size");
 }
 
-// S[i][j] = (sum_e q[i][e] * k[j][e]) * scale, e order; P[i][j] = exp(S - max_j S[i]) / sum_j,
-// the first maximum, the sum in j order (as softmax_ce).
-void attention_probs(const Head& hd, float scale, std::vector<float>& S, std::vector<float>& P) {
+// S[i][j] = h(sum_e q[i][e] * k[j][e]), e order (an STCE GEMM); P[i][j] = h(exp(x - max_j x)
+// / sum_j) with x = S * scale, the first maximum, the sum in j order (as softmax_ce).
+void attention_probs(const Head& hd, float scale, bool exact, std::vector<float>& S, std::vector<float>& P) {
   const std::uint32_t T = hd.tokens;
   S.assign(std::size_t{T} * T, 0.0f);
   P.assign(std::size_t{T} * T, 0.0f);
-  std::vector<float> e(T);
+  std::vector<float> x(T);
   for (std::uint32_t i = 0; i < T; ++i) {
     for (std::uint32_t j = 0; j < T; ++j) {
       float acc = 0.0f;
@@ -250,20 +250,20 @@ void attention_probs(const Head& hd, float scale, std::vector<float>& S, std::ve
         const float prod = hd.q(i, c) * hd.k(j, c);
         acc = acc + prod;
       }
-      S[std::size_t{i} * T + j] = acc * scale;
+      S[std::size_t{i} * T + j] = round16(acc, exact);
+      x[j] = S[std::size_t{i} * T + j] * scale;
     }
-    const float* s = S.data() + std::size_t{i} * T;
     std::uint32_t arg = 0;
     for (std::uint32_t j = 1; j < T; ++j)
-      if (s[j] > s[arg]) arg = j;  // the first maximum
-    const float mx = s[arg];
+      if (x[j] > x[arg]) arg = j;  // the first maximum
+    const float mx = x[arg];
     float sum = 0.0f;
     for (std::uint32_t j = 0; j < T; ++j) {
-      const float d = s[j] - mx;
-      e[j] = std::exp(d);
-      sum = sum + e[j];
+      const float d = x[j] - mx;
+      x[j] = std::exp(d);
+      sum = sum + x[j];
     }
-    for (std::uint32_t j = 0; j < T; ++j) P[std::size_t{i} * T + j] = e[j] / sum;
+    for (std::uint32_t j = 0; j < T; ++j) P[std::size_t{i} * T + j] = round16(x[j] / sum, exact);
   }
 }
 
@@ -288,7 +288,7 @@ void ref_attention(const std::vector<float>& qkv, std::uint32_t batch, std::uint
   for (std::uint32_t n = 0; n < batch; ++n)
     for (std::uint32_t h = 0; h < heads; ++h) {
       const Head hd{qkv.data() + std::size_t{n} * T * 3 * dim, T, 3 * dim, dh, h * dh, dim + h * dh, 2 * dim + h * dh};
-      attention_probs(hd, scale, S, P);
+      attention_probs(hd, scale, exact_fp32, S, P);
       const std::size_t at = (std::size_t{n} * heads + h) * tt;
       if (scores) std::copy(S.begin(), S.end(), scores->begin() + static_cast<std::ptrdiff_t>(at));
       if (probs) std::copy(P.begin(), P.end(), probs->begin() + static_cast<std::ptrdiff_t>(at));
@@ -317,7 +317,7 @@ void ref_attention_backward(const std::vector<float>& qkv, const std::vector<flo
   for (std::uint32_t n = 0; n < batch; ++n)
     for (std::uint32_t h = 0; h < heads; ++h) {
       const Head hd{qkv.data() + std::size_t{n} * T * row, T, row, dh, h * dh, dim + h * dh, 2 * dim + h * dh};
-      attention_probs(hd, scale, S, P);  // P recomputed
+      attention_probs(hd, scale, exact_fp32, S, P);  // P recomputed
       const float* dO = dy.data() + std::size_t{n} * T * dim + h * dh;  // dO[i][e] = dO[i * dim + e]
       float* dq = dqkv.data() + std::size_t{n} * T * row + hd.qo;
       float* dk = dqkv.data() + std::size_t{n} * T * row + hd.ko;
@@ -330,7 +330,7 @@ void ref_attention_backward(const std::vector<float>& qkv, const std::vector<flo
             const float prod = dO[std::size_t{i} * dim + e] * hd.v(j, e);
             acc = acc + prod;
           }
-          dP[std::size_t{i} * T + j] = acc;
+          dP[std::size_t{i} * T + j] = round16(acc, exact_fp32);
         }
       // dV[j][e] = sum_i P[i][j] * dO[i][e] (i order)
       for (std::uint32_t j = 0; j < T; ++j)
@@ -342,7 +342,7 @@ void ref_attention_backward(const std::vector<float>& qkv, const std::vector<flo
           }
           dv[std::size_t{j} * row + e] = round16(acc, exact_fp32);
         }
-      // r[i] = sum_j P[i][j] * dP[i][j] (j order); dS[i][j] = P[i][j] * (dP[i][j] - r[i])
+      // r[i] = sum_j P[i][j] * dP[i][j] (j order); dS[i][j] = h(P[i][j] * (dP[i][j] - r[i]) * scale)
       for (std::uint32_t i = 0; i < T; ++i) {
         float acc = 0.0f;
         for (std::uint32_t j = 0; j < T; ++j) {
@@ -352,10 +352,11 @@ void ref_attention_backward(const std::vector<float>& qkv, const std::vector<flo
         r[i] = acc;
         for (std::uint32_t j = 0; j < T; ++j) {
           const float t = dP[std::size_t{i} * T + j] - r[i];
-          dS[std::size_t{i} * T + j] = P[std::size_t{i} * T + j] * t;
+          const float ds = P[std::size_t{i} * T + j] * t;
+          dS[std::size_t{i} * T + j] = round16(ds * scale, exact_fp32);
         }
       }
-      // dQ[i][e] = (sum_j dS[i][j] * k[j][e]) * scale; dK[j][e] = (sum_i dS[i][j] * q[i][e]) * scale
+      // dQ[i][e] = h(sum_j dS[i][j] * k[j][e]); dK[j][e] = h(sum_i dS[i][j] * q[i][e])
       for (std::uint32_t i = 0; i < T; ++i)
         for (std::uint32_t e = 0; e < dh; ++e) {
           float acc = 0.0f;
@@ -363,8 +364,7 @@ void ref_attention_backward(const std::vector<float>& qkv, const std::vector<flo
             const float prod = dS[std::size_t{i} * T + j] * hd.k(j, e);
             acc = acc + prod;
           }
-          const float scaled = acc * scale;
-          dq[std::size_t{i} * row + e] = round16(scaled, exact_fp32);
+          dq[std::size_t{i} * row + e] = round16(acc, exact_fp32);
         }
       for (std::uint32_t j = 0; j < T; ++j)
         for (std::uint32_t e = 0; e < dh; ++e) {
@@ -373,8 +373,7 @@ void ref_attention_backward(const std::vector<float>& qkv, const std::vector<flo
             const float prod = dS[std::size_t{i} * T + j] * hd.q(i, e);
             acc = acc + prod;
           }
-          const float scaled = acc * scale;
-          dk[std::size_t{j} * row + e] = round16(scaled, exact_fp32);
+          dk[std::size_t{j} * row + e] = round16(acc, exact_fp32);
         }
     }
 }

@@ -157,8 +157,8 @@ void ref_sdgp_prune(std::vector<float>& dy, std::uint32_t batch, std::uint32_t h
 
 // The attention core of docs/training.md "Transformers" on a [batch][tokens][3 * dim] FP16 qkv
 // tensor (q, k, v of head hd at columns hd*dh, dim + hd*dh, 2*dim + hd*dh; dh = dim / heads):
-// out [batch][tokens][dim] FP16. scores / probs (if not null) get S and P, FP32,
-// [batch][heads][tokens][tokens].
+// out [batch][tokens][dim] FP16. scores / probs (if not null) get S (unscaled) and P, both
+// FP16 values, [batch][heads][tokens][tokens].
 void ref_attention(const std::vector<float>& qkv, std::uint32_t batch, std::uint32_t tokens,
                    std::uint32_t dim, std::uint32_t heads, std::vector<float>& out,
                    std::vector<float>* scores = nullptr, std::vector<float>* probs = nullptr,

@@ -82,12 +82,11 @@ void gelu_backward(const float* x, const float* dy, float* dx, std::size_t count
 struct Tokens {
   std::uint32_t n = 0, t = 0, d = 0;
 };
-// Multi-head self-attention core: qkv [n][t][3d] -> out [n][t][d] (the caller rounds).
-void attention_forward(const float* qkv, const Tokens& shape, std::uint32_t heads, float* out);
-// dqkv [n][t][3d] from dy [n][t][d] (P recomputed from qkv).
-void attention_backward(const float* qkv, const float* dy, const Tokens& shape, std::uint32_t heads, float* dqkv);
-// Multiply-accumulates of the forward core, for the host cost (the backward has twice as many).
-std::uint64_t attention_macs(const Tokens& shape);
+// The host's part of the attention core; its products run on STCE (docs/training.md).
+// Row by row of `t` scores: in place, S -> P = softmax(S * scale) (the caller rounds).
+void attention_softmax(float* s, std::size_t rows, std::uint32_t t, float scale);
+// In place, dP -> dS = P (.) (dP - sum_j P dP) * scale (the caller rounds).
+void attention_score_grad(const float* p, float* dp, std::size_t rows, std::uint32_t t, float scale);
 
 // x [n][t][d] -> y [n][t+1][d]: class token first, position embeddings pos [t+1][d] added.
 void embed_forward(const float* x, const Tokens& shape, const float* pos, const float* cls, float* y);

@@ -16,7 +16,7 @@ namespace cestvp::fw::model {
 
 inline constexpr std::uint32_t kMagic = 0x4D505643u;  // "CVPM" little-endian
 inline constexpr std::uint16_t kVersionMajor = 1;     // a layout change the firmware cannot read
-inline constexpr std::uint16_t kVersionMinor = 2;     // an addition older firmware may ignore (1: batchnorm, add; 2: transformer layers)
+inline constexpr std::uint16_t kVersionMinor = 3;     // an addition older firmware may ignore (1: batchnorm, add; 2: transformer layers; 3: attention on STCE)
 inline constexpr std::uint64_t kModelOffset = 0;      // from the start of DDR
 inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;   // no tensor / param
 
@@ -86,7 +86,8 @@ enum class LayerKind : std::uint32_t {
   embed = 10,      // [N][1][T][D] -> [N][1][T+1][D]: weight = position embeddings [T+1][D], bias = class token [D]
   layernorm = 11,  // per position over C; weight = gamma, bias = beta
   gelu = 12,
-  attention = 13,  // a = heads; input qkv [N][1][T][3D], output [N][1][T][D]
+  attention = 13,  // a = heads, b = probabilities tensor [N][heads][T][T] (P; its gradient holds dP, then dS);
+                   // input qkv [N][1][T][3D], output [N][1][T][D]
   cls_token = 14,  // [N][1][T][D] -> [N][1][1][D], the first token
 };
 const char* to_string(LayerKind kind);

@@ -50,6 +50,24 @@ struct GradOperand {
   bool sparse() const { return n != 0; }
 };
 
+// A batch of FP16 matrices in DDR, item (outer, inner) at addr + outer * outer_stride +
+// inner * inner_stride (bytes), its rows `row_stride` elements apart: so that a head's slice of
+// a token tensor (q, k or v of [N][T][3D]) is a matrix without being copied first.
+struct MatrixBatch {
+  std::uint64_t addr = 0, outer_stride = 0, inner_stride = 0;
+  std::uint32_t row_stride = 0;
+};
+
+// C = op(A) x op(B) for every item (outer, inner): A [rows][depth] (a_trans: stored
+// [depth][rows]), B [depth][cols] (b_trans: stored [cols][depth]), C [rows][cols]; FP32 sums
+// rounded once to FP16. The activation x activation products of attention.
+struct GemmBatch {
+  std::uint32_t outer = 1, inner = 1;
+  std::uint32_t rows = 0, cols = 0, depth = 0;
+  MatrixBatch a, b, c;
+  bool a_trans = false, b_trans = false;
+};
+
 // Where the kernels' wall of simulated time went, accumulated across calls.
 struct KernelTime {
   std::uint64_t stce_ps = 0, osre_ps = 0, wuve_ps = 0;  // firmware waiting for an engine
@@ -90,6 +108,9 @@ class Kernels {
                                   std::uint64_t dx);
   // dW = conv_weight_grad(dY, X): dw FP16 [Cout][KH][KW][Cin].
   KernelStatus conv_backward_weight(const ConvShape& s, std::uint64_t dy, std::uint64_t x, std::uint64_t dw);
+
+  // Every item of g, one STCE GEMM job each (rows cut into chunks when A and C do not fit).
+  KernelStatus gemm_batch(const GemmBatch& g);
 
   // Momentum SGD on a param (WUVE): master and momentum updated in place in DDR from its FP16
   // gradient; writes the FP16 copy (p.fp16) when it has one. weight_decay applies only to a
