@@ -43,16 +43,6 @@ void resize_huge(std::vector<T>& v, std::size_t n) {
   v.resize(n);
 }
 
-// byte / 255 for every byte value, so that all readers normalise identically and fast.
-const std::array<float, 256>& byte_to_unit() {
-  static const std::array<float, 256> table = [] {
-    std::array<float, 256> t{};
-    for (int i = 0; i < 256; ++i) t[static_cast<std::size_t>(i)] = static_cast<float>(i) / 255.0f;
-    return t;
-  }();
-  return table;
-}
-
 std::vector<unsigned char> read_raw(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(path, "cannot open file", "a readable dataset file");
@@ -168,6 +158,15 @@ void check_label(const std::string& path, std::size_t index, unsigned label, std
 }
 
 }  // namespace
+
+const std::array<float, 256>& byte_to_unit() {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t{};
+    for (int i = 0; i < 256; ++i) t[static_cast<std::size_t>(i)] = static_cast<float>(i) / 255.0f;
+    return t;
+  }();
+  return table;
+}
 
 Dataset read_idx(const std::string& images_path, const std::string& labels_path, std::size_t limit) {
   const std::vector<unsigned char> image_bytes = read_bytes(images_path);

@@ -9,6 +9,7 @@
 //                            fashion_mnist_dir() + "/train-labels-idx1-ubyte.gz");
 //   const float* first = train.image(0);  // 28 x 28 x 1 floats
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,7 +18,7 @@
 namespace cestvp {
 
 struct Dataset {
-  std::string name;  // "fashion-mnist", "mnist", "cifar-10", "cifar-100", "synthetic"
+  std::string name;  // "fashion-mnist", "mnist", "cifar-10", "cifar-100", "synthetic", "image_folder"
   std::uint32_t height = 0, width = 0, channels = 0, classes = 0;
   std::vector<float> images;          // count x height x width x channels, each in [0,1]
   std::vector<std::uint16_t> labels;  // count, each in 0..classes-1
@@ -26,6 +27,10 @@ struct Dataset {
   std::size_t image_size() const { return std::size_t{height} * width * channels; }  // floats
   const float* image(std::size_t i) const { return images.data() + i * image_size(); }
 };
+
+// byte / 255 for every byte value, so that all readers (also image_folder.h's) normalise
+// identically and fast.
+const std::array<float, 256>& byte_to_unit();
 
 // MNIST-style IDX files, each gzip-compressed or plain (told apart by the gzip magic 1f 8b):
 // images (magic 0x00000803, count x rows x cols bytes) and labels (magic 0x00000801, labels

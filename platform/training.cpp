@@ -13,6 +13,7 @@
 
 #include "dataset.h"
 #include "ddr.h"
+#include "image_folder.h"
 #include "npy.h"
 #include "sat/fp16.h"
 #include "units.h"
@@ -119,16 +120,17 @@ void load_dataset(const TrainWorkload& w, Split& train, Split& test) {
     take_samples(all, s.train, std::min<std::size_t>(s.test, test_limit), test);
     return;
   }
-  const auto read = [&](const std::vector<std::string>& files, std::size_t limit) {
+  const auto read = [&](const std::vector<std::string>& files, ImageSplit split, std::size_t limit) {
     if (d.name == "fashion-mnist") return read_idx(files[0], files[1], limit);
+    if (d.name == "image_folder") return read_image_folder(d.dir, split, {d.height, d.width, d.channels}, limit);
     return read_cifar(files, d.name == "cifar100", limit);
   };
   {
-    const Dataset set = read(d.train_files, train_limit);
+    const Dataset set = read(d.train_files, ImageSplit::train, train_limit);
     check_read(set, d, d.train_files[0], d.train_samples, "train_samples");
     take_samples(set, 0, set.count(), train);
   }
-  const Dataset set = read(d.test_files, test_limit);
+  const Dataset set = read(d.test_files, ImageSplit::test, test_limit);
   check_read(set, d, d.test_files[0], d.test_samples, "test_samples");
   take_samples(set, 0, set.count(), test);
 }

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "dataset.h"
+#include "image_folder.h"
 #include "user_error.h"
 #include "yaml_reader.h"
 
@@ -159,7 +160,7 @@ const std::vector<std::string> kModes = {"functional", "bit-accurate", "timing"}
 const std::vector<std::string> kSchemes = {"dense", "srste", "sdgp", "bdwp"};
 const std::vector<std::string> kBwdMasks = {"independent", "nested"};
 const std::vector<std::string> kSchedules = {"constant", "cosine", "step"};
-const std::vector<std::string> kDatasets = {"fashion-mnist", "synthetic", "cifar10", "cifar100"};
+const std::vector<std::string> kDatasets = {"fashion-mnist", "synthetic", "cifar10", "cifar100", "image_folder"};
 const std::vector<std::string> kLayerTypes = {"conv2d",    "linear", "relu",   "maxpool",   "avgpool",
                                               "flatten",   "batchnorm", "add", "tokens",    "embed",
                                               "layernorm", "gelu",   "attention", "cls_token", "softmax_ce"};
@@ -188,6 +189,25 @@ std::string existing_file(const std::string& dir, const std::string& base, bool 
 void resolve_dataset_files(TrainDataset& d, const YamlValue& path) {
   if (d.name == "synthetic") {
     if (!d.path.empty()) path.fail("synthetic data has no files", "\"\" (the data is generated from the seed)");
+    return;
+  }
+  if (d.name == "image_folder") {
+    const std::string expected =
+        "the directory of a Tiny ImageNet (wnids.txt, train/, val/) or ImageFolder (train/<class>/, test/<class>/) "
+        "dataset (docs/datasets.md)";
+    if (d.path.empty()) path.fail("image_folder has no default location", expected);
+    if (!std::filesystem::is_directory(d.path)) path.fail("no directory '" + d.path + "'", expected);
+    d.dir = d.path;
+    // Listing only, no decoding: the counts bound train_samples and test_samples.
+    const ImageFolder folder = list_image_folder(d.dir);
+    if (folder.classes.size() < 2 || folder.classes.size() > 256)
+      path.fail(d.dir + " has " + std::to_string(folder.classes.size()) + " classes",
+                "2..256 classes (labels are bytes in the DDR image)");
+    d.classes = static_cast<std::uint32_t>(folder.classes.size());
+    d.standard_train = static_cast<std::uint32_t>(folder.train.size());
+    d.standard_test = static_cast<std::uint32_t>(folder.test.size());
+    d.train_files = {folder.train_dir};
+    d.test_files = {folder.test_dir};
     return;
   }
   const bool fashion = d.name == "fashion-mnist";
@@ -230,41 +250,61 @@ void resolve_dataset_files(TrainDataset& d, const YamlValue& path) {
   resolve(test, d.test_files);
 }
 
+// A reader of a count in [min, max], for optional().
+auto count_in(std::uint32_t min, std::uint32_t max) {
+  return [min, max](const YamlValue& v) { return count(v, min, max); };
+}
+
+TrainDataset::Synthetic read_synthetic(const YamlValue& value) {
+  TrainDataset::Synthetic y;
+  if (is_missing(value)) return y;
+  YamlMap s = value.map();
+  const YamlValue height = s.get("height"), width = s.get("width"), channels = s.get("channels"),
+                  classes = s.get("classes"), train = s.get("train"), test = s.get("test");
+  s.finish();
+  y.height = optional(height, y.height, count_in(1, 4096));
+  y.width = optional(width, y.width, count_in(1, 4096));
+  y.channels = optional(channels, y.channels, count_in(1, 4));  // the header has mean/std for 4 channels
+  y.classes = optional(classes, y.classes, count_in(2, 256));   // labels are bytes
+  y.train = optional(train, y.train, count_in(1, 1u << 24));
+  y.test = optional(test, y.test, count_in(1, 1u << 24));
+  return y;
+}
+
 TrainDataset read_dataset(const YamlValue& value) {
   YamlMap map = value.map();
-  const YamlValue name = map.get("name"), path = map.get("path"), train_samples = map.get("train_samples"),
+  const YamlValue name = map.get("name"), path = map.get("path"), height = map.get("height"), width = map.get("width"),
+                  channels = map.get("channels"), train_samples = map.get("train_samples"),
                   test_samples = map.get("test_samples"), mean = map.get("mean"), stdev = map.get("std"),
                   synthetic = map.get("synthetic");
   map.finish();
   TrainDataset d;
   d.name = kDatasets[choice(name, kDatasets, "dataset")];
-  if (!is_missing(synthetic)) {
-    YamlMap s = synthetic.map();
-    const YamlValue height = s.get("height"), width = s.get("width"), channels = s.get("channels"),
-                    classes = s.get("classes"), train = s.get("train"), test = s.get("test");
-    s.finish();
-    TrainDataset::Synthetic& y = d.synthetic;
-    const auto read = [](std::uint32_t min, std::uint32_t max) {
-      return [min, max](const YamlValue& v) { return count(v, min, max); };
-    };
-    y.height = optional(height, y.height, read(1, 4096));
-    y.width = optional(width, y.width, read(1, 4096));
-    y.channels = optional(channels, y.channels, read(1, 4));  // the header has mean/std for 4 channels
-    y.classes = optional(classes, y.classes, read(2, 256));   // labels are bytes
-    y.train = optional(train, y.train, read(1, 1u << 24));
-    y.test = optional(test, y.test, read(1, 1u << 24));
-  }
+  d.synthetic = read_synthetic(synthetic);
   if (d.name == "fashion-mnist") {
     d.height = d.width = 28, d.channels = 1, d.classes = 10, d.standard_train = 60000, d.standard_test = 10000;
   } else if (d.name == "synthetic") {
     const TrainDataset::Synthetic& y = d.synthetic;
     d.height = y.height, d.width = y.width, d.channels = y.channels, d.classes = y.classes;
     d.standard_train = y.train, d.standard_test = y.test;
+  } else if (d.name == "image_folder") {
+    d.height = optional(height, 64u, count_in(1, 4096));  // Tiny ImageNet's shape by default
+    d.width = optional(width, 64u, count_in(1, 4096));
+    d.channels = optional(channels, 3u, count_in(1, 3));
+    if (d.channels == 2) channels.fail("2 channels", "1 (grayscale) or 3 (RGB)");
   } else {
     d.height = d.width = 32, d.channels = 3, d.classes = d.name == "cifar10" ? 10 : 100;
     d.standard_train = 50000, d.standard_test = 10000;
   }
+  // Only image_folder's shape is set by these keys; for another dataset a value given must be
+  // its shape, so that --set dataset.name=... can switch between datasets of one shape.
+  const std::string shape = std::to_string(d.height) + "x" + std::to_string(d.width) + "x" + std::to_string(d.channels);
+  for (const auto& [v, size] : {std::pair(height, d.height), std::pair(width, d.width), std::pair(channels, d.channels)})
+    if (d.name != "image_folder" && !is_missing(v) && count(v, 1, 4096) != size)
+      v.fail(d.name + " images are " + shape + " (height x width x channels)",
+             std::to_string(size) + ", or no " + v.path() + " (it sets the shape of image_folder images only)");
   d.path = optional(path, std::string(), [](const YamlValue& v) { return scalar_text(v, "a directory"); });
+  resolve_dataset_files(d, path);  // image_folder: the classes and sample counts
   d.train_samples = optional(train_samples, 0u, [&](const YamlValue& v) { return count(v, 0, d.standard_train); });
   d.test_samples = optional(test_samples, 0u, [&](const YamlValue& v) { return count(v, 0, d.standard_test); });
   struct Bounds {
@@ -284,7 +324,6 @@ TrainDataset read_dataset(const YamlValue& value) {
   };
   d.mean = per_channel(mean, 0.0, {-1000, 1000, false});
   d.std = per_channel(stdev, 1.0, {0, 1000, true});
-  resolve_dataset_files(d, path);
   return d;
 }
 
@@ -681,6 +720,9 @@ void train_yaml(std::ostream& os, const TrainWorkload& t) {
      << "dataset:\n"
      << "  name: " << d.name << "\n"
      << "  path: " << yaml_string(d.path) << "\n"
+     << "  height: " << d.height << "\n"
+     << "  width: " << d.width << "\n"
+     << "  channels: " << d.channels << "\n"
      << "  train_samples: " << d.train_samples << "\n"
      << "  test_samples: " << d.test_samples << "\n"
      << "  mean: " << number_list(d.mean) << "\n"

@@ -46,17 +46,19 @@ struct TrainLayer {
 };
 
 struct TrainDataset {
-  std::string name;  // fashion-mnist, synthetic, cifar10, cifar100
+  std::string name;  // fashion-mnist, synthetic, cifar10, cifar100, image_folder
   std::string path;  // as written ("" = the default directory for fashion-mnist)
   std::string dir;   // resolved directory of the files ("" for synthetic)
-  std::vector<std::string> train_files, test_files;  // resolved, in reading order (IDX: images, labels)
+  // Resolved, in reading order (IDX: images, labels; image_folder: the split's directory).
+  std::vector<std::string> train_files, test_files;
   std::uint32_t train_samples = 0, test_samples = 0;  // 0 = all
   std::vector<double> mean, std;  // one per channel
   struct Synthetic {
     std::uint32_t height = 8, width = 8, channels = 1, classes = 10, train = 1000, test = 200;
   } synthetic;
-  // From the name (and the synthetic section): the image shape, the classes, and how many
-  // samples the standard files hold (synthetic: its train and test counts).
+  // From the name (and the synthetic section; image_folder: dataset.height, width, channels
+  // and the folder): the image shape, the classes, and how many samples the standard files hold
+  // (synthetic: its train and test counts; image_folder: the images found).
   std::uint32_t height = 0, width = 0, channels = 0, classes = 0;
   std::uint32_t standard_train = 0, standard_test = 0;
 };

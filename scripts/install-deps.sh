@@ -15,6 +15,8 @@ packages=(
   libimath-dev          # IEEE half (FP16) for the engines
   libopenblas-dev       # SGEMM for the STCE functional mode and its benchmark
   zlib1g-dev            # gzip-compressed IDX dataset files
+  libjpeg62-turbo-dev   # JPEG images of image_folder datasets (Tiny ImageNet)
+  libpng-dev            # PNG images of image_folder datasets
   # data
   dataset-fashion-mnist # Fashion-MNIST IDX files for training on the platform
   # tests and benchmarks
