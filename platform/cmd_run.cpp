@@ -16,6 +16,7 @@
 #include <cestvp/train_runtime.h>
 
 #include "config.h"
+#include "report.h"
 #include "training.h"
 #include "user_error.h"
 #include "vp.h"
@@ -67,6 +68,12 @@ VirtualPlatform::Firmware firmware_for(const Workload& workload, fw::SatMode mod
   };
 }
 
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);  // ru_maxrss is in KiB on Linux
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
 void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformConfig& config, const fs::path& dir) {
   std::printf("\nsatvp: firmware %s\n",
               !s.firmware_finished ? "did not finish (simulation ran out of events)"
@@ -75,9 +82,7 @@ void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformC
   std::printf("  simulated time      %.3f us (%.0f SAT cycles at %.0f MHz)\n", s.simulated.to_seconds() * 1e6,
               s.sat_cycles, config.clocks.sat_hz / 1e6);
   std::printf("  wall time           %.3f s\n", s.wall_seconds);
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);  // ru_maxrss is in KiB on Linux
-  std::printf("  peak memory         %.1f MiB (resident)\n", static_cast<double>(usage.ru_maxrss) / 1024.0);
+  std::printf("  peak memory         %.1f MiB (resident)\n", peak_rss_mib());
   std::printf("  bus transactions    %llu (%llu answered with an error)\n",
               static_cast<unsigned long long>(s.bus_transactions), static_cast<unsigned long long>(s.bus_errors));
   std::printf("  simulation speed    %.3f M SAT cycles per wall second\n", s.sat_cycles_per_wall_second() / 1e6);
@@ -149,6 +154,23 @@ class TrainingMonitor {
   std::chrono::steady_clock::time_point wall_start_;
 };
 
+ReportInputs report_inputs(const VirtualPlatform& vp, const PlatformConfig& config, const Workload& workload,
+                           const TrainingImage& image, const TrainingResult& result, const std::string& mode,
+                           const RunStats& stats, double load_seconds) {
+  ReportInputs in;
+  in.config = &config, in.workload = &workload.train, in.image = &image, in.result = &result;
+  in.platform.ddr_read = vp.ddr.bytes_read(), in.platform.ddr_written = vp.ddr.bytes_written();
+  for (unsigned e = 0; e < 3; ++e) {
+    std::uint64_t jobs = 0;
+    const sat::JobCost c = vp.sat.counters(static_cast<Sat::Engine>(e), &jobs);
+    in.platform.engine[e] = {jobs, c.cycles, c.stall_cycles, c.ops, c.ops_skipped, c.sram_read, c.sram_write};
+  }
+  in.name = workload.name, in.mode = mode;
+  in.simulated_seconds = stats.simulated.to_seconds();
+  in.wall_seconds = stats.wall_seconds, in.load_seconds = load_seconds, in.peak_rss_mib = peak_rss_mib();
+  return in;
+}
+
 // program: train. Loads the image into DDR, runs fw::run_training with a progress monitor,
 // then exports what the firmware measured into the run directory.
 int run_training_workload(const RunArgs& args, const PlatformConfig& config, const Workload& workload,
@@ -195,6 +217,10 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   info.wall_seconds = stats.wall_seconds;
   info.simulated_seconds = stats.simulated.to_seconds();
   std::fputs(export_training(image, result, read, dir, info).c_str(), stdout);
+  const Report report = make_report(report_inputs(vp, config, workload, image, result, mode, stats, load_seconds));
+  write_report(report, dir);
+  std::fputs(report_table(report).c_str(), stdout);
+  std::printf("  report              report.json, layers.csv, engines.csv\n");
   if (!args.vcd.empty()) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
                                      args.vcd.c_str(), fs::path(args.vcd).replace_extension(".gtkw").c_str());
   if (!args.trace_log.empty()) std::printf("  transaction log     %s\n", args.trace_log.c_str());

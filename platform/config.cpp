@@ -29,6 +29,8 @@ constexpr Range<std::uint64_t> kInterleave{64, std::uint64_t{1} << 30};  // 64 B
 constexpr Range<double> kCyclesPerElement{0, 1e6};  // host cost model
 constexpr Range<std::uint64_t> kBurst{4, std::uint64_t{1} << 20};        // 4 B .. 1 MiB
 constexpr Range<std::uint64_t> kSramPort{1, 4096};                       // 1 B .. 4 KiB
+constexpr Range<double> kEventEnergy{0, 1e-6};     // 0 .. 1 uJ per MAC or byte
+constexpr Range<double> kStaticPower{0, 10e3};     // 0 .. 10 kW
 constexpr Range<unsigned> kLanes{1, 1024};
 constexpr Range<unsigned> kPipeline{0, 1000};  // cycles
 constexpr std::uint64_t kBurstAlign = 4;  // the DMA moves whole 32-bit words
@@ -267,6 +269,15 @@ fw::HostCosts read_host_cost(const YamlValue& value) {
   return {cycles(input), cycles(elementwise), cycles(pool), cycles(softmax), cycles(reduce), cycles(nm_decode)};
 }
 
+PlatformConfig::Energy read_energy(const YamlValue& value) {
+  YamlMap map = value.map();
+  const YamlValue mac = map.get("mac"), sram_byte = map.get("sram_byte"), ddr_byte = map.get("ddr_byte"),
+                  static_power = map.get("static");
+  map.finish();
+  const auto joules = [](const YamlValue& v) { return v.quantity(Quantity::energy, kEventEnergy); };
+  return {joules(mac), joules(sram_byte), joules(ddr_byte), static_power.quantity(Quantity::power, kStaticPower)};
+}
+
 }  // namespace
 
 const AddressRange& PlatformConfig::region(const std::string& name) const {
@@ -287,6 +298,7 @@ PlatformConfig load_platform_config(const std::string& path) {
   const YamlValue address_map = root.get("address_map");
   const YamlValue interrupts = root.get("interrupts");
   const YamlValue host_cost = root.get("host_cost");
+  const YamlValue energy = root.get("energy");
   root.finish();
   PlatformConfig config;
   config.source = path;
@@ -299,6 +311,7 @@ PlatformConfig load_platform_config(const std::string& path) {
   config.address_map = read_address_map(address_map);
   config.interrupts = read_interrupts(interrupts);
   config.host_cost = read_host_cost(host_cost);
+  config.energy = read_energy(energy);
   return config;
 }
 
@@ -347,6 +360,10 @@ std::string to_yaml(const PlatformConfig& config) {
   const fw::HostCosts& h = config.host_cost;
   out << "host_cost: {input: " << h.input << ", elementwise: " << h.elementwise << ", pool: " << h.pool
       << ", softmax: " << h.softmax << ", reduce: " << h.reduce << ", nm_decode: " << h.nm_decode << "}\n";
+  const auto energy = [](double j) { return format_quantity(Quantity::energy, j); };
+  const PlatformConfig::Energy& e = config.energy;
+  out << "energy: {mac: " << energy(e.mac_j) << ", sram_byte: " << energy(e.sram_byte_j)
+      << ", ddr_byte: " << energy(e.ddr_byte_j) << ", static: " << format_quantity(Quantity::power, e.static_w) << "}\n";
   return out.str();
 }
 

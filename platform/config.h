@@ -66,6 +66,15 @@ struct PlatformConfig {
 
   // Host CPU cycles per element of the work the firmware does itself (docs/training.md).
   fw::HostCosts host_cost;
+
+  // The energy estimate of the report (docs/performance.md "Energy"): dynamic energy per
+  // event, joules, and static power, watts.
+  struct Energy {
+    double mac_j = 0;        // per STCE multiply-accumulate executed
+    double sram_byte_j = 0;  // per byte an engine reads or writes in the SAT SRAM
+    double ddr_byte_j = 0;   // per byte read or written in DDR
+    double static_w = 0;     // the device, whether it computes or not
+  } energy;
 };
 
 // Reads and validates a platform YAML. Throws UserError (file:line:column: key: message) on

@@ -15,6 +15,7 @@
 #include "ddr.h"
 #include "image_folder.h"
 #include "npy.h"
+#include "run_output.h"
 #include "sat/fp16.h"
 #include "units.h"
 #include "user_error.h"
@@ -467,7 +468,8 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
 
   // Result area.
   const std::uint32_t evals = w.eval_interval ? (iterations + w.eval_interval - 1) / w.eval_interval : 1;
-  const std::uint64_t records_offset = align_up(sizeof(model::ResultHeader), kLine);
+  const std::uint64_t profile_bytes = std::uint64_t{h.layer_count + 1} * model::kPassCount * sizeof(model::ProfileRecord);
+  const std::uint64_t records_offset = align_up(sizeof(model::ResultHeader), kLine) + align_up(profile_bytes, kLine);
   const std::uint64_t evals_offset = records_offset + align_up(std::uint64_t{iterations} * sizeof(model::IterationRecord), kLine);
   h.result_bytes = evals_offset + std::uint64_t{evals} * sizeof(model::EvalRecord);
   h.result = layout.take("result", h.result_bytes);
@@ -551,6 +553,8 @@ void write_training_image(const TrainingImage& img, const MemWrite& write) {
   result.eval_records = eval_records_addr(img);
   result.iteration_capacity = h.iterations;
   result.eval_capacity = eval_capacity(img);
+  result.profile = profile_addr(img);
+  result.profile_rows = h.layer_count + 1;
   write(h.result, &result, sizeof result);
 }
 
@@ -573,8 +577,11 @@ model::ResultHeader read_result_header(const TrainingImage& img, const MemRead& 
   return r;
 }
 
+std::uint64_t profile_addr(const TrainingImage& img) { return img.header.result + align_up(sizeof(model::ResultHeader), kLine); }
+
 std::uint64_t iteration_records_addr(const TrainingImage& img) {
-  return img.header.result + align_up(sizeof(model::ResultHeader), kLine);
+  const std::uint64_t rows = img.header.layer_count + 1;
+  return profile_addr(img) + align_up(rows * model::kPassCount * sizeof(model::ProfileRecord), kLine);
 }
 
 std::uint64_t eval_records_addr(const TrainingImage& img) {
@@ -595,6 +602,10 @@ TrainingResult read_training_result(const TrainingImage& img, const MemRead& rea
   result.evals.resize(std::min(result.header.evals_done, eval_capacity(img)));
   read(iteration_records_addr(img), result.iterations.data(), result.iterations.size() * sizeof(model::IterationRecord));
   read(eval_records_addr(img), result.evals.data(), result.evals.size() * sizeof(model::EvalRecord));
+  if (result.header.profile_written) {
+    result.profile.resize(std::size_t{img.header.layer_count + 1} * model::kPassCount);
+    read(profile_addr(img), result.profile.data(), result.profile.size() * sizeof(model::ProfileRecord));
+  }
   return result;
 }
 
@@ -706,15 +717,6 @@ void load_initial_weights(TrainingImage& image, const std::string& dir) {
 
 namespace {
 
-std::string duration(double seconds) {
-  char text[48];
-  if (seconds < 1e-3) std::snprintf(text, sizeof text, "%.3f us", seconds * 1e6);
-  else if (seconds < 1) std::snprintf(text, sizeof text, "%.3f ms", seconds * 1e3);
-  else if (seconds < 120) std::snprintf(text, sizeof text, "%.3f s", seconds);
-  else std::snprintf(text, sizeof text, "%dm%02ds", static_cast<int>(seconds / 60), static_cast<int>(seconds) % 60);
-  return text;
-}
-
 std::string wall(double seconds) {
   char text[48];
   if (seconds < 60) std::snprintf(text, sizeof text, "%.1f s", seconds);
@@ -732,52 +734,6 @@ std::string fixed(double value, int digits) {
   char text[48];
   std::snprintf(text, sizeof text, "%.*f", digits, value);
   return text;
-}
-
-// The shortest text that reads back to the same value; JSON has no NaN or infinity: null.
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  char text[40];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, value);
-    if (std::strtod(text, nullptr) == value) break;
-  }
-  return text;
-}
-
-std::string json_number(float value) {
-  if (!std::isfinite(value)) return "null";
-  char text[40];
-  for (int digits = 1; digits <= 9; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, static_cast<double>(value));
-    if (std::strtof(text, nullptr) == value) break;
-  }
-  return text;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out += std::string("\\") + c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += esc;
-    } else out += c;
-  }
-  return out + "\"";
-}
-
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw UserError(path.string() + ": cannot write " + tmp.string() + "; expected a writable run directory");
-  }
-  std::error_code error;
-  fs::rename(tmp, path, error);
-  if (error) throw UserError(path.string() + ": cannot rename " + tmp.string() + " to it (" + error.message() + ")");
 }
 
 void create_dir(const fs::path& dir) {

@@ -117,9 +117,12 @@ struct TrainingResult {
   fw::model::ResultHeader header;
   std::vector<fw::model::IterationRecord> iterations;  // the first iterations_done
   std::vector<fw::model::EvalRecord> evals;            // the first evals_done
+  // [layer_count + 1][kPassCount] (model::ProfileRecord), empty until the firmware wrote it.
+  std::vector<fw::model::ProfileRecord> profile;
   bool started() const { return header.magic == fw::model::kMagic; }
   std::string status() const;  // "not started", "running", "finished", "failed"
 };
+std::uint64_t profile_addr(const TrainingImage& image);
 std::uint64_t iteration_records_addr(const TrainingImage& image);
 std::uint64_t eval_records_addr(const TrainingImage& image);
 std::uint32_t eval_capacity(const TrainingImage& image);  // ceil(iterations / eval_interval), or 1

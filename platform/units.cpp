@@ -28,11 +28,16 @@ const std::vector<Unit>& units(Quantity quantity) {
   static const std::vector<Unit> bandwidth{
       {"B/s", 0, 0},    {"kB/s", 3, 0},   {"MB/s", 6, 0},   {"GB/s", 9, 0},   {"TB/s", 12, 0},
       {"KiB/s", 0, 10}, {"MiB/s", 0, 20}, {"GiB/s", 0, 30}, {"TiB/s", 0, 40}};
+  static const std::vector<Unit> energy{
+      {"fJ", -15, 0}, {"pJ", -12, 0}, {"nJ", -9, 0}, {"uJ", -6, 0}, {"mJ", -3, 0}, {"J", 0, 0}};
+  static const std::vector<Unit> power{{"uW", -6, 0}, {"mW", -3, 0}, {"W", 0, 0}, {"kW", 3, 0}};
   switch (quantity) {
     case Quantity::frequency: return frequency;
     case Quantity::time: return time;
     case Quantity::size: return size;
     case Quantity::bandwidth: return bandwidth;
+    case Quantity::energy: return energy;
+    case Quantity::power: return power;
   }
   assert(false && "unknown Quantity");
   return size;
@@ -141,6 +146,8 @@ const char* name(Quantity quantity) {
     case Quantity::time: return "time";
     case Quantity::size: return "size";
     case Quantity::bandwidth: return "bandwidth";
+    case Quantity::energy: return "energy";
+    case Quantity::power: return "power";
   }
   assert(false && "unknown Quantity");
   return "";

@@ -27,6 +27,8 @@ enum class Quantity {
   time,       // ps, ns, us, ms, s
   size,       // B, kB, MB, GB, TB, KiB, MiB, GiB, TiB
   bandwidth,  // B/s, kB/s, MB/s, GB/s, TB/s, KiB/s, MiB/s, GiB/s, TiB/s
+  energy,     // fJ, pJ, nJ, uJ, mJ, J
+  power,      // uW, mW, W, kW
 };
 
 // "frequency", and "Hz, kHz, MHz, GHz": for "expected ..." in error messages.

@@ -51,6 +51,10 @@ TEST(Units, ParsesFrequencies) {
   EXPECT_EQ(parse_quantity(Quantity::frequency, "180 MHz"), 180e6);
   EXPECT_EQ(parse_quantity(Quantity::frequency, "1 GHz"), 1e9);
   EXPECT_EQ(parse_quantity(Quantity::frequency, "250 kHz"), 250e3);
+  EXPECT_EQ(parse_quantity(Quantity::energy, "20 pJ"), 20e-12);
+  EXPECT_EQ(parse_quantity(Quantity::energy, "1.5 nJ"), 1.5e-9);
+  EXPECT_EQ(parse_quantity(Quantity::power, "17.94 W"), 17.94);
+  EXPECT_EQ(parse_quantity(Quantity::power, "250 mW"), 0.25);
   EXPECT_EQ(parse_quantity(Quantity::frequency, "100 Hz"), 100.0);
   EXPECT_EQ(parse_quantity(Quantity::frequency, "180MHz"), 180e6);  // the space is optional
   EXPECT_EQ(parse_quantity(Quantity::frequency, "0.5 Hz"), 0.5);
@@ -302,9 +306,9 @@ TEST(PlatformConfig, EveryKeyIsRequiredAndNoOtherIsAllowed) {
     EXPECT_NE(load_error(path).find(": " + prefix + "bogus_key: unknown key"), std::string::npos)
         << load_error(path);
   }
-  // 9 sections with 3+1+4+1+5+1+7+2+6 keys; sat.array 2, sat.sram_port 3, sat.osre 2,
+  // 10 sections with 3+1+4+1+5+1+7+2+6+4 keys; sat.array 2, sat.sram_port 3, sat.osre 2,
   // sat.wuve 2; 7 regions x 2.
-  EXPECT_EQ(keys, 62);
+  EXPECT_EQ(keys, 67);
 }
 
 // ---------------------------------------------------------------------- bad-file corpus
@@ -328,7 +332,7 @@ const BadFile kBadFiles[] = {
      "unknown key (did you mean 'sat'?); expected one of sat, peripheral, host"},
     {"unknown_section", "2:1", "clock",
      "unknown key (did you mean 'clocks'?); expected one of clocks, bus, ddr, dma, sat, tlm, "
-     "address_map, interrupts, host_cost"},
+     "address_map, interrupts, host_cost, energy"},
     {"unknown_region", "16:3", "address_map.uart",
      "unknown key; expected one of ddr, sat_regs, sat_sram_a, sat_sram_b, sat_sram_c, dma, irqc"},
     {"wrong_type_string", "4:17", "ddr.channels",
@@ -436,6 +440,10 @@ void expect_same(const PlatformConfig& a, const PlatformConfig& b) {
   EXPECT_EQ(a.host_cost.softmax, b.host_cost.softmax);
   EXPECT_EQ(a.host_cost.reduce, b.host_cost.reduce);
   EXPECT_EQ(a.host_cost.nm_decode, b.host_cost.nm_decode);
+  EXPECT_EQ(a.energy.mac_j, b.energy.mac_j);
+  EXPECT_EQ(a.energy.sram_byte_j, b.energy.sram_byte_j);
+  EXPECT_EQ(a.energy.ddr_byte_j, b.energy.ddr_byte_j);
+  EXPECT_EQ(a.energy.static_w, b.energy.static_w);
 }
 
 TEST(PlatformConfig, ResolvedDumpOfTheDefaultPlatform) {
@@ -474,7 +482,8 @@ TEST(PlatformConfig, ResolvedDumpOfTheDefaultPlatform) {
             "interrupts:\n"
             "  dma: 0\n"
             "  sat: 1\n"
-            "host_cost: {input: 4, elementwise: 1, pool: 1, softmax: 20, reduce: 1, nm_decode: 4}\n");
+            "host_cost: {input: 4, elementwise: 1, pool: 1, softmax: 20, reduce: 1, nm_decode: 4}\n"
+            "energy: {mac: 20 pJ, sram_byte: 2.5 pJ, ddr_byte: 160 pJ, static: 3 W}\n");
 }
 
 TEST(PlatformConfig, ResolvedDumpLoadsBackToTheSameValues) {

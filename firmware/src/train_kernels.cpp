@@ -205,6 +205,10 @@ Kernels::Kernels(Hal& hal, const BootInfo& boot, DmaDriver& dma, SatDriver& sat,
     : hal_(hal), boot_(boot), dma_(dma), sat_(sat), mode_(mode), scratch_(scratch), scratch_bytes_(scratch_bytes) {
   const Region* sram[3] = {&boot.sat_sram_a, &boot.sat_sram_b, &boot.sat_sram_c};
   for (unsigned b = 0; b < 3; ++b) slot_bytes_[b] = sram[b]->size / 2 / kAlign * kAlign;
+  Mmio regs(hal, boot.sat_regs.base);
+  const std::uint32_t array = regs.read(regs::sat::ARRAY);
+  array_rows_ = field_get(array, regs::sat::ARRAY_ROWS_MASK, regs::sat::ARRAY_ROWS_SHIFT);
+  array_cols_ = field_get(array, regs::sat::ARRAY_COLS_MASK, regs::sat::ARRAY_COLS_SHIFT);
 }
 
 std::uint64_t Kernels::scratch_bytes(std::uint64_t weight_count) {
@@ -626,6 +630,7 @@ KernelStatus Kernels::run(const char* kernel, const std::vector<Tile>& tiles) {
 }
 
 void Kernels::start_job(const Tile& t, const Placement& at) {
+  ++counts_.jobs;
   const auto relocate = [&](std::initializer_list<std::uint32_t*> addresses) {
     for (std::uint32_t* a : addresses) {
       const std::uint32_t b = sram_buffer(*a);
@@ -637,11 +642,13 @@ void Kernels::start_job(const Tile& t, const Placement& at) {
       if (t.gemm.rows != 0) {
         StceGemm j = t.gemm;
         relocate({&j.a, &j.b, &j.c});
+        count_slots(stce_shape(j));
         sat_.stce.start(j);
         break;
       }
       StceConv j = t.conv;
       relocate({&j.a, &j.a_idx, &j.b, &j.b_idx, &j.c});
+      count_slots(stce_shape(j));
       sat_.stce.start(j);
       break;
     }
@@ -658,6 +665,15 @@ void Kernels::start_job(const Tile& t, const Placement& at) {
       break;
     }
   }
+}
+
+// docs/engines.md "Timing": ceil(ROWS / R) x ceil(COLS / C) folds of K_eff cycles on R x C uMACs.
+void Kernels::count_slots(const StceShape& s) {
+  if (!s.valid() || array_rows_ == 0 || array_cols_ == 0) return;  // the engine rejects the job
+  const std::uint64_t k_eff = s.macs / (std::uint64_t{s.rows} * s.cols);
+  const std::uint64_t rows = (s.rows + array_rows_ - 1) / array_rows_ * array_rows_;
+  const std::uint64_t cols = (s.cols + array_cols_ - 1) / array_cols_ * array_cols_;
+  counts_.stce_slots += rows * cols * k_eff;
 }
 
 SatJobResult Kernels::wait_job(SatEngine engine) {
@@ -710,6 +726,7 @@ std::string Kernels::wait_copies() {
   const std::uint64_t start = hal_.now_ps();
   const DmaResult r = dma_.wait();
   time_.dma_ps += hal_.now_ps() - start;
+  counts_.dma_bytes += r.bytes;
   return r.ok ? std::string() : r.describe();
 }
 

@@ -105,6 +105,13 @@ class Runtime {
   void write_result_header();
   void finish(ResultStatus status, const std::string& message);
 
+  // The per-layer profile (model::ProfileRecord): enter() closes the phase the runtime was in
+  // and opens (row, pass); row is a layer's index, or runtime_row() for the runtime itself.
+  void enter(std::uint32_t row, Pass pass);
+  void enter(const Layer& l, Pass pass) { enter(static_cast<std::uint32_t>(&l - layers_.data()), pass); }
+  std::uint32_t runtime_row() const { return static_cast<std::uint32_t>(layers_.size()); }
+  void write_profile();
+
   Hal& hal_;
   const BootInfo& boot_;
   const TrainingParams params_;
@@ -129,6 +136,16 @@ class Runtime {
   ResultHeader result_;
   std::uint64_t host_ps_ = 0;
   std::uint32_t snapshots_done_ = 0;
+
+  // Where the current phase started: time and the kernels' and engines' counts then.
+  struct ProfileMark {
+    std::uint64_t at_ps = 0, host_ps = 0, dma_wait_ps = 0;
+    KernelCounts counts;
+    EngineCounters engine[3];
+  };
+  std::vector<ProfileRecord> profile_;  // [rows][kPassCount]
+  std::uint32_t phase_ = 0;             // index into profile_ of the current phase
+  ProfileMark mark_;
 };
 
 // ---- data access -------------------------------------------------------------------------------
@@ -309,6 +326,7 @@ void Runtime::load_batch(const std::uint32_t* samples, std::uint64_t images, std
 host::LossResult Runtime::forward(std::uint32_t batch, bool training) {
   host::LossResult result;
   for (const Layer& l : layers_) {
+    enter(l, training ? Pass::forward : Pass::evaluate);
     if (static_cast<LayerKind>(l.kind) == LayerKind::softmax_ce) result = loss(l, batch, training);
     else forward_layer(l, batch, training);
   }
@@ -317,17 +335,22 @@ host::LossResult Runtime::forward(std::uint32_t batch, bool training) {
 
 void Runtime::backward(std::uint32_t batch) {
   grad_written_.assign(tensors_.size(), false);
-  for (auto l = layers_.rbegin(); l != layers_.rend(); ++l)
-    if (static_cast<LayerKind>(l->kind) != LayerKind::softmax_ce) backward_layer(*l, batch);
+  for (auto l = layers_.rbegin(); l != layers_.rend(); ++l) {
+    if (static_cast<LayerKind>(l->kind) == LayerKind::softmax_ce) continue;
+    enter(*l, Pass::backward_data);
+    backward_layer(*l, batch);
+  }
 }
 
 void Runtime::train_iteration(std::uint32_t t) {
   std::vector<std::uint32_t> samples(h_.batch);
+  enter(runtime_row(), Pass::forward);
   read(h_.sample_order + std::uint64_t{t} * h_.batch * 4, samples.data(), samples.size());
   load_batch(samples.data(), h_.train_images, h_.train_labels, h_.batch);
   const host::LossResult loss = forward(h_.batch, true);
   backward(h_.batch);
   update(t);
+  enter(runtime_row(), Pass::other);
 
   IterationRecord record;
   record.iteration = t;
@@ -355,11 +378,13 @@ void Runtime::evaluate(std::uint32_t after) {
   for (std::uint32_t first = 0; first < total; first += h_.batch) {
     const std::uint32_t count = std::min(h_.batch, total - first);
     for (std::uint32_t i = 0; i < count; ++i) samples[i] = first + i;
+    enter(runtime_row(), Pass::evaluate);
     load_batch(samples.data(), h_.test_images, h_.test_labels, count);
     const host::LossResult r = forward(count, false);
     loss_sum += r.loss_sum;
     correct += r.correct;
   }
+  enter(runtime_row(), Pass::other);
   EvalRecord record;
   record.iteration = after;
   record.samples = total;
@@ -706,6 +731,7 @@ void Runtime::matmul_backward(const Layer& l, const ConvShape& s) {
   const Tensor& in = tensors_[l.in];
   const Tensor& out = tensors_[l.out];
   const Param& w = params_table_[l.weight];
+  enter(l, Pass::backward_weight);
   check(kernels_->conv_backward_weight(s, out.grad_addr, in.addr, w.grad), "weight gradient", l);
   if (l.bias != kNone) {
     const std::size_t rows = std::size_t{s.n} * s.oh() * s.ow();
@@ -717,6 +743,7 @@ void Runtime::matmul_backward(const Layer& l, const ConvShape& s) {
     });
   }
   if (in.grad_addr == 0) return;  // the first layer: nothing upstream needs dX
+  enter(l, Pass::backward_data);
 
   GradOperand dy;
   WeightOperand op;
@@ -776,6 +803,7 @@ void Runtime::update(std::uint32_t t) {
   for (const Layer& l : layers_) {
     if (l.weight == kNone) continue;
     const Param& w = params_table_[l.weight];
+    enter(l, Pass::update);
     if (masked(l) && h_.sparse_decay > 0) fold_sparse_decay(w);
     check(kernels_->update(w, lr, h_.momentum, w.decay ? h_.weight_decay : 0.0f, grad_scale), "update", l);
     if (l.bias != kNone) {
@@ -790,6 +818,7 @@ void Runtime::update(std::uint32_t t) {
 // W~ and W~^T; SR-STE: W~, expanded into the FP16 copy its dense-mode backward pass uses).
 void Runtime::refresh_masks(const Layer& l) {
   if (!masked(l)) return;
+  enter(l, Pass::masks);
   const Param& w = params_table_[l.weight];
   const bool bdwp = scheme_ == Scheme::bdwp;
   check(kernels_->generate_masks(w, h_.n, h_.m, true, bdwp, h_.bwd_mask == static_cast<std::uint32_t>(BwdMask::nested)),
@@ -828,6 +857,55 @@ void Runtime::snapshot(std::uint32_t after) {
 
 // ---- result area -------------------------------------------------------------------------------
 
+// ---- profile -----------------------------------------------------------------------------------
+
+void Runtime::enter(std::uint32_t row, Pass pass) {
+  ProfileMark now;
+  now.at_ps = hal_.now_ps();
+  const KernelTime& time = kernels_->time();
+  now.host_ps = host_ps_ + time.host_ps;
+  now.dma_wait_ps = time.dma_ps;
+  now.counts = kernels_->counts();
+  // The kernels wait for every job they start, so the engines are idle here; their counters
+  // only moved if a job ran since the last mark.
+  for (unsigned e = 0; e < 3; ++e) now.engine[e] = mark_.engine[e];
+  if (now.counts.jobs != mark_.counts.jobs || profile_.empty())
+    for (unsigned e = 0; e < 3; ++e) {
+      const SatCounters c = read_sat_counters(hal_, boot_, static_cast<SatEngine>(e));
+      now.engine[e] = {c.jobs, c.busy_cycles, c.stall_cycles, c.ops, c.ops_skipped, c.sram_read, c.sram_write};
+    }
+  if (profile_.empty()) {
+    profile_.resize(std::size_t{runtime_row() + 1} * kPassCount);
+  } else {
+    ProfileRecord& r = profile_[phase_];
+    r.time_ps += now.at_ps - mark_.at_ps;
+    r.host_ps += now.host_ps - mark_.host_ps;
+    r.dma_wait_ps += now.dma_wait_ps - mark_.dma_wait_ps;
+    r.dma_bytes += now.counts.dma_bytes - mark_.counts.dma_bytes;
+    r.stce_slots += now.counts.stce_slots - mark_.counts.stce_slots;
+    for (unsigned e = 0; e < 3; ++e) {
+      EngineCounters& d = r.engine[e];
+      const EngineCounters &a = now.engine[e], &b = mark_.engine[e];
+      d.jobs += a.jobs - b.jobs, d.busy_cycles += a.busy_cycles - b.busy_cycles;
+      d.stall_cycles += a.stall_cycles - b.stall_cycles, d.ops += a.ops - b.ops;
+      d.ops_skipped += a.ops_skipped - b.ops_skipped;
+      d.sram_read += a.sram_read - b.sram_read, d.sram_write += a.sram_write - b.sram_write;
+    }
+  }
+  phase_ = row * kPassCount + static_cast<std::uint32_t>(pass);
+  ++profile_[phase_].entries;
+  mark_ = now;
+}
+
+// Closes the current phase and publishes the table.
+void Runtime::write_profile() {
+  if (profile_.empty() || result_.profile == 0 || result_.profile_rows != runtime_row() + 1) return;
+  enter(runtime_row(), Pass::other);
+  --profile_[phase_].entries;  // closing is not entering
+  hal_.write_block(result_.profile, profile_.data(), profile_.size() * sizeof(ProfileRecord));
+  result_.profile_written = 1;
+}
+
 void Runtime::write_result_header() {
   if (kernels_) {
     const KernelTime& k = kernels_->time();
@@ -850,6 +928,7 @@ int Runtime::run() {
     allocate_scratch();
     Kernels kernels(hal_, boot_, dma_, sat_, params_.mode, h_.scratch, kernel_scratch_bytes_);
     kernels_ = &kernels;
+    enter(runtime_row(), Pass::other);
     start();
     for (const Layer& l : layers_) refresh_masks(l);
     snapshot(0);
@@ -861,11 +940,13 @@ int Runtime::run() {
     }
     evaluate(h_.iterations);
     snapshot(h_.iterations);
+    write_profile();
     write_result_header();
     kernels_ = nullptr;
     finish(ResultStatus::finished, "");
     return 0;
   } catch (const Failure& f) {
+    if (kernels_) write_profile();
     kernels_ = nullptr;
     hal_.log(LogLevel::error, ("training: " + f.message).c_str());
     finish(ResultStatus::failed, f.message);

@@ -16,7 +16,7 @@ namespace cestvp::fw::model {
 
 inline constexpr std::uint32_t kMagic = 0x4D505643u;  // "CVPM" little-endian
 inline constexpr std::uint16_t kVersionMajor = 1;     // a layout change the firmware cannot read
-inline constexpr std::uint16_t kVersionMinor = 3;     // an addition older firmware may ignore (1: batchnorm, add; 2: transformer layers; 3: attention on STCE)
+inline constexpr std::uint16_t kVersionMinor = 4;     // an addition older firmware may ignore (1: batchnorm, add; 2: transformer layers; 3: attention on STCE; 4: profile)
 inline constexpr std::uint64_t kModelOffset = 0;      // from the start of DDR
 inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;   // no tensor / param
 
@@ -130,6 +130,38 @@ struct TimeBreakdown {
   std::uint64_t host_ps = 0;                            // host layers and data preparation
 };
 
+// What the firmware measured per (layer, pass), summed over the run: the per-layer report.
+// The firmware attributes everything between two phase changes to the phase it left, so the
+// records of a run add up to the simulated time from the runtime's start to its end.
+enum class Pass : std::uint32_t {
+  forward = 0,          // FF of a training iteration (for the input row: loading the batch)
+  backward_data = 1,    // BP: the data gradient (and SDGP's pruning of dY)
+  backward_weight = 2,  // WU: the weight gradient, dense
+  update = 3,           // WUVE, and the host's SR-STE decay fold
+  masks = 4,            // OSRE regenerating W~ and W~^T (and SR-STE's expansion)
+  evaluate = 5,         // FF of an evaluation (for the input row: loading the batch)
+  other = 6,            // the runtime row only: set-up, snapshots, result records
+};
+inline constexpr std::uint32_t kPassCount = 7;
+
+// Deltas of one SAT engine's counter registers (docs/engines.md "Counters").
+struct EngineCounters {
+  std::uint64_t jobs = 0, busy_cycles = 0, stall_cycles = 0, ops = 0, ops_skipped = 0;
+  std::uint64_t sram_read = 0, sram_write = 0;
+};
+static_assert(sizeof(EngineCounters) == 56);
+
+struct ProfileRecord {
+  std::uint64_t entries = 0;     // times the phase was entered
+  std::uint64_t time_ps = 0;     // simulated time spent in it
+  std::uint64_t host_ps = 0;     // of which host work (the host_cost model)
+  std::uint64_t dma_wait_ps = 0; // of which waiting for a DMA transfer not hidden by an engine
+  std::uint64_t dma_bytes = 0;   // moved by the DMA
+  std::uint64_t stce_slots = 0;  // MAC slots of the array the STCE jobs occupied (mapping)
+  EngineCounters engine[3];      // STCE, OSRE, WUVE
+};
+static_assert(sizeof(ProfileRecord) == 216);
+
 struct ResultHeader {
   std::uint32_t magic = 0;   // kMagic once the firmware started
   std::uint32_t status = 0;  // 0 running, 1 finished, 2 failed
@@ -138,6 +170,10 @@ struct ResultHeader {
   std::uint32_t iteration_capacity = 0, eval_capacity = 0;
   TimeBreakdown time;
   char message[128] = {};    // why it failed
+  // ProfileRecord[rows][kPassCount]: row l < layer_count is layer l, the last row the runtime
+  // itself (batch loading, set-up, snapshots). Written when the run ends, failed or not.
+  std::uint64_t profile = 0;
+  std::uint32_t profile_rows = 0, profile_written = 0;  // written: 1 once the table is complete
 };
 
 struct Header {

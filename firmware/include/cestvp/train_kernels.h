@@ -75,6 +75,13 @@ struct KernelTime {
   std::uint64_t host_ps = 0;  // host work charged by the kernels (FP32 -> FP16 of a split dW)
 };
 
+// What the kernels asked of the hardware, accumulated across calls (the per-layer profile).
+struct KernelCounts {
+  std::uint64_t jobs = 0;        // engine jobs started, all engines
+  std::uint64_t dma_bytes = 0;   // moved by the DMA
+  std::uint64_t stce_slots = 0;  // MAC slots of the array the STCE jobs occupy: folds x R x C x K_eff
+};
+
 struct KernelStatus {
   bool ok = true;
   std::string problem;  // which kernel, which tile, what the engine or DMA reported
@@ -127,6 +134,7 @@ class Kernels {
                                  std::uint64_t values, std::uint64_t indices);
 
   const KernelTime& time() const { return time_; }
+  const KernelCounts& counts() const { return counts_; }
 
  private:
   // A dense [rows][cols] source of OSRE in DDR (element: 2 for FP16, 4 for FP32).
@@ -143,6 +151,7 @@ class Kernels {
   KernelStatus run(const char* kernel, const std::vector<tiling::Tile>& tiles);
   void start_job(const tiling::Tile& tile, const tiling::Placement& at);
   SatJobResult wait_job(SatEngine engine);
+  void count_slots(const StceShape& shape);
   // Appends the DMA copies that bring a tile's operands in (or take its results out).
   void add_copies(std::vector<DmaCopy>& copies, const tiling::Tile& tile, const tiling::Placement& at, bool in) const;
   // Starts the copies (one transfer, or a chain of descriptors): "" or the problem.
@@ -167,7 +176,9 @@ class Kernels {
   SatMode mode_;
   std::uint64_t scratch_, scratch_bytes_;
   std::uint64_t slot_bytes_[3];  // half of each SRAM buffer, aligned
+  std::uint32_t array_rows_, array_cols_;  // of the STCE uMAC array (the SAT's ARRAY register)
   KernelTime time_;
+  KernelCounts counts_;
 };
 
 }  // namespace cestvp::fw
