@@ -86,6 +86,10 @@ class HostCpu::TlmHal final : public fw::Hal {
        << level_name(level) << ": " << message << '\n';
   }
 
+  void phase(const char* name) override {
+    if (cpu_.timeline_) cpu_.timeline_->mark(cpu_.phase_track_, name, now_ps());
+  }
+
   void sync() { qk_.sync(); }
   // The global quantum is set at elaboration, possibly after this keeper was made.
   void start() { qk_.reset(); }
@@ -177,6 +181,11 @@ HostCpu::HostCpu(const sc_core::sc_module_name& name, const Params& params, Prog
 }
 
 HostCpu::~HostCpu() = default;
+
+void HostCpu::set_timeline(Timeline* timeline) {
+  timeline_ = timeline;
+  if (timeline_) phase_track_ = timeline_->declare("firmware");
+}
 
 std::uint64_t HostCpu::mmio_transactions() const { return hal_->mmio_; }
 std::uint64_t HostCpu::block_bytes() const { return hal_->block_bytes_; }

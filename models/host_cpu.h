@@ -16,6 +16,8 @@
 
 #include <cestvp/hal.h>
 
+#include "timeline.h"
+
 namespace cestvp {
 
 class HostCpu : public sc_core::sc_module {
@@ -49,6 +51,8 @@ class HostCpu : public sc_core::sc_module {
   std::uint64_t mmio_transactions() const;
   std::uint64_t block_bytes() const;
   const std::vector<BusFault>& bus_faults() const;
+  // The firmware's phases (fw::Hal::phase) go to the timeline's "firmware" track.
+  void set_timeline(Timeline* timeline);
 
  private:
   class TlmHal;
@@ -58,6 +62,8 @@ class HostCpu : public sc_core::sc_module {
   Params params_;
   Program program_;
   std::unique_ptr<TlmHal> hal_;
+  Timeline* timeline_ = nullptr;
+  Timeline::Track phase_track_ = 0;
   bool finished_ = false;
   int exit_code_ = -1;
 };

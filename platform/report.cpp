@@ -59,20 +59,6 @@ void PhaseFigures::add(const PhaseFigures& o) {
   for (unsigned e = 0; e < 3; ++e) cestvp::add(engine[e], o.engine[e]);
 }
 
-const char* pass_name(model::Pass pass) {
-  switch (pass) {
-    case model::Pass::forward: return "FF";
-    case model::Pass::backward_data: return "BP";
-    case model::Pass::backward_weight: return "WU";
-    case model::Pass::update: return "WUVE";
-    case model::Pass::masks: return "OSRE";
-    case model::Pass::evaluate: return "EVAL";
-    case model::Pass::other: return "other";
-  }
-  assert(false && "unknown pass");
-  return "";
-}
-
 Report make_report(const ReportInputs& in) {
   const PlatformConfig& config = *in.config;
   const TrainingImage& image = *in.image;
@@ -180,7 +166,7 @@ std::string report_table(const Report& r) {
   for (std::uint32_t p = 0; p < model::kPassCount; ++p) {
     const double c = r.pass_total[p].cycles;
     if (c <= 0) continue;
-    s << " " << pass_name(static_cast<model::Pass>(p)) << " " << duration(r.seconds(c)) << " ("
+    s << " " << model::pass_name(static_cast<model::Pass>(p)) << " " << duration(r.seconds(c)) << " ("
       << fixed(100 * ratio(c, r.total.cycles), 1) << "%)";
   }
   s << "\n  counters            "
@@ -267,7 +253,7 @@ std::string report_json(const Report& r) {
     << "  \"counters_agree\": " << (r.counters_agree ? "true" : "false") << ",\n"
     << "  \"passes\": {";
   for (std::uint32_t p = 0; p < model::kPassCount; ++p)
-    s << (p ? "," : "") << "\n    " << json_string(pass_name(static_cast<model::Pass>(p))) << ": "
+    s << (p ? "," : "") << "\n    " << json_string(model::pass_name(static_cast<model::Pass>(p))) << ": "
       << phase_json(r, r.pass_total[p]);
   s << "\n  },\n  \"total\": " << phase_json(r, r.total) << ",\n  \"layers\": [";
   for (std::size_t i = 0; i < r.rows.size(); ++i) {
@@ -277,7 +263,7 @@ std::string report_json(const Report& r) {
     bool first = true;
     for (std::uint32_t p = 0; p < model::kPassCount; ++p) {
       if (l.pass[p].entries == 0) continue;
-      s << (first ? "" : ", ") << json_string(pass_name(static_cast<model::Pass>(p))) << ": " << phase_json(r, l.pass[p]);
+      s << (first ? "" : ", ") << json_string(model::pass_name(static_cast<model::Pass>(p))) << ": " << phase_json(r, l.pass[p]);
       first = false;
     }
     s << "}}";
@@ -303,7 +289,7 @@ std::string layers_csv(const Report& r) {
       s << l.id << ", " << fixed(f.cycles, 0) << ", " << fixed(stall_cycles(f), 0) << ", "
         << fixed(100 * ratio(macs, f.cycles * array), 4) << ", "
         << fixed(100 * ratio(macs, static_cast<double>(f.stce_slots)), 4) << ", " << fixed(100 * ratio(macs, busy * array), 4)
-        << ", " << l.name << ", " << l.type << ", " << pass_name(static_cast<model::Pass>(p)) << ", "
+        << ", " << l.name << ", " << l.type << ", " << model::pass_name(static_cast<model::Pass>(p)) << ", "
         << (l.sparse ? 1 : 0) << ", " << f.entries << ", " << f.engine[0].busy_cycles << ", " << f.macs() << ", "
         << f.dense_macs() << ", " << fixed(f.host_cycles, 0) << ", " << fixed(f.dma_wait_cycles, 0) << ", "
         << f.dma_bytes << "\n";

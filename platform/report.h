@@ -90,6 +90,4 @@ std::string engines_csv(const Report& report);
 // report.json, layers.csv and engines.csv, each replaced whole.
 void write_report(const Report& report, const std::filesystem::path& dir);
 
-const char* pass_name(fw::model::Pass pass);  // "FF", "BP", "WU", "WUVE", "OSRE", "EVAL", "other"
-
 }  // namespace cestvp

@@ -895,6 +895,12 @@ void Runtime::enter(std::uint32_t row, Pass pass) {
   phase_ = row * kPassCount + static_cast<std::uint32_t>(pass);
   ++profile_[phase_].entries;
   mark_ = now;
+  char name[96];
+  if (row < runtime_row())
+    std::snprintf(name, sizeof name, "%s %u %s", pass_name(pass), row, to_string(static_cast<LayerKind>(layers_[row].kind)));
+  else
+    std::snprintf(name, sizeof name, "%s runtime", pass_name(pass));
+  hal_.phase(name);
 }
 
 // Closes the current phase and publishes the table.

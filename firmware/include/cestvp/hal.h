@@ -40,6 +40,9 @@ class Hal {
   // Accounts for compute the host CPU performs itself (e.g. verification loops).
   virtual void charge_host_time(std::uint64_t ps) = 0;
   virtual void log(LogLevel level, const char* message) = 0;
+  // The firmware enters a phase of its work ("layer 3 conv2d FF"), for a timeline of the run;
+  // it lasts until the next phase. Costs no time; a real control processor may ignore it.
+  virtual void phase(const char* name) { (void)name; }
 };
 
 }  // namespace cestvp::fw

@@ -143,6 +143,11 @@ enum class Pass : std::uint32_t {
   other = 6,            // the runtime row only: set-up, snapshots, result records
 };
 inline constexpr std::uint32_t kPassCount = 7;
+// The names the report and the timeline use.
+constexpr const char* pass_name(Pass pass) {
+  constexpr const char* names[kPassCount] = {"FF", "BP", "WU", "WUVE", "OSRE", "EVAL", "other"};
+  return static_cast<std::uint32_t>(pass) < kPassCount ? names[static_cast<std::uint32_t>(pass)] : "?";
+}
 
 // Deltas of one SAT engine's counter registers (docs/engines.md "Counters").
 struct EngineCounters {
