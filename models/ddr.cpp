@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "dma.h"
 #include "dmi_timing.h"
 #include "tlm_access.h"
 
@@ -61,14 +62,21 @@ void Ddr::read(std::uint64_t offset, void* dst, std::uint64_t bytes) const {
   const_cast<Ddr*>(this)->copy(offset, static_cast<std::uint8_t*>(dst), bytes, false);
 }
 
+sc_core::sc_time Ddr::channel_time(std::uint64_t bytes) {
+  if (bytes != channel_time_bytes_) {
+    channel_time_bytes_ = bytes;
+    channel_time_ = sc_core::sc_time(static_cast<double>(bytes) / params_.channel_bandwidth_Bps, sc_core::SC_SEC);
+  }
+  return channel_time_;
+}
+
 sc_core::sc_time Ddr::occupy_channels(std::uint64_t offset, std::uint64_t len,
                                       const sc_core::sc_time& arrival) {
   sc_core::sc_time last_out = arrival;
   while (len > 0) {
     const std::uint64_t n = std::min(len, params_.interleave_bytes - offset % params_.interleave_bytes);
     sc_core::sc_time& free_at = channel_free_at_[(offset / params_.interleave_bytes) % params_.channels];
-    free_at = std::max(free_at, arrival) +
-              sc_core::sc_time(static_cast<double>(n) / params_.channel_bandwidth_Bps, sc_core::SC_SEC);
+    free_at = std::max(free_at, arrival) + channel_time(n);
     last_out = std::max(last_out, free_at);
     offset += n;
     len -= n;
@@ -86,7 +94,7 @@ void Ddr::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
   }
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   delay = occupy_channels(offset, len, now + delay) - now;
-  copy(offset, gp.get_data_ptr(), len, gp.is_write());
+  if (!gp.get_extension<TimingOnly>()) copy(offset, gp.get_data_ptr(), len, gp.is_write());
   (gp.is_write() ? bytes_written_ : bytes_read_) += len;
   gp.set_dmi_allowed(true);
   gp.set_response_status(tlm::TLM_OK_RESPONSE);

@@ -8,6 +8,7 @@
 //   contend); the access completes `latency` after its last chunk leaves its channel.
 // Reads and writes cost the same. DMI is granted page by page for functional speed; DMI
 // accesses bypass the channel model and the byte counters (the initiator charges their time).
+// A TimingOnly access (dma.h) is timed and counted but moves no bytes and allocates no page.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -50,6 +51,9 @@ class Ddr : public sc_core::sc_module {
   // Completion time of an access of len bytes at offset that arrives at `arrival`.
   sc_core::sc_time occupy_channels(std::uint64_t offset, std::uint64_t len,
                                    const sc_core::sc_time& arrival);
+  // How long `bytes` occupy a channel. An sc_time from a double is costly and nearly every
+  // chunk is a DMA burst of one size, so the last answer is kept.
+  sc_core::sc_time channel_time(std::uint64_t bytes);
   std::uint8_t* page(std::uint64_t offset);  // allocates on first use
   const std::uint8_t* page_if_present(std::uint64_t offset) const;
   void copy(std::uint64_t offset, std::uint8_t* data, std::uint64_t len, bool is_write);
@@ -57,6 +61,8 @@ class Ddr : public sc_core::sc_module {
   Params params_;
   std::vector<std::unique_ptr<std::uint8_t[]>> pages_;
   std::vector<sc_core::sc_time> channel_free_at_;
+  std::uint64_t channel_time_bytes_ = 0;
+  sc_core::sc_time channel_time_;  // of channel_time_bytes_
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
   std::uint64_t pages_allocated_ = 0;

@@ -40,6 +40,7 @@ Dma::Dma(const sc_core::sc_module_name& name, const Params& params)
       buffer_(params.burst_bytes) {
   regs_socket.register_b_transport(this, &Dma::b_transport);
   regs_socket.register_transport_dbg(this, &Dma::transport_dbg);
+  if (params.timing_only) burst_gp_.set_extension(new TimingOnly);
 
   regs_.on_write(r::CTRL, [this](std::uint32_t) { update_irq(); });
   regs_.on_write(r::START, [this](std::uint32_t v) { write_start(v); });
@@ -48,6 +49,10 @@ Dma::Dma(const sc_core::sc_module_name& name, const Params& params)
   regs_.sync_on_access(r::STATUS);
   regs_.on_write(r::IRQ_STATUS, [this](std::uint32_t) { update_irq(); });
   regs_.sync_on_access(r::IRQ_STATUS);
+  // Progress counts are members, read through callbacks: bursts update them at full speed.
+  regs_.on_read(r::BYTES_DONE_LO, [this] { return static_cast<std::uint32_t>(bytes_done_); });
+  regs_.on_read(r::BYTES_DONE_HI, [this] { return static_cast<std::uint32_t>(bytes_done_ >> 32); });
+  regs_.on_read(r::DESC_DONE, [this] { return desc_done_; });
 
   SC_THREAD(run);
   SC_METHOD(drive_irq);
@@ -94,9 +99,9 @@ void Dma::write_start(std::uint32_t value) {
     update_irq();
     return;
   }
-  for (std::uint32_t reg : {r::ERROR_CODE, r::ERROR_ADDR_LO, r::ERROR_ADDR_HI, r::BYTES_DONE_LO,
-                            r::BYTES_DONE_HI, r::DESC_DONE})
-    regs_.set(reg, 0);
+  for (std::uint32_t reg : {r::ERROR_CODE, r::ERROR_ADDR_LO, r::ERROR_ADDR_HI}) regs_.set(reg, 0);
+  bytes_done_ = 0;
+  desc_done_ = 0;
   busy_ = true;
   start_event_.notify(sc_core::SC_ZERO_TIME);
 }
@@ -129,7 +134,7 @@ bool Dma::run_chain(Fault& fault) {
     Copy copy{};
     std::uint64_t next = 0;
     if (!fetch_descriptor(addr, copy, next, fault) || !copy_rows(copy, fault)) return false;
-    regs_.set(r::DESC_DONE, regs_.get(r::DESC_DONE) + 1);
+    ++desc_done_;
     addr = next;
   } while (addr != 0);
   return true;
@@ -138,7 +143,7 @@ bool Dma::run_chain(Fault& fault) {
 bool Dma::fetch_descriptor(std::uint64_t addr, Copy& copy, std::uint64_t& next, Fault& fault) {
   set_state(state_bits(r::StatusState::FETCH));
   std::uint8_t d[desc::SIZE];
-  if (addr % 8 != 0 || !access(tlm::TLM_READ_COMMAND, addr, d, desc::SIZE)) {
+  if (addr % 8 != 0 || !access(descriptor_gp_, tlm::TLM_READ_COMMAND, addr, d, desc::SIZE)) {
     fault = {static_cast<std::uint32_t>(r::ErrorCodeCause::DESC_ERROR), addr};
     return false;
   }
@@ -160,31 +165,26 @@ bool Dma::copy_rows(const Copy& copy, Fault& fault) {
     for (std::uint32_t done = 0; done < copy.length;) {
       const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(params_.burst_bytes, copy.length - done));
       set_state(state_bits(r::StatusState::READ));
-      if (!access(tlm::TLM_READ_COMMAND, src + done, buffer_.data(), n)) {
+      if (!access(burst_gp_, tlm::TLM_READ_COMMAND, src + done, buffer_.data(), n)) {
         fault = {static_cast<std::uint32_t>(r::ErrorCodeCause::READ_ERROR), src + done};
         return false;
       }
       set_state(state_bits(r::StatusState::WRITE));
-      if (!access(tlm::TLM_WRITE_COMMAND, dst + done, buffer_.data(), n)) {
+      if (!access(burst_gp_, tlm::TLM_WRITE_COMMAND, dst + done, buffer_.data(), n)) {
         fault = {static_cast<std::uint32_t>(r::ErrorCodeCause::WRITE_ERROR), dst + done};
         return false;
       }
-      add_bytes_done(n);
+      bytes_done_ += n;
+      bytes_moved_total_ += n;
       done += n;
     }
   }
   return true;
 }
 
-bool Dma::access(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
-  return decoupled_access(data_socket, gp_, qk_, cmd, addr, data, bytes) == tlm::TLM_OK_RESPONSE;
-}
-
-void Dma::add_bytes_done(std::uint64_t bytes) {
-  const std::uint64_t total = join(regs_.get(r::BYTES_DONE_LO), regs_.get(r::BYTES_DONE_HI)) + bytes;
-  regs_.set(r::BYTES_DONE_LO, static_cast<std::uint32_t>(total));
-  regs_.set(r::BYTES_DONE_HI, static_cast<std::uint32_t>(total >> 32));
-  bytes_moved_total_ += bytes;
+bool Dma::access(tlm::tlm_generic_payload& gp, tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data,
+                 std::uint32_t bytes) {
+  return decoupled_access(data_socket, gp, qk_, cmd, addr, data, bytes) == tlm::TLM_OK_RESPONSE;
 }
 
 void Dma::finish(bool ok, const Fault& fault) {
@@ -201,10 +201,21 @@ void Dma::finish(bool ok, const Fault& fault) {
   update_irq();
 }
 
+void Dma::set_timeline(Timeline* timeline) {
+  timeline_ = timeline;
+  if (timeline_) track_ = timeline_->declare("DMA");
+}
+
 void Dma::set_state(std::uint32_t state) {
+  const std::uint32_t idle = state_bits(r::StatusState::IDLE);
+  const sc_core::sc_time now = sc_core::sc_time_stamp() + qk_.get_local_time();
+  if (timeline_ && (state == idle) != (state_ == idle)) {
+    const auto now_ps = static_cast<std::uint64_t>(now / sc_core::sc_time(1, sc_core::SC_PS));
+    if (state == idle) timeline_->span(track_, "transfer", busy_since_ps_, now_ps);
+    else busy_since_ps_ = now_ps;
+  }
   state_ = state;
-  if (state_signal_.valid())
-    tracer_->change(state_signal_, sc_core::sc_time_stamp() + qk_.get_local_time(), state);
+  if (state_signal_.valid()) tracer_->change(state_signal_, now, state);
 }
 
 }  // namespace cestvp

@@ -6,7 +6,8 @@
 //
 // Timing (docs/platform.md): each burst is a read of n bytes followed by a write of n bytes,
 // not overlapped; each descriptor is one 48-byte read. The engine runs temporally decoupled
-// and synchronises before it updates its status and interrupt.
+// and synchronises before it updates its status and interrupt. In a timing-only run the bursts
+// carry the TimingOnly extension: the same transactions and times, no bytes moved.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -18,15 +19,25 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "reg.h"
+#include "timeline.h"
 #include "tracer.h"
 
 namespace cestvp {
+
+// Marks a transaction of a timing-only run: a memory target answers it as the read or write it
+// names (checks, time, byte counters) but leaves the data array and its own contents alone, so
+// a timing run allocates no DDR pages for tensors it never computes.
+struct TimingOnly : tlm::tlm_extension<TimingOnly> {
+  tlm::tlm_extension_base* clone() const override { return new TimingOnly; }
+  void copy_from(const tlm::tlm_extension_base&) override {}
+};
 
 class Dma : public sc_core::sc_module {
  public:
   struct Params {
     std::uint64_t burst_bytes = 0;
     sc_core::sc_time register_latency;  // one cycle of the register interface clock
+    bool timing_only = false;           // bursts move no data (descriptors are still read)
   };
 
   tlm_utils::simple_target_socket<Dma> regs_socket;
@@ -37,6 +48,8 @@ class Dma : public sc_core::sc_module {
   SC_HAS_PROCESS(Dma);
 
   void set_tracer(Tracer* tracer);
+  // Each transfer (START to IDLE, a whole chain included) becomes a span on a "DMA" track.
+  void set_timeline(Timeline* timeline);
   std::uint64_t bytes_moved() const { return bytes_moved_total_; }
 
  private:
@@ -62,10 +75,10 @@ class Dma : public sc_core::sc_module {
   bool run_chain(Fault& fault);
   bool fetch_descriptor(std::uint64_t addr, Copy& copy, std::uint64_t& next, Fault& fault);
   bool copy_rows(const Copy& copy, Fault& fault);
-  bool access(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes);
+  bool access(tlm::tlm_generic_payload& gp, tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data,
+              std::uint32_t bytes);
   void finish(bool ok, const Fault& fault);
   void set_state(std::uint32_t state);
-  void add_bytes_done(std::uint64_t bytes);
 
   Params params_;
   RegisterBank regs_;
@@ -73,12 +86,18 @@ class Dma : public sc_core::sc_module {
   sc_core::sc_event start_event_;
   sc_core::sc_event irq_changed_;
   std::vector<std::uint8_t> buffer_;
-  tlm::tlm_generic_payload gp_;
+  tlm::tlm_generic_payload descriptor_gp_;
+  tlm::tlm_generic_payload burst_gp_;  // owns its TimingOnly extension in a timing-only run
   bool busy_ = false;
   std::uint32_t state_ = 0;
+  std::uint64_t bytes_done_ = 0;  // BYTES_DONE: by the current or last START
+  std::uint32_t desc_done_ = 0;   // DESC_DONE
   std::uint64_t bytes_moved_total_ = 0;
   Tracer* tracer_ = nullptr;
   Tracer::Signal state_signal_;
+  Timeline* timeline_ = nullptr;
+  Timeline::Track track_ = 0;
+  std::uint64_t busy_since_ps_ = 0;
 };
 
 }  // namespace cestvp

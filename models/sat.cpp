@@ -1,5 +1,7 @@
 #include "sat.h"
 
+#include <cctype>
+
 #include <cestvp/regs.h>
 #include <regmap_tables.h>
 
@@ -91,6 +93,16 @@ void Sat::set_tracer(Tracer* tracer) {
   tracer_ = tracer;
   if (!tracer_ || !tracer_->vcd_enabled()) return;
   for (EngineState& e : engines_) e.busy_signal = tracer_->declare(std::string(name()) + '.' + e.name, "busy", 1);
+}
+
+void Sat::set_timeline(Timeline* timeline) {
+  timeline_ = timeline;
+  if (!timeline_) return;
+  for (EngineState& e : engines_) {
+    std::string track = e.name;
+    for (char& c : track) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    e.track = timeline_->declare(track);
+  }
 }
 
 void Sat::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -195,6 +207,10 @@ sat::JobCost Sat::counters(Engine engine, std::uint64_t* jobs) const {
 
 void Sat::trace_busy(EngineState& e) {
   if (e.busy_signal.valid()) tracer_->change(e.busy_signal, sc_core::sc_time_stamp(), e.busy);
+  if (!timeline_) return;
+  const auto now_ps = static_cast<std::uint64_t>(sc_core::sc_time_stamp() / sc_core::sc_time(1, sc_core::SC_PS));
+  if (e.busy) e.busy_since_ps = now_ps;
+  else timeline_->span(e.track, "job", e.busy_since_ps, now_ps);
 }
 
 }  // namespace cestvp

@@ -15,6 +15,7 @@
 #include "sat/decode.h"
 #include "sat/jobs.h"
 #include "sram.h"
+#include "timeline.h"
 #include "tracer.h"
 
 namespace cestvp {
@@ -40,6 +41,8 @@ class Sat : public sc_core::sc_module {
   SC_HAS_PROCESS(Sat);
 
   void set_tracer(Tracer* tracer);
+  // Each engine job becomes a span on the engine's track.
+  void set_timeline(Timeline* timeline);
   sc_core::sc_time cycle() const { return cycle_; }
   // An engine's counters as its registers hold them.
   sat::JobCost counters(Engine engine, std::uint64_t* jobs = nullptr) const;
@@ -54,6 +57,8 @@ class Sat : public sc_core::sc_module {
     bool busy = false;
     sc_core::sc_event start;
     Tracer::Signal busy_signal;
+    Timeline::Track track = 0;
+    std::uint64_t busy_since_ps = 0;
   };
 
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -80,6 +85,7 @@ class Sat : public sc_core::sc_module {
   EngineState engines_[3];
   sc_core::sc_event irq_changed_;
   Tracer* tracer_ = nullptr;
+  Timeline* timeline_ = nullptr;
 };
 
 }  // namespace cestvp

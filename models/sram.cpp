@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dma.h"
 #include "dmi_timing.h"
 #include "tlm_access.h"
 
@@ -19,14 +20,16 @@ void Sram::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
   if (!accept_memory_access(gp, data_.size())) return;
   const std::uint64_t offset = gp.get_address();
   const std::uint64_t len = gp.get_data_length();
+  const bool move = !gp.get_extension<TimingOnly>();
   if (gp.is_write()) {
-    std::memcpy(&data_[offset], gp.get_data_ptr(), len);
+    if (move) std::memcpy(&data_[offset], gp.get_data_ptr(), len);
     bytes_written_ += len;
   } else if (gp.is_read()) {
-    std::memcpy(gp.get_data_ptr(), &data_[offset], len);
+    if (move) std::memcpy(gp.get_data_ptr(), &data_[offset], len);
     bytes_read_ += len;
   }
-  delay += params_.cycle * static_cast<double>((len + params_.port_bytes - 1) / params_.port_bytes);
+  // Whole cycles in integers: the value of cycle x double(cycles), without its conversions.
+  delay += sc_core::sc_time::from_value(params_.cycle.value() * ((len + params_.port_bytes - 1) / params_.port_bytes));
   gp.set_dmi_allowed(true);
   gp.set_response_status(tlm::TLM_OK_RESPONSE);
 }

@@ -74,6 +74,16 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
+VpOptions vp_options(const RunArgs& args, const std::string& mode) {
+  VpOptions options;
+  options.vcd_path = args.vcd;
+  options.trace_log_path = args.trace_log;
+  options.timeline_path = args.timeline;
+  options.log_level = parse_log_level(args.log_level);
+  options.mode = parse_mode(mode);
+  return options;
+}
+
 void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformConfig& config, const fs::path& dir) {
   std::printf("\nsatvp: firmware %s\n",
               !s.firmware_finished ? "did not finish (simulation ran out of events)"
@@ -175,17 +185,14 @@ ReportInputs report_inputs(const VirtualPlatform& vp, const PlatformConfig& conf
 // then exports what the firmware measured into the run directory.
 int run_training_workload(const RunArgs& args, const PlatformConfig& config, const Workload& workload,
                           const std::string& mode, const fs::path& dir) {
-  const TrainWorkload& train = workload.train;
+  TrainWorkload train = workload.train;
+  train.mode = mode;  // --mode wins over the file: the loader leaves the data out of a timing image
   const fw::BootInfo boot = VirtualPlatform::make_boot_info(config);
   const auto load_start = std::chrono::steady_clock::now();
   const TrainingImage image = build_training_image(train, boot);
   const fw::model::Header& h = image.header;
 
-  VpOptions options;
-  options.vcd_path = args.vcd;
-  options.trace_log_path = args.trace_log;
-  options.log_level = parse_log_level(args.log_level);
-  options.mode = parse_mode(mode);
+  const VpOptions options = vp_options(args, mode);
   fw::TrainingParams params;
   params.model_addr = image.model_addr;
   params.mode = parse_fw_mode(mode);
@@ -224,6 +231,7 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   if (!args.vcd.empty()) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
                                      args.vcd.c_str(), fs::path(args.vcd).replace_extension(".gtkw").c_str());
   if (!args.trace_log.empty()) std::printf("  transaction log     %s\n", args.trace_log.c_str());
+  if (!args.timeline.empty()) std::printf("  timeline            %s (open in ui.perfetto.dev)\n", args.timeline.c_str());
   if (!stats.firmware_finished) return 3;
   if (result.header.status == 2) return 1;
   return stats.firmware_exit_code == 0 ? 0 : 1;
@@ -248,14 +256,10 @@ int run_workload(const RunArgs& args) {
   write_file(dir / "platform.yaml", to_yaml(config));
   write_file(dir / "workload.yaml", to_yaml(workload));
 
-  for (const std::string& file : {args.vcd, args.trace_log})
+  for (const std::string& file : {args.vcd, args.trace_log, args.timeline})
     if (!file.empty()) create_parent_dir(file);
   if (workload.program == "train") return run_training_workload(args, config, workload, mode, dir);
-  VpOptions options;
-  options.vcd_path = args.vcd;
-  options.trace_log_path = args.trace_log;
-  options.log_level = parse_log_level(args.log_level);
-  options.mode = parse_mode(mode);
+  const VpOptions options = vp_options(args, mode);
   VirtualPlatform vp(config, firmware_for(workload, parse_fw_mode(mode)), options);
   const RunStats stats = vp.run();
 
@@ -263,6 +267,7 @@ int run_workload(const RunArgs& args) {
   if (!args.vcd.empty()) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
                                      args.vcd.c_str(), fs::path(args.vcd).replace_extension(".gtkw").c_str());
   if (!args.trace_log.empty()) std::printf("  transaction log     %s\n", args.trace_log.c_str());
+  if (!args.timeline.empty()) std::printf("  timeline            %s (open in ui.perfetto.dev)\n", args.timeline.c_str());
   if (!stats.firmware_finished) return 3;
   return stats.firmware_exit_code == 0 ? 0 : 1;
 }
@@ -277,6 +282,9 @@ void add_run_options(CLI::App& cmd, RunArgs& args) {
   cmd.add_option("--out", args.out, "Run directory (default: runs/<workload name>)");
   cmd.add_option("--vcd", args.vcd, "Write a VCD of bus transactions, interrupts and DMA state, and a .gtkw beside it");
   cmd.add_option("--trace-log", args.trace_log, "Write one line per bus transaction to this file");
+  cmd.add_option("--timeline", args.timeline,
+                 "Write the run as a Chrome / Perfetto trace (JSON): a track per SAT engine, the DMA and the firmware's "
+                 "phases (layer and pass); open it in ui.perfetto.dev or chrome://tracing");
   cmd.add_option("--mode", args.mode,
                  "SAT engine numerics: functional (fast), bit-accurate (uMAC order), timing (no data); default: a "
                  "training workload's `mode`, functional for the other programs")

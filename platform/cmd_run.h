@@ -17,6 +17,7 @@ struct RunArgs {
   std::string out;
   std::string vcd;
   std::string trace_log;
+  std::string timeline;
   std::string log_level = "info";
   std::string mode;  // empty: the workload's (program train), else functional
   std::vector<std::string> sets;  // --set key=value, applied to the workload

@@ -1,6 +1,8 @@
 // satvp: boots the CEST-VP virtual platform. Reads top to bottom: options, configuration,
 // platform, run, report. `satvp run` runs a workload's firmware program; `satvp job` runs one
-// engine job through the firmware's driver and reports its cycles and counters. Exit codes: 0
+// engine job through the firmware's driver and reports its cycles and counters; `satvp compare`
+// and `satvp sweep` run a training workload several times, each run a child `satvp run`, and
+// exit 1 when any run failed. Exit codes: 0
 // the firmware reported success; 1 the firmware reported failure; 2 bad input (options, YAML);
 // 3 the firmware never finished (e.g. it waits for an interrupt that cannot come); 4 a
 // simulator error.
@@ -12,8 +14,10 @@
 #include <CLI/CLI.hpp>
 #include <systemc>
 
+#include "cmd_compare.h"
 #include "cmd_job.h"
 #include "cmd_run.h"
+#include "cmd_sweep.h"
 #include "user_error.h"
 
 using namespace cestvp;
@@ -32,6 +36,20 @@ int sc_main(int argc, char* argv[]) {
       "firmware: STCE A, B, C in SRAM A, B, C; OSRE source in A, values and indices in B; WUVE gradients and FP16 "
       "copy in A, weights in B, velocity in C. Exit 2 if the job does not fit the SRAM");
   add_job_options(*job_cmd, job_args);
+  CompareArgs compare_args;
+  CLI::App* compare_cmd = app.add_subcommand(
+      "compare",
+      "Run a training workload once per N:M scheme (in parallel, each a satvp run in DIR/<scheme>) and tabulate "
+      "per-iteration time, speed-up over dense, MACs, GOPS, STCE utilisation and host share; writes compare.csv and "
+      "compare.json");
+  add_compare_options(*compare_cmd, compare_args);
+  SweepArgs sweep_args;
+  CLI::App* sweep_cmd = app.add_subcommand(
+      "sweep",
+      "Run a training workload for every combination of workload keys (--param) and platform keys "
+      "(--platform-param), in parallel, and collect the reports into sweep.csv; or write the runs for Slurm or GNU "
+      "parallel (--emit) and collect them later (--collect)");
+  add_sweep_options(*sweep_cmd, sweep_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,6 +58,8 @@ int sc_main(int argc, char* argv[]) {
 
   try {
     if (job_cmd->parsed()) return run_job(job_args, *job_cmd);
+    if (compare_cmd->parsed()) return run_compare(compare_args);
+    if (sweep_cmd->parsed()) return run_sweep(sweep_args, *sweep_cmd);
     return run_workload(args);
   } catch (const UserError& e) {
     std::cerr << "satvp: error: " << e.what() << "\n";

@@ -110,8 +110,16 @@ void check_read(const Dataset& d, const TrainDataset& want, const std::string& f
                     std::to_string(asked) + "; expected at most " + std::to_string(d.count()) + " for dataset." + key);
 }
 
-void load_dataset(const TrainWorkload& w, Split& train, Split& test) {
+// The splits' samples, or only their counts when `counts_only`: a synthetic set and an image
+// folder know theirs without generating or decoding an image (the file readers are fast and
+// check their files, so they read as usual).
+void load_dataset(const TrainWorkload& w, bool counts_only, Split& train, Split& test) {
   const TrainDataset& d = w.dataset;
+  if (counts_only && (d.name == "synthetic" || d.name == "image_folder")) {
+    train.count = d.train_samples ? d.train_samples : d.standard_train;
+    test.count = d.test_samples ? d.test_samples : d.standard_test;
+    return;
+  }
   const std::size_t train_limit = d.train_samples ? d.train_samples : SIZE_MAX;
   const std::size_t test_limit = d.test_samples ? d.test_samples : SIZE_MAX;
   if (d.name == "synthetic") {
@@ -202,9 +210,12 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   TrainingImage img;
   model::Header& h = img.header;
   const std::uint32_t batch = w.batch;
+  // A timing run computes nothing: the firmware reads neither the samples nor the initial
+  // values (its host work and the engines' data paths are skipped), so the image holds neither.
+  const bool holds_data = w.mode != "timing";
 
   Split train, test;
-  load_dataset(w, train, test);
+  load_dataset(w, !holds_data, train, test);
   const std::uint32_t per_epoch = train.count / batch;
   if (per_epoch == 0)
     throw UserError("dataset " + w.dataset.name + ": " + std::to_string(train.count) +
@@ -292,7 +303,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     snapshot_bytes += model::param_snapshot_bytes(p, w.n, w.m);
     img.params.push_back(p);
     img.param_info.push_back(std::move(info));
-    img.initial.push_back(std::move(values));
+    img.initial.push_back(holds_data ? std::move(values) : std::vector<float>());
     return static_cast<std::uint32_t>(img.params.size() - 1);
   };
   const auto vector_param = [](std::uint32_t count) {
@@ -336,7 +347,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       p.cin = l.in.c;
       p.count = p.cout * p.taps * p.cin;
       p.decay = 1;
-      std::vector<float> values(p.count);
+      std::vector<float> values(holds_data ? p.count : 0);
       normal_values(init_rng, std::sqrt(2.0 / (std::uint64_t{p.taps} * p.cin)), values.data(), values.size());
       ParamInfo info;
       info.layer = i;
@@ -391,7 +402,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       pos.taps = 1;
       pos.cin = d;
       pos.decay = 0;
-      std::vector<float> values(pos.count);
+      std::vector<float> values(holds_data ? pos.count : 0);
       normal_values(init_rng, 0.02, values.data(), values.size());
       ParamInfo info;
       info.layer = i;
@@ -446,10 +457,11 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     if (readers[alias[t]] > 1) shared_gradient = std::max(shared_gradient, img.tensors[t].elements() * 2);
 
   // Dataset, sample order.
-  h.train_images = layout.take("train images", train.images.size());
-  h.train_labels = layout.take("train labels", train.labels.size());
-  h.test_images = layout.take("test images", test.images.size());
-  h.test_labels = layout.take("test labels", test.labels.size());
+  const std::uint64_t image_bytes = std::uint64_t{data.height} * data.width * data.channels;
+  h.train_images = layout.take("train images", train.count * image_bytes);
+  h.train_labels = layout.take("train labels", train.count);
+  h.test_images = layout.take("test images", test.count * image_bytes);
+  h.test_labels = layout.take("test labels", test.count);
   h.train_count = train.count;
   h.test_count = test.count;
   h.image_h = data.height, h.image_w = data.width, h.image_c = data.channels, h.classes = data.classes;
@@ -511,8 +523,9 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
                     "; expected a smaller batch, dataset (dataset.train_samples), network or fewer snapshots "
                     "(export.snapshot_interval), or more DDR (address_map.ddr.size)");
 
-  if (!w.init_weights.empty()) load_initial_weights(img, w.init_weights);
   img.order = sample_order(train.count, batch, iterations, w.seed);
+  if (!holds_data) return img;
+  if (!w.init_weights.empty()) load_initial_weights(img, w.init_weights);
   img.train_images = std::move(train.images);
   img.train_labels = std::move(train.labels);
   img.test_images = std::move(test.images);
@@ -532,6 +545,7 @@ void write_training_image(const TrainingImage& img, const MemWrite& write) {
   for (std::size_t i = 0; i < img.params.size(); ++i) {
     const model::Param& p = img.params[i];
     const std::vector<float>& master = img.initial[i];
+    if (master.empty()) continue;  // a timing image: nothing reads the params
     write(p.master, master.data(), master.size() * 4);
     if (p.momentum) {  // batchnorm's running statistics have a master only
       zeros.assign(p.count, 0.0f);

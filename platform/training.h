@@ -79,7 +79,8 @@ struct TrainingImage {
   std::vector<fw::model::Layer> layers;  // one per network.layers entry, in order
   std::vector<ParamInfo> param_info;     // one per param
   std::vector<MemoryArea> areas;         // every allocation, in address order
-  // The dataset as written: uint8 pixels NHWC [count][H][W][C], uint8 labels.
+  // The dataset as written: uint8 pixels NHWC [count][H][W][C], uint8 labels. Empty for a
+  // timing workload (mode: timing), whose firmware reads no sample: only the counts are known.
   std::vector<std::uint8_t> train_images, train_labels, test_images, test_labels;
   std::vector<std::uint32_t> order;  // header.iterations * header.batch training-sample indices
   // Initial FP32 master values per param, in the hardware layout (conv OHWI, linear [out][in]):
@@ -87,7 +88,8 @@ struct TrainingImage {
   // params in order), zero biases; batchnorm gamma 1, beta 0, running mean 0 and variance 1;
   // layernorm gamma 1, beta 0; embed's position embeddings N(0, 0.02^2) (normal_values from the
   // same generator, at their place in the param order: after the weights of earlier layers,
-  // before those of later ones), its class token 0.
+  // before those of later ones), its class token 0. Empty vectors for a timing workload, which
+  // reads no param values (init_weights is not read either).
   std::vector<std::vector<float>> initial;
   // Snapshot k is taken after iteration snapshot_iterations[k]: 0 (the initial state), then
   // every snapshot_interval (below the last), then header.iterations.
@@ -105,8 +107,9 @@ TrainingImage build_training_image(const TrainWorkload& workload, const fw::Boot
 // conv OIHW, as export writes them); UserError on a shape mismatch or when no file matches.
 void load_initial_weights(TrainingImage& image, const std::string& dir);
 
-// Writes the header, the tables, the initial masters and their FP16 copies, the dataset, the
-// sample order and an empty ResultHeader (with its record arrays' addresses and capacities).
+// Writes the header, the tables, the initial masters and their FP16 copies and the dataset (as
+// far as the image holds them), the sample order and an empty ResultHeader (with its record
+// arrays' addresses and capacities).
 // Everything else is left as the memory has it (zeros in a fresh DDR).
 void write_training_image(const TrainingImage& image, const MemWrite& write);
 

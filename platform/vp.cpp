@@ -75,10 +75,11 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
     : config_(config),
       boot_(make_boot_info(config)),
       tracer_(make_tracer(options)),
+      timeline_(options.timeline_path.empty() ? nullptr : std::make_unique<Timeline>(options.timeline_path)),
       // Instantiate.
       bus("bus", {seconds(config.bus.hop_latency_s)}),
       ddr("ddr", ddr_params(config)),
-      dma("dma", {config.dma.burst_bytes, period(config.clocks.peripheral_hz)}),
+      dma("dma", {config.dma.burst_bytes, period(config.clocks.peripheral_hz), options.mode == sat::Mode::timing}),
       irqc("irqc", {irq_lines(config), period(config.clocks.peripheral_hz)}),
       sat("sat", sat_params(config, options.mode)),
       cpu("cpu", {16u << 20, options.log_level, options.log},
@@ -119,6 +120,11 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
   cpu.irq.bind(irq_cpu_);
 
   // Trace.
+  if (timeline_) {
+    cpu.set_timeline(timeline_.get());
+    sat.set_timeline(timeline_.get());
+    dma.set_timeline(timeline_.get());
+  }
   if (tracer_) {
     for (const std::string& name : bus.initiator_names()) tracer_->declare_initiator(name);
     tracer_->declare_targets(bus.target_names());
@@ -160,6 +166,7 @@ RunStats VirtualPlatform::run() {
   s.bus_errors = bus.error_responses();
   s.sat_cycles = s.simulated.to_seconds() * config_.clocks.sat_hz;
   if (tracer_) tracer_->close();
+  if (timeline_) timeline_->close(static_cast<std::uint64_t>(s.simulated / sc_core::sc_time(1, sc_core::SC_PS)));
   return s;
 }
 

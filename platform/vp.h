@@ -26,8 +26,9 @@ namespace cestvp {
 struct VpOptions {
   std::string vcd_path;        // empty: no VCD
   std::string trace_log_path;  // empty: no transaction log
+  std::string timeline_path;   // empty: no timeline (Chrome / Perfetto trace JSON)
   fw::LogLevel log_level = fw::LogLevel::info;
-  sat::Mode mode = sat::Mode::functional;  // numerics of the SAT engines
+  sat::Mode mode = sat::Mode::functional;  // numerics of the SAT engines; timing: the DMA moves no data either
   std::ostream* log = nullptr;  // firmware log; nullptr: stdout
 };
 
@@ -63,6 +64,7 @@ class VirtualPlatform {
   const PlatformConfig config_;
   const fw::BootInfo boot_;
   std::unique_ptr<Tracer> tracer_;
+  std::unique_ptr<Timeline> timeline_;
 
  public:
   Bus bus;

@@ -22,6 +22,7 @@ packages=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev
   python3-numpy         # independent check that NumPy loads the .npy files we write
+  python3-matplotlib    # scripts/plot.py: the PNGs of a run, a comparison or a sweep
   # tracing: gtkwave opens traces and provides vcd2fst (used by the tests);
   # xvfb + imagemagick take headless screenshots of what a user sees in GTKWave
   gtkwave xvfb imagemagick

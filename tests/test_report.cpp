@@ -62,7 +62,8 @@ struct Booted {
   std::string log;
 };
 
-Booted boot_and_report(sat::Mode mode, fw::SatMode fw_mode, const std::string& mode_name) {
+Booted boot_and_report(sat::Mode mode, fw::SatMode fw_mode, const std::string& mode_name,
+                       const std::string& timeline = "") {
   const PlatformConfig config = test::default_config();
   const Workload workload = load_workload(test::write_file("report.yaml", kWorkload), {}, &config);
   const fw::BootInfo boot = VirtualPlatform::make_boot_info(config);
@@ -71,6 +72,7 @@ Booted boot_and_report(sat::Mode mode, fw::SatMode fw_mode, const std::string& m
   VpOptions options;
   options.log = &log;
   options.mode = mode;
+  options.timeline_path = timeline;
   fw::TrainingParams params;
   params.model_addr = image.model_addr;
   params.mode = fw_mode;
@@ -114,7 +116,9 @@ TEST(Report, PhasesAddUpToTheSimulatedTimeAndEnginesStayWithinIt) {
       by_rows += f.cycles;
       // The firmware's host work and DMA waits are parts of its time in the phase.
       EXPECT_LE(f.host_cycles + f.dma_wait_cycles, f.cycles * (1 + 1e-12) + 1) << l.name;
-      if (f.stce_slots) EXPECT_LE(f.macs(), f.stce_slots) << l.name;
+      if (f.stce_slots) {
+        EXPECT_LE(f.macs(), f.stce_slots) << l.name;
+      }
     }
   EXPECT_NEAR(by_rows, r.total.cycles, 1e-6 * r.total.cycles);
   for (const model::EngineCounters& c : r.total.engine) {
@@ -200,6 +204,50 @@ TEST(Report, FilesParseAndLayersCsvAddsUp) {
   std::size_t rows = 0;
   for (std::string line; std::getline(csv, line); ++rows) cycles += std::stod(line.substr(line.find(", ") + 2));
   EXPECT_NEAR(cycles, b.report.total.cycles, static_cast<double>(rows));  // each row rounded to a cycle
+}
+
+// The timeline (--timeline): per SAT engine track, one span per job, their durations adding up
+// to the engine's busy cycles; spans of one track never overlap; the firmware track's phases
+// are as many as the profile's entries.
+TEST(Report, TimelineHasAJobSpanPerEngineJobAndThePhases) {
+  const std::string path = (test::test_dir() / "timeline.json").string();
+  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing", path);
+  const test::Command summary = test::run_command(
+      "python3 -c \"import json\n"
+      "t = json.load(open('" + path + "'))['traceEvents']\n"
+      "names = {e['tid']: e['args']['name'] for e in t if e['ph'] == 'M' and e['name'] == 'thread_name'}\n"
+      "for tid, name in sorted(names.items()):\n"
+      "  spans = sorted((float(e['ts']), float(e['dur'])) for e in t if e['ph'] == 'X' and e['tid'] == tid)\n"
+      "  overlap = any(a[0] + a[1] > c[0] + 1e-6 for a, c in zip(spans, spans[1:]))\n"
+      "  print(name, len(spans), round(sum(d for _, d in spans) * 1e6), int(overlap))\"");
+  ASSERT_EQ(summary.exit_code, 0) << summary.output;
+  std::istringstream lines(summary.output);
+  std::uint64_t entries = 0;
+  for (const Report::Layer& l : b.report.rows)
+    for (const PhaseFigures& f : l.pass) entries += f.entries;
+  const double cycle_ps = 1e12 / b.report.clock_hz;
+  std::size_t tracks = 0;
+  for (std::string name; lines >> name;) {
+    std::uint64_t spans = 0, duration_ps = 0, overlap = 0;
+    lines >> spans >> duration_ps >> overlap;
+    ++tracks;
+    EXPECT_EQ(overlap, 0u) << name;
+    const int engine = name == "STCE" ? 0 : name == "OSRE" ? 1 : name == "WUVE" ? 2 : -1;
+    if (engine >= 0) {
+      const model::EngineCounters& c = b.report.total.engine[engine];
+      EXPECT_EQ(spans, c.jobs) << name;
+      // A span runs from START to DONE: the busy cycles plus at most a cycle to the next clock edge.
+      const double busy_ps = static_cast<double>(c.busy_cycles) * cycle_ps;
+      EXPECT_GE(static_cast<double>(duration_ps) + static_cast<double>(c.jobs), busy_ps) << name;
+      EXPECT_LE(static_cast<double>(duration_ps), busy_ps + static_cast<double>(c.jobs) * cycle_ps) << name;
+    } else if (name == "firmware") {
+      EXPECT_EQ(spans, entries + 1);  // and the runtime's last phase, closed at the end of the run
+    } else {
+      EXPECT_EQ(name, "DMA");
+      EXPECT_GT(spans, 0u);
+    }
+  }
+  EXPECT_EQ(tracks, 5u) << summary.output;
 }
 
 namespace {
