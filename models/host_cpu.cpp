@@ -86,6 +86,8 @@ class HostCpu::TlmHal final : public fw::Hal {
        << level_name(level) << ": " << message << '\n';
   }
 
+  void set_block_timing(bool charged) override { charge_blocks_ = charged; }
+
   void phase(const char* name) override {
     if (cpu_.timeline_) cpu_.timeline_->mark(cpu_.phase_track_, name, now_ps());
   }
@@ -144,9 +146,11 @@ class HostCpu::TlmHal final : public fw::Hal {
         n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, d->get_end_address() - addr + 1));
         std::uint8_t* p = d->get_dmi_ptr() + (addr - d->get_start_address());
         write ? std::memcpy(p, data, n) : std::memcpy(data, p, n);
-        const double lines = static_cast<double>((n + kDmiLineBytes - 1) / kDmiLineBytes);
-        qk_.inc((write ? d->get_write_latency() : d->get_read_latency()) * lines);
-        if (qk_.need_sync()) qk_.sync();
+        if (charge_blocks_) {
+          const double lines = static_cast<double>((n + kDmiLineBytes - 1) / kDmiLineBytes);
+          qk_.inc((write ? d->get_write_latency() : d->get_read_latency()) * lines);
+          if (qk_.need_sync()) qk_.sync();
+        }
       } else {
         n = std::min(bytes, kBlockChunk);
         const fw::BusStatus s = transact(cmd, addr, data, static_cast<std::uint32_t>(n));
@@ -166,6 +170,7 @@ class HostCpu::TlmHal final : public fw::Hal {
   tlm_utils::tlm_quantumkeeper qk_;
   tlm::tlm_generic_payload gp_;
   std::vector<tlm::tlm_dmi> dmi_;
+  bool charge_blocks_ = true;
 };
 
 HostCpu::HostCpu(const sc_core::sc_module_name& name, const Params& params, Program program)

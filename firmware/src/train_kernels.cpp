@@ -553,6 +553,7 @@ void Kernels::charge_host(std::uint64_t elements) {
 std::string Kernels::fp32_to_fp16(std::uint64_t src, std::uint64_t dst, std::uint64_t count) {
   const std::uint64_t start = hal_.now_ps();
   if (mode_ != SatMode::timing) {
+    const CostedHostWork costed(hal_);
     std::vector<float> sum(count);
     if (hal_.read_block(src, sum.data(), count * 4) != BusStatus::ok)
       return "reading the FP32 weight gradient from the DDR scratch failed (see the bus error above)";
@@ -571,6 +572,7 @@ std::string Kernels::fp32_to_fp16(std::uint64_t src, std::uint64_t dst, std::uin
 std::string Kernels::mask_forward_pruned(const model::Param& p, std::uint32_t n, std::uint32_t m, std::uint64_t dst) {
   const std::uint64_t start = hal_.now_ps();
   if (mode_ != SatMode::timing) {
+    const CostedHostWork costed(hal_);
     const NmLine line = model::fwd_line(p, n, m);
     const std::uint64_t lines = model::fwd_lines(p);
     std::vector<float> master(p.count), masked(p.count, 0.0f);

@@ -183,7 +183,10 @@ std::vector<float> Runtime::read_f32(std::uint64_t addr, std::size_t count) {
 template <typename F>
 void Runtime::host_work(double cycles_per_element, std::size_t elements, F work) {
   const std::uint64_t start = hal_.now_ps();
-  if (!timing_) work();
+  if (!timing_) {
+    const CostedHostWork costed(hal_);
+    work();
+  }
   hal_.charge_host_time(static_cast<std::uint64_t>(cycles_per_element * static_cast<double>(elements) *
                                                    static_cast<double>(boot_.host_cycle_ps)));
   host_ps_ += hal_.now_ps() - start;

@@ -39,10 +39,27 @@ class Hal {
   virtual std::uint64_t now_ps() = 0;
   // Accounts for compute the host CPU performs itself (e.g. verification loops).
   virtual void charge_host_time(std::uint64_t ps) = 0;
+  // While false, block accesses cost no time: the firmware's host work is timed by its cost
+  // model alone (charge_host_time), data accesses included, so that a timing-only run, which
+  // skips the work, takes the same time. A real control processor ignores it.
+  virtual void set_block_timing(bool charged) { (void)charged; }
   virtual void log(LogLevel level, const char* message) = 0;
   // The firmware enters a phase of its work ("layer 3 conv2d FF"), for a timeline of the run;
   // it lasts until the next phase. Costs no time; a real control processor may ignore it.
   virtual void phase(const char* name) { (void)name; }
+};
+
+// Block accesses cost no time while it lives (Hal::set_block_timing): the scope of host work
+// that the cost model times.
+class CostedHostWork {
+ public:
+  explicit CostedHostWork(Hal& hal) : hal_(hal) { hal_.set_block_timing(false); }
+  ~CostedHostWork() { hal_.set_block_timing(true); }
+  CostedHostWork(const CostedHostWork&) = delete;
+  CostedHostWork& operator=(const CostedHostWork&) = delete;
+
+ private:
+  Hal& hal_;
 };
 
 }  // namespace cestvp::fw
