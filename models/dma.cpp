@@ -209,10 +209,14 @@ void Dma::set_timeline(Timeline* timeline) {
 void Dma::set_state(std::uint32_t state) {
   const std::uint32_t idle = state_bits(r::StatusState::IDLE);
   const sc_core::sc_time now = sc_core::sc_time_stamp() + qk_.get_local_time();
-  if (timeline_ && (state == idle) != (state_ == idle)) {
+  if ((state == idle) != (state_ == idle)) {
     const auto now_ps = static_cast<std::uint64_t>(now / sc_core::sc_time(1, sc_core::SC_PS));
-    if (state == idle) timeline_->span(track_, "transfer", busy_since_ps_, now_ps);
-    else busy_since_ps_ = now_ps;
+    if (state != idle) {
+      busy_since_ps_ = now_ps;
+    } else {
+      busy_ps_total_ += now_ps - busy_since_ps_;
+      if (timeline_) timeline_->span(track_, "transfer", busy_since_ps_, now_ps);
+    }
   }
   state_ = state;
   if (state_signal_.valid()) tracer_->change(state_signal_, now, state);

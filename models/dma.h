@@ -51,6 +51,8 @@ class Dma : public sc_core::sc_module {
   // Each transfer (START to IDLE, a whole chain included) becomes a span on a "DMA" track.
   void set_timeline(Timeline* timeline);
   std::uint64_t bytes_moved() const { return bytes_moved_total_; }
+  // Simulated time from each START to the engine's return to IDLE, summed (the report's DMA busy).
+  std::uint64_t busy_ps() const { return busy_ps_total_; }
 
  private:
   struct Copy {
@@ -97,7 +99,7 @@ class Dma : public sc_core::sc_module {
   Tracer::Signal state_signal_;
   Timeline* timeline_ = nullptr;
   Timeline::Track track_ = 0;
-  std::uint64_t busy_since_ps_ = 0;
+  std::uint64_t busy_since_ps_ = 0, busy_ps_total_ = 0;
 };
 
 }  // namespace cestvp

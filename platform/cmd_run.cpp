@@ -170,6 +170,7 @@ ReportInputs report_inputs(const VirtualPlatform& vp, const PlatformConfig& conf
   ReportInputs in;
   in.config = &config, in.workload = &workload.train, in.image = &image, in.result = &result;
   in.platform.ddr_read = vp.ddr.bytes_read(), in.platform.ddr_written = vp.ddr.bytes_written();
+  in.platform.dma_busy_ps = vp.dma.busy_ps();
   for (unsigned e = 0; e < 3; ++e) {
     std::uint64_t jobs = 0;
     const sat::JobCost c = vp.sat.counters(static_cast<Sat::Engine>(e), &jobs);

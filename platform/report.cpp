@@ -105,6 +105,7 @@ Report make_report(const ReportInputs& in) {
   }
 
   r.ddr_read = in.platform.ddr_read, r.ddr_written = in.platform.ddr_written;
+  r.dma_busy_cycles = static_cast<double>(in.platform.dma_busy_ps) * cycles_per_ps;
   r.ddr_peak_Bps = config.ddr.channels * config.ddr.channel_bandwidth_Bps;
   r.counters_agree = r.complete;
   for (unsigned e = 0; e < 3; ++e) r.counters_agree = r.counters_agree && same(r.total.engine[e], in.platform.engine[e]);
@@ -141,8 +142,9 @@ std::string report_table(const Report& r) {
                   static_cast<unsigned long long>(e == 0 ? c.ops + c.ops_skipped : 0));
     s << line;
   }
-  std::snprintf(line, sizeof line, "  %-7s %13s %14.0f %13s %5s   (firmware waiting for transfers; %.3f GB moved)\n",
-                "DMA", "", r.total.dma_wait_cycles, "", "", static_cast<double>(r.total.dma_bytes) / 1e9);
+  std::snprintf(line, sizeof line, "  %-7s %13.0f %14.0f %13.0f %5.1f%%   (stall: the firmware waiting for it; %.3f GB moved)\n",
+                "DMA", r.dma_busy_cycles, r.total.dma_wait_cycles, std::max(0.0, total - r.dma_busy_cycles),
+                100 * ratio(r.dma_busy_cycles, total), static_cast<double>(r.total.dma_bytes) / 1e9);
   s << line;
   std::snprintf(line, sizeof line, "  %-7s %13.0f %14s %13.0f %5.1f%%\n", "host", r.total.host_cycles, "",
                 std::max(0.0, total - r.total.host_cycles), 100 * ratio(r.total.host_cycles, total));
@@ -231,8 +233,10 @@ std::string report_json(const Report& r) {
       << ", \"idle_cycles\": " << json_number(std::max(0.0, total - busy))
       << ", \"utilisation\": " << json_number(ratio(busy, total)) << "}";
   }
-  s << ",\n    \"DMA\": {\"bytes\": " << r.total.dma_bytes << ", \"wait_cycles\": " << json_number(r.total.dma_wait_cycles)
-    << "},\n    \"host\": {\"busy_cycles\": " << json_number(r.total.host_cycles)
+  s << ",\n    \"DMA\": {\"bytes\": " << r.total.dma_bytes << ", \"busy_cycles\": " << json_number(r.dma_busy_cycles)
+    << ", \"wait_cycles\": " << json_number(r.total.dma_wait_cycles)
+    << ", \"idle_cycles\": " << json_number(std::max(0.0, total - r.dma_busy_cycles))
+    << ", \"utilisation\": " << json_number(ratio(r.dma_busy_cycles, total)) << "},\n    \"host\": {\"busy_cycles\": " << json_number(r.total.host_cycles)
     << ", \"idle_cycles\": " << json_number(std::max(0.0, total - r.total.host_cycles))
     << ", \"utilisation\": " << json_number(ratio(r.total.host_cycles, total)) << "}\n  },\n"
     << "  \"accelerator_seconds\": " << json_number(r.seconds(std::max(0.0, r.total.cycles - r.total.host_cycles))) << ",\n"

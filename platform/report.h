@@ -22,6 +22,7 @@ namespace cestvp {
 // Counted by the platform's models (not visible to the firmware), for the cross-check.
 struct PlatformCounts {
   std::uint64_t ddr_read = 0, ddr_written = 0;  // bytes, every initiator
+  std::uint64_t dma_busy_ps = 0;                 // the DMA from START to IDLE, summed
   fw::model::EngineCounters engine[3];          // the SAT's counters at the end (STCE, OSRE, WUVE)
 };
 
@@ -69,6 +70,7 @@ struct Report {
 
   std::uint64_t ddr_read = 0, ddr_written = 0;
   double ddr_peak_Bps = 0;
+  double dma_busy_cycles = 0;
   struct Energy {
     double mac_j = 0, sram_j = 0, ddr_j = 0, static_j = 0;
     double total_j() const { return mac_j + sram_j + ddr_j + static_j; }

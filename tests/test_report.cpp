@@ -84,6 +84,7 @@ Booted boot_and_report(sat::Mode mode, fw::SatMode fw_mode, const std::string& m
   ReportInputs in;
   in.config = &config, in.workload = &workload.train, in.image = &image, in.result = &result;
   in.platform.ddr_read = vp.ddr.bytes_read(), in.platform.ddr_written = vp.ddr.bytes_written();
+  in.platform.dma_busy_ps = vp.dma.busy_ps();
   for (unsigned e = 0; e < 3; ++e) {
     std::uint64_t jobs = 0;
     const sat::JobCost c = vp.sat.counters(static_cast<Sat::Engine>(e), &jobs);
@@ -125,6 +126,9 @@ TEST(Report, PhasesAddUpToTheSimulatedTimeAndEnginesStayWithinIt) {
     EXPECT_LE(static_cast<double>(c.busy_cycles), r.sat_cycles);
     EXPECT_LE(c.stall_cycles, c.busy_cycles);
   }
+  EXPECT_GT(r.dma_busy_cycles, 0.0);
+  EXPECT_LE(r.dma_busy_cycles, r.sat_cycles);
+  EXPECT_GE(r.dma_busy_cycles + 1, r.total.dma_wait_cycles);  // the firmware only waits while it is busy
   EXPECT_GT(r.total.engine[0].jobs, 0u);
   EXPECT_GT(r.total.engine[1].jobs, 0u);
   EXPECT_GT(r.total.engine[2].jobs, 0u);
@@ -245,6 +249,7 @@ TEST(Report, TimelineHasAJobSpanPerEngineJobAndThePhases) {
     } else {
       EXPECT_EQ(name, "DMA");
       EXPECT_GT(spans, 0u);
+      EXPECT_NEAR(static_cast<double>(duration_ps), b.report.dma_busy_cycles * cycle_ps, static_cast<double>(spans));
     }
   }
   EXPECT_EQ(tracks, 5u) << summary.output;
