@@ -169,13 +169,7 @@ ReportInputs report_inputs(const VirtualPlatform& vp, const PlatformConfig& conf
                            const RunStats& stats, double load_seconds) {
   ReportInputs in;
   in.config = &config, in.workload = &workload.train, in.image = &image, in.result = &result;
-  in.platform.ddr_read = vp.ddr.bytes_read(), in.platform.ddr_written = vp.ddr.bytes_written();
-  in.platform.dma_busy_ps = vp.dma.busy_ps();
-  for (unsigned e = 0; e < 3; ++e) {
-    std::uint64_t jobs = 0;
-    const sat::JobCost c = vp.sat.counters(static_cast<Sat::Engine>(e), &jobs);
-    in.platform.engine[e] = {jobs, c.cycles, c.stall_cycles, c.ops, c.ops_skipped, c.sram_read, c.sram_write};
-  }
+  in.platform = vp.counts();
   in.name = workload.name, in.mode = mode;
   in.simulated_seconds = stats.simulated.to_seconds();
   in.wall_seconds = stats.wall_seconds, in.load_seconds = load_seconds, in.peak_rss_mib = peak_rss_mib();

@@ -152,6 +152,18 @@ void VirtualPlatform::trace_line(sc_core::sc_signal<bool>& line, const std::stri
                     sc_core::sc_gen_unique_name("trace_irq"), &options);
 }
 
+PlatformCounts VirtualPlatform::counts() const {
+  PlatformCounts c;
+  c.ddr_read = ddr.bytes_read(), c.ddr_written = ddr.bytes_written();
+  c.dma_busy_ps = dma.busy_ps();
+  for (unsigned e = 0; e < 3; ++e) {
+    std::uint64_t jobs = 0;
+    const sat::JobCost cost = sat.counters(static_cast<Sat::Engine>(e), &jobs);
+    c.engine[e] = {jobs, cost.cycles, cost.stall_cycles, cost.ops, cost.ops_skipped, cost.sram_read, cost.sram_write};
+  }
+  return c;
+}
+
 RunStats VirtualPlatform::run() {
   // The firmware ends the simulation with sc_stop(); that is the normal way out, not news.
   sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);

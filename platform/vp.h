@@ -18,6 +18,7 @@
 #include "dma.h"
 #include "host_cpu.h"
 #include "irqc.h"
+#include "report.h"
 #include "sat.h"
 #include "tracer.h"
 
@@ -54,6 +55,8 @@ class VirtualPlatform {
   RunStats run();
 
   const fw::BootInfo& boot_info() const { return boot_; }
+  // What the models counted that the report needs beside the firmware's figures.
+  PlatformCounts counts() const;
 
   // Config-derived boot information: the firmware's view of the address map.
   static fw::BootInfo make_boot_info(const PlatformConfig& config);
