@@ -4,7 +4,6 @@
 #include <cassert>
 #include <cstring>
 
-#include "dma.h"
 #include "dmi_timing.h"
 #include "tlm_access.h"
 

@@ -8,7 +8,7 @@
 //   contend); the access completes `latency` after its last chunk leaves its channel.
 // Reads and writes cost the same. DMI is granted page by page for functional speed; DMI
 // accesses bypass the channel model and the byte counters (the initiator charges their time).
-// A TimingOnly access (dma.h) is timed and counted but moves no bytes and allocates no page.
+// A TimingOnly access (tlm_access.h) is timed and counted but moves no bytes and allocates no page.
 #pragma once
 #include <cstdint>
 #include <memory>

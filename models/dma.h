@@ -20,17 +20,10 @@
 
 #include "reg.h"
 #include "timeline.h"
+#include "tlm_access.h"
 #include "tracer.h"
 
 namespace cestvp {
-
-// Marks a transaction of a timing-only run: a memory target answers it as the read or write it
-// names (checks, time, byte counters) but leaves the data array and its own contents alone, so
-// a timing run allocates no DDR pages for tensors it never computes.
-struct TimingOnly : tlm::tlm_extension<TimingOnly> {
-  tlm::tlm_extension_base* clone() const override { return new TimingOnly; }
-  void copy_from(const tlm::tlm_extension_base&) override {}
-};
 
 class Dma : public sc_core::sc_module {
  public:

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dma.h"
 #include "dmi_timing.h"
 #include "tlm_access.h"
 

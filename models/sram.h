@@ -1,6 +1,6 @@
 // On-chip SRAM buffer of the SAT, visible on the bus so the DMA can fill and drain it and a
 // debugger can inspect it. An access of len bytes takes ceil(len / port_bytes) SAT cycles; a
-// TimingOnly access (dma.h) takes as long and counts its bytes but moves none.
+// TimingOnly access (tlm_access.h) takes as long and counts its bytes but moves none.
 #pragma once
 #include <cstdint>
 #include <vector>

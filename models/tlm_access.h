@@ -8,6 +8,14 @@
 
 namespace cestvp {
 
+// Marks a transaction of a timing-only run: a memory target answers it as the read or write it
+// names (checks, time, byte counters) but leaves the data array and its own contents alone, so
+// a timing run allocates no DDR pages for tensors it never computes.
+struct TimingOnly : tlm::tlm_extension<TimingOnly> {
+  tlm::tlm_extension_base* clone() const override { return new TimingOnly; }
+  void copy_from(const tlm::tlm_extension_base&) override {}
+};
+
 // Target side: whether a memory of `size` bytes can serve this plain access. If not, sets the
 // error response (out of range, byte enables, streaming) and returns false.
 inline bool accept_memory_access(tlm::tlm_generic_payload& gp, std::uint64_t size) {

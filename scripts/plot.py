@@ -84,6 +84,7 @@ def plot_layers(plt, d, report):
         heights = [v.get(p, 0) / 1e6 for _, v in layers]
         ax.bar(names, heights, bottom=bottom, label=p)
         bottom = [b + h for b, h in zip(bottom, heights)]
+    ax.set_ylim(0, 1.05 * max(bottom))
     ax.set_title(f"{run_title(report)}: SAT cycles per layer and pass, "
                  f"{report['iterations_done']} iterations")
     ax.set_xlabel("layer")
