@@ -174,7 +174,7 @@ std::string report_table(const Report& r) {
   s << "\n  counters            "
     << (r.counters_agree ? "the firmware's SAT counter reads agree with the SAT's counts"
                          : "the firmware's SAT counter reads do NOT agree with the SAT's counts (or the run did not finish)")
-    << "\n  simulation speed    " << fixed(ratio(total, r.wall_seconds) / 1e6, 3) << " M SAT cycles per wall second\n";
+    << "\n";
   return s.str();
 }
 
