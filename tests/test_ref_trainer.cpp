@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Imath/half.h>
@@ -84,6 +85,32 @@ struct Rng {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
 };
+
+// Along a random unit direction d of weight (or bias) tensor i: the derivative of `loss` by
+// central differences of step eps, and the analytic one, grad . d.
+template <class Loss>
+std::pair<double, double> directional_derivative(const std::vector<std::vector<float>>& w,
+                                                 const std::vector<std::vector<float>>& b, bool is_bias,
+                                                 std::size_t i, const std::vector<float>& grad, double eps, Rng& rng,
+                                                 Loss loss) {
+  std::vector<double> d(grad.size());
+  double norm = 0, analytic = 0;
+  for (double& v : d) {
+    v = rng.normal();
+    norm += v * v;
+  }
+  for (std::size_t e = 0; e < d.size(); ++e) {
+    d[e] /= std::sqrt(norm);
+    analytic += d[e] * grad[e];
+  }
+  const auto moved = [&](double sign) {
+    std::vector<std::vector<float>> wv = w, bv = b;
+    std::vector<float>& v = is_bias ? bv[i] : wv[i];
+    for (std::size_t e = 0; e < v.size(); ++e) v[e] = static_cast<float>(v[e] + sign * eps * d[e]);
+    return loss(wv, bv);
+  };
+  return {(moved(1) - moved(-1)) / (2 * eps), analytic};
+}
 
 std::vector<float> he_normal(Rng& rng, std::size_t count, std::size_t fan_in) {
   std::vector<float> w(count);
@@ -495,24 +522,7 @@ TEST(RefTrainerGradient, MatchesFiniteDifferences) {
     const std::size_t i = is_bias ? (tensor == 3 ? 0 : 2) : tensor;
     const std::vector<float>& grad = is_bias ? at.bias_grad(i) : at.weight_grad(i);
     for (int trial = 0; trial < 3; ++trial) {
-      // a random unit direction d; analytic derivative grad . d
-      std::vector<double> d(grad.size());
-      double norm = 0, analytic = 0;
-      for (double& v : d) {
-        v = rng.normal();
-        norm += v * v;
-      }
-      for (std::size_t e = 0; e < d.size(); ++e) {
-        d[e] /= std::sqrt(norm);
-        analytic += d[e] * grad[e];
-      }
-      auto moved = [&](double sign) {
-        std::vector<std::vector<float>> wv = w, bv = b;
-        std::vector<float>& v = is_bias ? bv[i] : wv[i];
-        for (std::size_t e = 0; e < v.size(); ++e) v[e] = static_cast<float>(v[e] + sign * eps * d[e]);
-        return loss(wv, bv);
-      };
-      const double numeric = (moved(1) - moved(-1)) / (2 * eps);
+      const auto [numeric, analytic] = directional_derivative(w, b, is_bias, i, grad, eps, rng, loss);
       EXPECT_NEAR(numeric, analytic, 0.01 * std::fabs(analytic) + 1e-4)
           << "tensor " << tensor << " trial " << trial;
     }
@@ -920,23 +930,7 @@ TEST(RefTrainerGradient, ResidualBlockWithBatchnormMatchesFiniteDifferences) {
     for (float g : grad) grad_norm += static_cast<double>(g) * g;
     grad_norm = std::sqrt(grad_norm);
     for (int trial = 0; trial < 3; ++trial) {
-      std::vector<double> d(grad.size());
-      double norm = 0, analytic = 0;
-      for (double& v : d) {
-        v = rng.normal();
-        norm += v * v;
-      }
-      for (std::size_t e = 0; e < d.size(); ++e) {
-        d[e] /= std::sqrt(norm);
-        analytic += d[e] * grad[e];
-      }
-      auto moved = [&](double sign) {
-        std::vector<std::vector<float>> wv = w, bv = b;
-        std::vector<float>& v = is_bias ? bv[i] : wv[i];
-        for (std::size_t e = 0; e < v.size(); ++e) v[e] = static_cast<float>(v[e] + sign * eps * d[e]);
-        return loss(wv, bv);
-      };
-      const double numeric = (moved(1) - moved(-1)) / (2 * eps);
+      const auto [numeric, analytic] = directional_derivative(w, b, is_bias, i, grad, eps, rng, loss);
       EXPECT_NEAR(numeric, analytic, 0.01 * grad_norm + 3e-4) << "tensor " << tensor << " trial " << trial;
       ++checked;
     }
@@ -1288,23 +1282,7 @@ TEST(RefTrainerGradient, TransformerBlockMatchesFiniteDifferences) {
     grad_norm = std::sqrt(grad_norm);
     EXPECT_GT(grad_norm, 1e-4) << "tensor " << tensor;  // every parameter reaches the loss
     for (int trial = 0; trial < 3; ++trial) {
-      std::vector<double> d(grad.size());
-      double norm = 0, analytic = 0;
-      for (double& v : d) {
-        v = rng.normal();
-        norm += v * v;
-      }
-      for (std::size_t e = 0; e < d.size(); ++e) {
-        d[e] /= std::sqrt(norm);
-        analytic += d[e] * grad[e];
-      }
-      auto moved = [&](double sign) {
-        std::vector<std::vector<float>> wv = w, bv = b;
-        std::vector<float>& v = is_bias ? bv[i] : wv[i];
-        for (std::size_t e = 0; e < v.size(); ++e) v[e] = static_cast<float>(v[e] + sign * eps * d[e]);
-        return loss(wv, bv);
-      };
-      const double numeric = (moved(1) - moved(-1)) / (2 * eps);
+      const auto [numeric, analytic] = directional_derivative(w, b, is_bias, i, grad, eps, rng, loss);
       EXPECT_NEAR(numeric, analytic, 0.01 * grad_norm + 2e-4) << "tensor " << tensor << " trial " << trial;
       ++checked;
     }
