@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "fault_log.h"
+#include "tlm_access.h"
 #include "tracer.h"
 
 namespace cestvp {
@@ -48,8 +50,17 @@ void Bus::b_transport(int initiator, tlm::tlm_generic_payload& gp, sc_core::sc_t
   } else {
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
   }
+  recent_[transactions_ % kRecent] = {start, static_cast<unsigned>(initiator), gp.get_command(), addr,
+                                      gp.get_data_length(), gp.get_response_status()};
   ++transactions_;
-  if (gp.is_response_error()) ++error_responses_;
+  if (gp.is_response_error()) {
+    ++error_responses_;
+    if (faults_) {
+      faults_->record("bus", response_name(gp.get_response_status()), initiator_names_.at(static_cast<std::size_t>(initiator)), addr,
+                      std::string(gp.is_write() ? "write" : "read") + " of " + std::to_string(gp.get_data_length()) + " B",
+                      start);
+    }
+  }
   if (tracer_)
     tracer_->transaction(static_cast<unsigned>(initiator), route ? static_cast<int>(route->target) : -1,
                          gp, start, sc_core::sc_time_stamp() + delay);
@@ -88,6 +99,13 @@ void Bus::invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint
     for (unsigned i = 0; i < in.size(); ++i)
       in[i]->invalidate_direct_mem_ptr(r.base + start, r.base + last);
   }
+}
+
+std::vector<Bus::Transaction> Bus::recent_transactions() const {
+  std::vector<Transaction> recent;
+  for (std::uint64_t i = transactions_ > kRecent ? transactions_ - kRecent : 0; i < transactions_; ++i)
+    recent.push_back(recent_[i % kRecent]);
+  return recent;
 }
 
 }  // namespace cestvp

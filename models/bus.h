@@ -15,6 +15,7 @@
 
 namespace cestvp {
 
+class FaultLog;
 class Tracer;
 
 class Bus : public sc_core::sc_module {
@@ -42,11 +43,24 @@ class Bus : public sc_core::sc_module {
   }
 
   void set_tracer(Tracer* tracer) { tracer_ = tracer; }
+  // Error responses are reported there with their initiator and address.
+  void set_fault_log(FaultLog* faults) { faults_ = faults; }
   const std::vector<std::string>& initiator_names() const { return initiator_names_; }
   const std::vector<std::string>& target_names() const { return target_names_; }
 
   std::uint64_t transactions() const { return transactions_; }
   std::uint64_t error_responses() const { return error_responses_; }
+
+  // The last transactions, oldest first, for a diagnostic dump (a hang, a fault).
+  struct Transaction {
+    sc_core::sc_time start;
+    unsigned initiator;
+    tlm::tlm_command command;
+    std::uint64_t address;
+    std::uint32_t length;
+    tlm::tlm_response_status response;
+  };
+  std::vector<Transaction> recent_transactions() const;
 
  private:
   struct Route {
@@ -68,6 +82,9 @@ class Bus : public sc_core::sc_module {
   std::vector<std::string> initiator_names_;
   std::vector<std::string> target_names_;
   Tracer* tracer_ = nullptr;
+  FaultLog* faults_ = nullptr;
+  static constexpr std::size_t kRecent = 16;
+  Transaction recent_[kRecent] = {};
   std::uint64_t transactions_ = 0;
   std::uint64_t error_responses_ = 0;
 };

@@ -94,6 +94,9 @@ void Dma::write_start(std::uint32_t value) {
   if (!(value & r::START_GO_MASK)) return;
   if (busy_) {
     // The running transfer is not disturbed; firmware learns of its mistake through ERROR.
+    if (faults_)
+      faults_->record_register(name(), "START_WHILE_BUSY", regmap::dma, r::START, "the running transfer goes on",
+                               sc_core::sc_time_stamp());
     regs_.set(r::ERROR_CODE, static_cast<std::uint32_t>(r::ErrorCodeCause::START_WHILE_BUSY));
     regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | r::IRQ_STATUS_ERROR_MASK);
     update_irq();
@@ -196,6 +199,7 @@ void Dma::finish(bool ok, const Fault& fault) {
     regs_.set(r::ERROR_ADDR_LO, static_cast<std::uint32_t>(fault.addr));
     regs_.set(r::ERROR_ADDR_HI, static_cast<std::uint32_t>(fault.addr >> 32));
     events = r::IRQ_STATUS_ERROR_MASK;
+    if (faults_) report_fault(fault);
   }
   regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | events);
   update_irq();
@@ -220,6 +224,18 @@ void Dma::set_state(std::uint32_t state) {
   }
   state_ = state;
   if (state_signal_.valid()) tracer_->change(state_signal_, now, state);
+}
+
+void Dma::report_fault(const Fault& fault) {
+  const auto cause = static_cast<r::ErrorCodeCause>(fault.cause);
+  const std::string transfer = std::to_string(bytes_done_) + " B of the transfer done";
+  if (cause == r::ErrorCodeCause::ZERO_LENGTH)
+    faults_->record_register(name(), r::to_string(cause), regmap::dma, r::START, "LENGTH or ROWS is 0",
+                             sc_core::sc_time_stamp());
+  else
+    faults_->record(name(), r::to_string(cause), name(), fault.addr,
+                    cause == r::ErrorCodeCause::DESC_ERROR ? "descriptor fetch" : "access after " + transfer,
+                    sc_core::sc_time_stamp());
 }
 
 }  // namespace cestvp

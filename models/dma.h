@@ -18,6 +18,7 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
+#include "fault_log.h"
 #include "reg.h"
 #include "timeline.h"
 #include "tlm_access.h"
@@ -41,11 +42,14 @@ class Dma : public sc_core::sc_module {
   SC_HAS_PROCESS(Dma);
 
   void set_tracer(Tracer* tracer);
+  // Transfers stopped by an error and STARTs while busy are reported there.
+  void set_fault_log(FaultLog* faults) { faults_ = faults; }
   // Each transfer (START to IDLE, a whole chain included) becomes a span on a "DMA" track.
   void set_timeline(Timeline* timeline);
   std::uint64_t bytes_moved() const { return bytes_moved_total_; }
   // Simulated time from each START to the engine's return to IDLE, summed (the report's DMA busy).
   std::uint64_t busy_ps() const { return busy_ps_total_; }
+  bool busy() const { return busy_; }
 
  private:
   struct Copy {
@@ -73,6 +77,7 @@ class Dma : public sc_core::sc_module {
   bool access(tlm::tlm_generic_payload& gp, tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data,
               std::uint32_t bytes);
   void finish(bool ok, const Fault& fault);
+  void report_fault(const Fault& fault);
   void set_state(std::uint32_t state);
 
   Params params_;
@@ -92,6 +97,7 @@ class Dma : public sc_core::sc_module {
   Tracer::Signal state_signal_;
   Timeline* timeline_ = nullptr;
   Timeline::Track track_ = 0;
+  FaultLog* faults_ = nullptr;
   std::uint64_t busy_since_ps_ = 0, busy_ps_total_ = 0;
 };
 

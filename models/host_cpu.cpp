@@ -44,28 +44,42 @@ class HostCpu::TlmHal final : public fw::Hal {
   explicit TlmHal(HostCpu& cpu) : cpu_(cpu) {}
 
   fw::BusStatus read32(std::uint64_t addr, std::uint32_t& value) override {
+    check_stop();
     ++mmio_;
     return transact(tlm::TLM_READ_COMMAND, addr, reinterpret_cast<std::uint8_t*>(&value), 4);
   }
   fw::BusStatus write32(std::uint64_t addr, std::uint32_t value) override {
+    check_stop();
     ++mmio_;
+    ++progress_;
     return transact(tlm::TLM_WRITE_COMMAND, addr, reinterpret_cast<std::uint8_t*>(&value), 4);
   }
   fw::BusStatus read_block(std::uint64_t addr, void* dst, std::size_t bytes) override {
+    check_stop();
+    ++progress_;
     return block(tlm::TLM_READ_COMMAND, addr, static_cast<std::uint8_t*>(dst), bytes);
   }
   fw::BusStatus write_block(std::uint64_t addr, const void* src, std::size_t bytes) override {
+    check_stop();
+    ++progress_;
     return block(tlm::TLM_WRITE_COMMAND, addr, static_cast<std::uint8_t*>(const_cast<void*>(src)), bytes);
   }
 
   bool wait_for_interrupt(std::uint64_t timeout_ns) override {
+    check_stop();
     qk_.sync();
-    if (cpu_.irq.read()) return true;
-    if (timeout_ns == fw::kNoTimeout)
-      sc_core::wait(cpu_.irq.posedge_event());
-    else
-      sc_core::wait(sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS), cpu_.irq.posedge_event());
-    return cpu_.irq.read();
+    if (!cpu_.irq.read()) {
+      wait_ = {true, timeout_ns != fw::kNoTimeout, sc_core::sc_time_stamp()};
+      if (timeout_ns == fw::kNoTimeout)
+        sc_core::wait(cpu_.irq.posedge_event());
+      else
+        sc_core::wait(sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS), cpu_.irq.posedge_event());
+      wait_.waiting = false;
+      check_stop();
+    }
+    if (!cpu_.irq.read()) return false;
+    ++progress_;
+    return true;
   }
 
   std::uint64_t now_ps() override {
@@ -74,8 +88,14 @@ class HostCpu::TlmHal final : public fw::Hal {
   }
 
   void charge_host_time(std::uint64_t ps) override {
+    check_stop();
+    ++progress_;
     qk_.inc(sc_core::sc_time(static_cast<double>(ps), sc_core::SC_PS));
-    if (qk_.need_sync()) qk_.sync();
+    if (qk_.need_sync()) {
+      computing_ = true;
+      qk_.sync();
+      computing_ = false;
+    }
   }
 
   void log(fw::LogLevel level, const char* message) override {
@@ -89,6 +109,8 @@ class HostCpu::TlmHal final : public fw::Hal {
   void set_block_timing(bool charged) override { charge_blocks_ = charged; }
 
   void phase(const char* name) override {
+    ++progress_;
+    step_ = name;
     if (cpu_.timeline_) cpu_.timeline_->mark(cpu_.phase_track_, name, now_ps());
   }
 
@@ -106,18 +128,19 @@ class HostCpu::TlmHal final : public fw::Hal {
 
   std::uint64_t mmio_ = 0;
   std::uint64_t block_bytes_ = 0;
-  std::vector<BusFault> faults_;
+  std::string step_;
+  std::uint64_t progress_ = 0;
+  bool computing_ = false;
+  Wait wait_;
 
  private:
   fw::BusStatus transact(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
     const fw::BusStatus status = to_bus_status(decoupled_access(cpu_.socket, gp_, qk_, cmd, addr, data, bytes));
-    if (status != fw::BusStatus::ok) record_fault(cmd == tlm::TLM_WRITE_COMMAND, addr, bytes, status);
+    if (status != fw::BusStatus::ok) log_fault(cmd == tlm::TLM_WRITE_COMMAND, addr, bytes, status);
     return status;
   }
 
-  void record_fault(bool write, std::uint64_t addr, std::uint32_t bytes, fw::BusStatus status) {
-    const sc_core::sc_time at = sc_core::sc_time_stamp() + qk_.get_local_time();
-    if (faults_.size() < kMaxFaultsKept) faults_.push_back({write, addr, bytes, status, at});
+  void log_fault(bool write, std::uint64_t addr, std::uint32_t bytes, fw::BusStatus status) {
     char msg[160];
     std::snprintf(msg, sizeof msg, "bus error: %s of %u bytes at 0x%016llx answered %s",
                   write ? "write" : "read", bytes, static_cast<unsigned long long>(addr),
@@ -164,7 +187,16 @@ class HostCpu::TlmHal final : public fw::Hal {
     return fw::BusStatus::ok;
   }
 
-  static constexpr std::size_t kMaxFaultsKept = 256;
+  // A requested stop ends the simulation here and never resumes the firmware: it stays
+  // suspended in this wait while satvp writes what the run produced.
+  void check_stop() {
+    if (!cpu_.params_.stop_request || cpu_.params_.stop_request->load(std::memory_order_relaxed) == 0) return;
+    qk_.sync();
+    sc_core::sc_stop();
+    sc_core::wait(halted_);
+  }
+
+  sc_core::sc_event halted_;  // never notified
 
   HostCpu& cpu_;
   tlm_utils::tlm_quantumkeeper qk_;
@@ -194,7 +226,10 @@ void HostCpu::set_timeline(Timeline* timeline) {
 
 std::uint64_t HostCpu::mmio_transactions() const { return hal_->mmio_; }
 std::uint64_t HostCpu::block_bytes() const { return hal_->block_bytes_; }
-const std::vector<HostCpu::BusFault>& HostCpu::bus_faults() const { return hal_->faults_; }
+const std::string& HostCpu::step() const { return hal_->step_; }
+std::uint64_t HostCpu::progress() const { return hal_->progress_; }
+bool HostCpu::computing() const { return hal_->computing_; }
+HostCpu::Wait HostCpu::interrupt_wait() const { return hal_->wait_; }
 
 void HostCpu::invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) { hal_->invalidate_dmi(start, end); }
 

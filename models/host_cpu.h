@@ -1,8 +1,9 @@
 // Host CPU: runs the firmware natively in an SC_THREAD. Its HAL turns register and memory
 // accesses into TLM transactions on its initiator socket, temporally decoupled through a
 // quantum keeper; block accesses go through DMI where a target grants it. Bus errors are
-// returned to the firmware, logged and kept for the run's report.
+// returned to the firmware and logged (the bus reports them to the platform's FaultLog).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -28,14 +29,9 @@ class HostCpu : public sc_core::sc_module {
     std::size_t stack_bytes = 16u << 20;  // firmware runs natively: give it a real stack
     fw::LogLevel log_level = fw::LogLevel::info;
     std::ostream* log = nullptr;  // firmware log destination; nullptr: std::cout
-  };
-
-  struct BusFault {
-    bool write;
-    std::uint64_t addr;
-    std::uint32_t bytes;
-    fw::BusStatus status;
-    sc_core::sc_time at;
+    // Set (by a signal handler) to ask for a stop: the firmware is halted at its next HAL call
+    // and the simulation ends there.
+    const std::atomic<int>* stop_request = nullptr;
   };
 
   tlm_utils::simple_initiator_socket<HostCpu> socket;
@@ -47,10 +43,23 @@ class HostCpu : public sc_core::sc_module {
 
   bool finished() const { return finished_; }
   int exit_code() const { return exit_code_; }
-  // Register (32-bit) transactions issued, block bytes moved, and bus errors seen.
+  // Register (32-bit) transactions issued and block bytes moved.
   std::uint64_t mmio_transactions() const;
   std::uint64_t block_bytes() const;
-  const std::vector<BusFault>& bus_faults() const;
+  // The firmware's step: its last fw::Hal::phase, "" before the first.
+  const std::string& step() const;
+  // Counts what moves the firmware forward (writes, block transfers, host work, phases,
+  // interrupts taken), not polling reads or wait timeouts, for a no-progress watchdog.
+  std::uint64_t progress() const;
+  // Inside charged host work (a long host layer is progress too).
+  bool computing() const;
+  // Where a waiting firmware waits, for a diagnostic dump.
+  struct Wait {
+    bool waiting = false;
+    bool timeout = false;  // with a timeout (it will wake up by itself)
+    sc_core::sc_time since;
+  };
+  Wait interrupt_wait() const;
   // The firmware's phases (fw::Hal::phase) go to the timeline's "firmware" track.
   void set_timeline(Timeline* timeline);
 

@@ -121,6 +121,7 @@ void Sat::drive_irq() { irq.write((regs_.get(r::IRQ_STATUS) & regs_.get(r::IRQ_E
 void Sat::write_start(EngineState& e, std::uint32_t value) {
   if (!(value & r::STCE_START_GO_MASK)) return;
   if (e.busy) {
+    report_fault(e, sat::JobError::start_while_busy, "the running job goes on");
     regs_.set(e.base + kError, static_cast<std::uint32_t>(sat::JobError::start_while_busy));
     regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | e.error_bit);
     update_irq();
@@ -182,6 +183,7 @@ void Sat::finish(EngineState& e, sat::JobError error, const sat::JobCost& cost) 
     regs_.set(e.base + kJobs, regs_.get(e.base + kJobs) + 1);
   else
     regs_.set(e.base + kError, static_cast<std::uint32_t>(error));  // kept until the next START
+  if (error != sat::JobError::none) report_fault(e, error, "the job's registers are in the dump");
   regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | (error == sat::JobError::none ? e.done_bit : e.error_bit));
   e.busy = false;
   trace_busy(e);
@@ -211,6 +213,12 @@ void Sat::trace_busy(EngineState& e) {
   const auto now_ps = static_cast<std::uint64_t>(sc_core::sc_time_stamp() / sc_core::sc_time(1, sc_core::SC_PS));
   if (e.busy) e.busy_since_ps = now_ps;
   else timeline_->span(e.track, "job", e.busy_since_ps, now_ps);
+}
+
+void Sat::report_fault(const EngineState& e, sat::JobError error, const char* detail) {
+  if (faults_)
+    faults_->record_register(std::string(name()) + '.' + e.name, r::to_string(static_cast<r::StceErrorCause>(error)),
+                             regmap::sat, e.base, detail, sc_core::sc_time_stamp());
 }
 
 }  // namespace cestvp

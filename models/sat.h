@@ -11,6 +11,7 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "fault_log.h"
 #include "reg.h"
 #include "sat/decode.h"
 #include "sat/jobs.h"
@@ -41,11 +42,15 @@ class Sat : public sc_core::sc_module {
   SC_HAS_PROCESS(Sat);
 
   void set_tracer(Tracer* tracer);
+  // Jobs that end in ERROR and STARTs while busy are reported there.
+  void set_fault_log(FaultLog* faults) { faults_ = faults; }
   // Each engine job becomes a span on the engine's track.
   void set_timeline(Timeline* timeline);
   sc_core::sc_time cycle() const { return cycle_; }
   // An engine's counters as its registers hold them.
   sat::JobCost counters(Engine engine, std::uint64_t* jobs = nullptr) const;
+  // An engine is running a job.
+  bool busy() const { return engines_[0].busy || engines_[1].busy || engines_[2].busy; }
 
  private:
   struct EngineState {
@@ -76,6 +81,7 @@ class Sat : public sc_core::sc_module {
   void add_counter(std::uint32_t lo_offset, std::uint64_t value);
   std::uint64_t counter(std::uint32_t lo_offset) const;
   void trace_busy(EngineState& engine);
+  void report_fault(const EngineState& engine, sat::JobError error, const char* detail);
 
   Params params_;
   sc_core::sc_time cycle_;
@@ -86,6 +92,7 @@ class Sat : public sc_core::sc_module {
   sc_core::sc_event irq_changed_;
   Tracer* tracer_ = nullptr;
   Timeline* timeline_ = nullptr;
+  FaultLog* faults_ = nullptr;
 };
 
 }  // namespace cestvp

@@ -16,6 +16,16 @@ struct TimingOnly : tlm::tlm_extension<TimingOnly> {
   void copy_from(const tlm::tlm_extension_base&) override {}
 };
 
+// tlm_response_status counts down from OK (1) through INCOMPLETE (0) into the errors (-1..-5);
+// traces want small non-negative codes with OK at 0, and people want names.
+inline unsigned response_code(tlm::tlm_response_status status) {
+  if (status == tlm::TLM_OK_RESPONSE) return 0;
+  return static_cast<unsigned>(1 - static_cast<int>(status));
+}
+inline constexpr const char* kResponseNames[] = {"OK",           "INCOMPLETE",  "GENERIC_ERROR",    "ADDRESS_ERROR",
+                                                 "COMMAND_ERROR", "BURST_ERROR", "BYTE_ENABLE_ERROR"};
+inline const char* response_name(tlm::tlm_response_status status) { return kResponseNames[response_code(status)]; }
+
 // Target side: whether a memory of `size` bytes can serve this plain access. If not, sets the
 // error response (out of range, byte enables, streaming) and returns false.
 inline bool accept_memory_access(tlm::tlm_generic_payload& gp, std::uint64_t size) {

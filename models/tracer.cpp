@@ -11,6 +11,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "tlm_access.h"
 #include "vcd_writer.h"
 
 namespace cestvp {
@@ -22,9 +23,6 @@ constexpr std::uint64_t kUnmappedTarget = 0xFF;
 
 const char* const kCommandNames[] = {"read", "write", "ignore"};
 const char kCommandLetters[] = {'R', 'W', '-'};
-const char* const kResponseNames[] = {"OK",          "INCOMPLETE",    "GENERIC_ERROR",
-                                      "ADDRESS_ERROR", "COMMAND_ERROR", "BURST_ERROR",
-                                      "BYTE_ENABLE_ERROR"};
 
 unsigned command_code(tlm::tlm_command command) {
   switch (command) {
@@ -34,12 +32,6 @@ unsigned command_code(tlm::tlm_command command) {
   }
 }
 
-// tlm_response_status counts down from OK (1) through INCOMPLETE (0) into the errors (-1..-5);
-// the trace wants small non-negative codes with OK at 0.
-unsigned response_code(tlm::tlm_response_status status) {
-  if (status == tlm::TLM_OK_RESPONSE) return 0;
-  return static_cast<unsigned>(1 - static_cast<int>(status));
-}
 
 // GTKWave save-file trace flags (gtkwave's TR_* bits).
 constexpr unsigned kFlagHex = 0x22;          // hex, right-justified name

@@ -17,7 +17,10 @@
 
 #include "config.h"
 #include "report.h"
+#include "run_output.h"
+#include "stop_signals.h"
 #include "training.h"
+#include "units.h"
 #include "user_error.h"
 #include "vp.h"
 #include "workload.h"
@@ -74,8 +77,22 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-VpOptions vp_options(const RunArgs& args, const std::string& mode) {
+sc_core::sc_time option_time(const std::string& option, const std::string& text) {
+  if (text.empty()) return sc_core::SC_ZERO_TIME;
+  try {
+    return sc_core::sc_time(parse_quantity(Quantity::time, text), sc_core::SC_SEC);
+  } catch (const ValueError& e) {
+    throw UserError(option + " " + text + ": " + e.what() + "; expected a time with a unit (" +
+                    unit_symbols(Quantity::time) + "), e.g. '10 s'");
+  }
+}
+
+VpOptions vp_options(const RunArgs& args, const std::string& mode, const StopSignals& signals) {
   VpOptions options;
+  options.time_limit = option_time("--max-sim-time", args.max_sim_time);
+  options.no_progress = option_time("--watchdog", args.watchdog);
+  options.stop_request = signals.request();
+  options.stop_on_fault = args.stop_on_fault;
   options.vcd_path = args.vcd;
   options.trace_log_path = args.trace_log;
   options.timeline_path = args.timeline;
@@ -84,9 +101,73 @@ VpOptions vp_options(const RunArgs& args, const std::string& mode) {
   return options;
 }
 
+void print_trace_files(const RunArgs& args) {
+  if (!args.vcd.empty()) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
+                                     args.vcd.c_str(), fs::path(args.vcd).replace_extension(".gtkw").c_str());
+  if (!args.trace_log.empty()) std::printf("  transaction log     %s\n", args.trace_log.c_str());
+  if (!args.timeline.empty()) std::printf("  timeline            %s (open in ui.perfetto.dev)\n", args.timeline.c_str());
+}
+
+// How a run ended: its exit code, and what satvp says about it.
+struct RunEnd {
+  const RunStats& stats;
+  bool failed;  // the firmware reported failure
+  int signal;   // SIGINT or SIGTERM received, else 0
+
+  bool hung() const { return !stats.firmware_finished && !signal && stats.watchdog != Watchdog::Verdict::time_limit; }
+  int exit_code() const {
+    if (signal) return 128 + signal;
+    if (stats.watchdog == Watchdog::Verdict::time_limit) return kExitTimeLimit;
+    if ((failed || hung()) && stats.faults) return kExitHardwareFault;
+    if (hung()) return kExitHung;
+    return failed ? kExitFirmwareFailed : kExitSuccess;
+  }
+  // For a partial report; "" when the firmware ended the run.
+  std::string stopped_by() const {
+    if (signal) return signal_name(signal);
+    if (stats.firmware_finished) return "";
+    if (stats.watchdog == Watchdog::Verdict::none) return stats.faults ? "hardware fault" : "nothing left to simulate";
+    return std::string("watchdog: ") + to_string(stats.watchdog);
+  }
+};
+
+// Unless the firmware ended the run normally, says why on stderr and writes a diagnostic dump
+// (the platform's state) to stdout and DIR/diagnostic.txt.
+void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& options, const fs::path& dir) {
+  const RunStats& s = end.stats;
+  const double at_us = s.simulated.to_seconds() * 1e6;
+  char headline[512];
+  if (end.signal) {
+    std::snprintf(headline, sizeof headline, "stopped by %s at %.3f us simulated; the outputs are partial",
+                  signal_name(end.signal), at_us);
+  } else if (s.watchdog == Watchdog::Verdict::time_limit) {
+    std::snprintf(headline, sizeof headline, "watchdog: the simulated-time limit of %s was reached (--max-sim-time)",
+                  format_quantity(Quantity::time, options.time_limit.to_seconds()).c_str());
+  } else if (end.exit_code() == kExitHardwareFault) {
+    const std::vector<FaultLog::Fault> faults = vp.faults().kept();
+    std::snprintf(headline, sizeof headline, "hardware fault: the firmware %s after %llu fault%s; the last: %s",
+                  end.failed ? "failed" : "hung", static_cast<unsigned long long>(s.faults), s.faults == 1 ? "" : "s",
+                  FaultLog::describe(faults.back()).c_str());
+  } else if (s.watchdog == Watchdog::Verdict::no_progress) {
+    std::snprintf(headline, sizeof headline,
+                  "watchdog: no progress for %s of simulated time, since %.3f us (--watchdog): the firmware hangs",
+                  format_quantity(Quantity::time, options.no_progress.to_seconds()).c_str(),
+                  vp.watchdog.last_progress().to_seconds() * 1e6);
+  } else if (!s.firmware_finished) {
+    std::snprintf(headline, sizeof headline, "the firmware did not finish: nothing was left to simulate at %.3f us",
+                  at_us);
+  } else {
+    return;
+  }
+  std::fprintf(stderr, "satvp: %s\n", headline);
+  const std::string dump = vp.diagnostics();
+  std::printf("\n%s", dump.c_str());
+  write_text_atomically(dir / "diagnostic.txt", std::string(headline) + "\n" + dump);
+}
+
 void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformConfig& config, const fs::path& dir) {
   std::printf("\nsatvp: firmware %s\n",
-              !s.firmware_finished ? "did not finish (simulation ran out of events)"
+              !s.firmware_finished ? "did not finish (see above)"
               : s.firmware_exit_code == 0 ? "reported success (exit 0)"
                                           : ("reported failure (exit " + std::to_string(s.firmware_exit_code) + ")").c_str());
   std::printf("  simulated time      %.3f us (%.0f SAT cycles at %.0f MHz)\n", s.simulated.to_seconds() * 1e6,
@@ -96,11 +177,14 @@ void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformC
   std::printf("  bus transactions    %llu (%llu answered with an error)\n",
               static_cast<unsigned long long>(s.bus_transactions), static_cast<unsigned long long>(s.bus_errors));
   std::printf("  simulation speed    %.3f M SAT cycles per wall second\n", s.sat_cycles_per_wall_second() / 1e6);
-  const auto& faults = vp.cpu.bus_faults();
-  if (!faults.empty()) {
-    std::printf("  firmware bus errors %zu (first: %s of %u B at 0x%016llx -> %s at %.3f us)\n", faults.size(),
-                faults[0].write ? "write" : "read", faults[0].bytes, static_cast<unsigned long long>(faults[0].addr),
-                fw::to_string(faults[0].status), faults[0].at.to_seconds() * 1e6);
+  if (s.faults) {
+    std::printf("  faults              %llu (bus, engine and DMA errors, expected ones included)\n",
+                static_cast<unsigned long long>(s.faults));
+    const std::vector<FaultLog::Fault> kept = vp.faults().kept();
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      if (i < 3 || i + 1 == kept.size()) std::printf("    %s\n", FaultLog::describe(kept[i]).c_str());
+      else if (i == 3) std::printf("    ...\n");
+    }
   }
   std::printf("  run directory       %s\n", dir.string().c_str());
 }
@@ -179,7 +263,7 @@ ReportInputs report_inputs(const VirtualPlatform& vp, const PlatformConfig& conf
 // program: train. Loads the image into DDR, runs fw::run_training with a progress monitor,
 // then exports what the firmware measured into the run directory.
 int run_training_workload(const RunArgs& args, const PlatformConfig& config, const Workload& workload,
-                          const std::string& mode, const fs::path& dir) {
+                          const std::string& mode, const fs::path& dir, const StopSignals& signals) {
   TrainWorkload train = workload.train;
   train.mode = mode;  // --mode wins over the file: the loader leaves the data out of a timing image
   const fw::BootInfo boot = VirtualPlatform::make_boot_info(config);
@@ -187,7 +271,7 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   const TrainingImage image = build_training_image(train, boot);
   const fw::model::Header& h = image.header;
 
-  const VpOptions options = vp_options(args, mode);
+  const VpOptions options = vp_options(args, mode, signals);
   fw::TrainingParams params;
   params.model_addr = image.model_addr;
   params.mode = parse_fw_mode(mode);
@@ -209,9 +293,12 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   TrainingMonitor monitor(image, read, train.log_interval);
   if (train.log_interval) monitor.start();
   const RunStats stats = vp.run();
+  const TrainingResult result = read_training_result(image, read);
+  const RunEnd end{stats, stats.firmware_finished && (result.header.status == 2 || stats.firmware_exit_code != 0),
+                   signals.received()};
+  explain_end(vp, end, options, dir);
 
   print_summary(stats, vp, config, dir);
-  const TrainingResult result = read_training_result(image, read);
   TrainingRunInfo info;
   info.workload = workload.name;
   info.mode = mode;
@@ -219,17 +306,14 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   info.wall_seconds = stats.wall_seconds;
   info.simulated_seconds = stats.simulated.to_seconds();
   std::fputs(export_training(image, result, read, dir, info).c_str(), stdout);
-  const Report report = make_report(report_inputs(vp, config, workload, image, result, mode, stats, load_seconds));
+  ReportInputs inputs = report_inputs(vp, config, workload, image, result, mode, stats, load_seconds);
+  inputs.stopped_by = end.stopped_by();
+  const Report report = make_report(inputs);
   write_report(report, dir);
   std::fputs(report_table(report).c_str(), stdout);
   std::printf("  report              report.json, layers.csv, engines.csv\n");
-  if (!args.vcd.empty()) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
-                                     args.vcd.c_str(), fs::path(args.vcd).replace_extension(".gtkw").c_str());
-  if (!args.trace_log.empty()) std::printf("  transaction log     %s\n", args.trace_log.c_str());
-  if (!args.timeline.empty()) std::printf("  timeline            %s (open in ui.perfetto.dev)\n", args.timeline.c_str());
-  if (!stats.firmware_finished) return 3;
-  if (result.header.status == 2) return 1;
-  return stats.firmware_exit_code == 0 ? 0 : 1;
+  print_trace_files(args);
+  return end.exit_code();
 }
 
 }  // namespace
@@ -253,18 +337,17 @@ int run_workload(const RunArgs& args) {
 
   for (const std::string& file : {args.vcd, args.trace_log, args.timeline})
     if (!file.empty()) create_parent_dir(file);
-  if (workload.program == "train") return run_training_workload(args, config, workload, mode, dir);
-  const VpOptions options = vp_options(args, mode);
+  const StopSignals signals;
+  if (workload.program == "train") return run_training_workload(args, config, workload, mode, dir, signals);
+  const VpOptions options = vp_options(args, mode, signals);
   VirtualPlatform vp(config, firmware_for(workload, parse_fw_mode(mode)), options);
   const RunStats stats = vp.run();
+  const RunEnd end{stats, stats.firmware_finished && stats.firmware_exit_code != 0, signals.received()};
+  explain_end(vp, end, options, dir);
 
   print_summary(stats, vp, config, dir);
-  if (!args.vcd.empty()) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
-                                     args.vcd.c_str(), fs::path(args.vcd).replace_extension(".gtkw").c_str());
-  if (!args.trace_log.empty()) std::printf("  transaction log     %s\n", args.trace_log.c_str());
-  if (!args.timeline.empty()) std::printf("  timeline            %s (open in ui.perfetto.dev)\n", args.timeline.c_str());
-  if (!stats.firmware_finished) return 3;
-  return stats.firmware_exit_code == 0 ? 0 : 1;
+  print_trace_files(args);
+  return end.exit_code();
 }
 
 void add_run_options(CLI::App& cmd, RunArgs& args) {
@@ -284,6 +367,15 @@ void add_run_options(CLI::App& cmd, RunArgs& args) {
                  "SAT engine numerics: functional (fast), bit-accurate (uMAC order), timing (no data); default: a "
                  "training workload's `mode`, functional for the other programs")
       ->check(CLI::IsMember({"functional", "bit-accurate", "timing"}));
+  cmd.add_option("--max-sim-time", args.max_sim_time,
+                 "Watchdog: end the run with a diagnostic dump (exit 6) when simulated time reaches this, e.g. '30 s'");
+  cmd.add_option("--watchdog", args.watchdog,
+                 "Watchdog: end the run with a diagnostic dump (exit 3) after this much simulated time without "
+                 "progress (no register write, transfer, job, host work or interrupt); '0 s' turns it off")
+      ->capture_default_str();
+  cmd.add_flag("--stop-on-fault", args.stop_on_fault,
+               "End the run at the first bus, engine or DMA fault, with a diagnostic dump (exit 5), to look at the "
+               "state it left (bring-up provokes some faults on purpose)");
   cmd.add_option("--log-level", args.log_level, "Firmware log level")
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
       ->capture_default_str();

@@ -65,7 +65,7 @@ Report make_report(const ReportInputs& in) {
   const TrainingResult& result = *in.result;
   const model::Header& h = image.header;
   Report r;
-  r.name = in.name, r.mode = in.mode;
+  r.name = in.name, r.mode = in.mode, r.stopped_by = in.stopped_by;
   r.scheme = to_string(static_cast<model::Scheme>(h.scheme));
   r.nm = std::to_string(h.n) + ":" + std::to_string(h.m);
   r.status = result.status();
@@ -127,7 +127,10 @@ Report make_report(const ReportInputs& in) {
 std::string report_table(const Report& r) {
   std::ostringstream s;
   const double total = r.sat_cycles;
-  s << "\nreport" << (r.complete ? "" : " (partial: the firmware did not finish, the per-layer profile may be missing)")
+  s << "\nreport"
+    << (r.complete              ? ""
+        : r.stopped_by.empty() ? " (partial: the firmware did not finish, the per-layer profile may be missing)"
+                               : " (partial: stopped by " + r.stopped_by + "; the per-layer profile is missing)")
     << "\n  simulated           " << duration(r.simulated_seconds) << " = " << fixed(total, 0) << " SAT cycles at "
     << fixed(r.clock_hz / 1e6, 0) << " MHz";
   if (r.iteration_seconds > 0) s << "; " << duration(r.iteration_seconds) << " per training iteration";
@@ -217,6 +220,7 @@ std::string report_json(const Report& r) {
     << "  \"nm\": " << json_string(r.nm) << ",\n"
     << "  \"status\": " << json_string(r.status) << ",\n"
     << "  \"partial\": " << (r.complete ? "false" : "true") << ",\n"
+    << "  \"stopped_by\": " << (r.stopped_by.empty() ? "null" : json_string(r.stopped_by)) << ",\n"
     << "  \"batch\": " << r.batch << ",\n"
     << "  \"iterations\": " << r.iterations << ",\n"
     << "  \"iterations_done\": " << r.iterations_done << ",\n"

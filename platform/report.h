@@ -33,6 +33,7 @@ struct ReportInputs {
   const TrainingResult* result = nullptr;
   PlatformCounts platform;
   std::string name, mode;
+  std::string stopped_by;  // why the run ended before the firmware did ("SIGINT", "watchdog: ..."), else ""
   double simulated_seconds = 0;
   // Wall-clock facts, kept apart in report.json: they differ from run to run.
   double wall_seconds = 0, load_seconds = 0, peak_rss_mib = 0;
@@ -53,6 +54,7 @@ struct Report {
   std::string name, mode, scheme, nm, status;
   std::uint32_t batch = 0, iterations = 0, iterations_done = 0;
   bool complete = false;  // the firmware finished and wrote its profile
+  std::string stopped_by;  // as in ReportInputs
   double clock_hz = 0;
   std::uint32_t array_rows = 0, array_cols = 0;
   double simulated_seconds = 0, sat_cycles = 0;

@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
 
 #include <tlm_utils/tlm_quantumkeeper.h>
 
+#include <regmap_tables.h>
+
+#include "tlm_access.h"
 #include "user_error.h"
 
 namespace cestvp {
@@ -82,26 +87,36 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
       dma("dma", {config.dma.burst_bytes, period(config.clocks.peripheral_hz), options.mode == sat::Mode::timing}),
       irqc("irqc", {irq_lines(config), period(config.clocks.peripheral_hz)}),
       sat("sat", sat_params(config, options.mode)),
-      cpu("cpu", {16u << 20, options.log_level, options.log},
-          [this, fw_main = std::move(firmware)](fw::Hal& hal) { return fw_main(hal, boot_); }) {
+      cpu("cpu", {16u << 20, options.log_level, options.log, options.stop_request},
+          [this, fw_main = std::move(firmware)](fw::Hal& hal) { return fw_main(hal, boot_); }),
+      watchdog("watchdog", {options.time_limit, options.no_progress, options.stop_request}, [this] { return progress(); }) {
   tlm::tlm_global_quantum::instance().set(seconds(config.tlm.quantum_s));
 
-  // Map: every region of the platform YAML's address map, one target each.
-  const auto map = [&](auto& socket, const char* name) {
+  // Map: every region of the platform YAML's address map, one target each; faults name the
+  // region, and the register of a register block, they happened at.
+  const auto map = [&](auto& socket, const char* name, const BlockSpec* registers = nullptr) {
     const AddressRange& r = config.region(name);
     bus.map_target(socket, r.base, r.size, name);
+    faults_.declare_region(name, r.base, r.size, registers);
   };
   map(ddr.socket, "ddr");
-  map(sat.regs_socket, "sat_regs");
+  map(sat.regs_socket, "sat_regs", &regmap::sat);
   map(sat.sram_a.socket, "sat_sram_a");
   map(sat.sram_b.socket, "sat_sram_b");
   map(sat.sram_c.socket, "sat_sram_c");
-  map(dma.regs_socket, "dma");
-  map(irqc.socket, "irqc");
+  map(dma.regs_socket, "dma", &regmap::dma);
+  map(irqc.socket, "irqc", &regmap::irqc);
 
   // Bind initiators.
   bus.connect_initiator(cpu.socket, "cpu");
   bus.connect_initiator(dma.data_socket, "dma");
+
+  // Faults name the firmware's step at the time.
+  faults_.set_step_source([this] { return cpu.step(); });
+  faults_.set_stop_on_fault(options.stop_on_fault);
+  bus.set_fault_log(&faults_);
+  sat.set_fault_log(&faults_);
+  dma.set_fault_log(&faults_);
 
   // Wire interrupts.
   for (unsigned i = 0; i < irqc.lines.size(); ++i) {
@@ -177,9 +192,85 @@ RunStats VirtualPlatform::run() {
   s.bus_transactions = bus.transactions();
   s.bus_errors = bus.error_responses();
   s.sat_cycles = s.simulated.to_seconds() * config_.clocks.sat_hz;
+  s.watchdog = watchdog.verdict();
+  s.faults = faults_.count();
   if (tracer_) tracer_->close();
   if (timeline_) timeline_->close(static_cast<std::uint64_t>(s.simulated / sc_core::sc_time(1, sc_core::SC_PS)));
   return s;
+}
+
+// Anything that moves the run forward changes the snapshot; a busy engine or host work in
+// progress changes it with the time.
+std::uint64_t VirtualPlatform::progress() const {
+  std::uint64_t snapshot = cpu.progress() + dma.bytes_moved();
+  for (unsigned e = 0; e < 3; ++e) snapshot += sat.counters(static_cast<Sat::Engine>(e)).cycles;
+  if (cpu.computing() || sat.busy() || dma.busy())
+    snapshot += static_cast<std::uint64_t>(sc_core::sc_time_stamp() / sc_core::sc_time(1, sc_core::SC_PS)) + 1;
+  return snapshot;
+}
+
+// Read through debug transport: no simulated time, no side effects.
+std::string VirtualPlatform::register_dump(const char* region, const BlockSpec& block) {
+  const std::uint64_t base = config_.region(region).base;
+  std::string out = std::string("  ") + region + " (non-zero registers):";
+  unsigned shown = 0;
+  for (std::size_t i = 0; i < block.count; ++i) {
+    const RegSpec& reg = block.regs[i];
+    if (reg.access == Access::WO) continue;
+    std::uint32_t value = 0;
+    tlm::tlm_generic_payload gp;
+    gp.set_read();
+    gp.set_address(base + reg.offset);
+    gp.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    gp.set_data_length(4);
+    if (cpu.socket->transport_dbg(gp) != 4 || value == 0) continue;
+    char item[96];
+    std::snprintf(item, sizeof item, "%s%s=0x%x", shown % 4 ? "  " : "\n    ", reg.name, value);
+    out += item;
+    ++shown;
+  }
+  return out + (shown ? "\n" : " none\n");
+}
+
+std::string VirtualPlatform::diagnostics() {
+  const auto us = [](const sc_core::sc_time& t) { return t.to_seconds() * 1e6; };
+  char line[256];
+  std::string out;
+  std::snprintf(line, sizeof line, "diagnostic dump at %.3f us simulated\n", us(sc_core::sc_time_stamp()));
+  out += line;
+  const HostCpu::Wait wait = cpu.interrupt_wait();
+  const std::string& step = cpu.step();
+  if (cpu.finished())
+    std::snprintf(line, sizeof line, "  firmware: finished (exit %d)", cpu.exit_code());
+  else if (wait.waiting)
+    std::snprintf(line, sizeof line, "  firmware: waiting for an interrupt since %.3f us, %s", us(wait.since),
+                  wait.timeout ? "with a timeout" : "with no timeout");
+  else
+    std::snprintf(line, sizeof line, "  firmware: running");
+  out += line + std::string("; step: ") + (step.empty() ? "none yet" : step) + "\n";
+  std::snprintf(line, sizeof line, "  interrupt lines: cpu %d, dma %d, sat %d; engines %s, DMA %s\n", irq_cpu_.read(),
+                irq_dma_.read(), irq_sat_.read(), sat.busy() ? "busy" : "idle", dma.busy() ? "busy" : "idle");
+  out += line;
+  if (wait.waiting && !wait.timeout && !sat.busy() && !dma.busy())
+    out += "  nothing on the platform is running that could raise an interrupt: the wait cannot end\n";
+  out += register_dump("sat_regs", regmap::sat);
+  out += register_dump("dma", regmap::dma);
+  out += register_dump("irqc", regmap::irqc);
+  const std::vector<FaultLog::Fault> faults = faults_.kept();
+  std::snprintf(line, sizeof line, "  faults: %" PRIu64 "%s\n", faults_.count(), faults.empty() ? "" : " (first and last)");
+  out += line;
+  if (!faults.empty()) {
+    out += "    " + FaultLog::describe(faults.front()) + "\n";
+    if (faults.size() > 1) out += "    " + FaultLog::describe(faults.back()) + "\n";
+  }
+  out += "  last bus transactions (oldest first):\n";
+  for (const Bus::Transaction& t : bus.recent_transactions()) {
+    std::snprintf(line, sizeof line, "    %12.3f us  %-4s %c 0x%016" PRIx64 " %5u B  %-28s %s\n", us(t.start),
+                  bus.initiator_names().at(t.initiator).c_str(), t.command == tlm::TLM_WRITE_COMMAND ? 'W' : 'R',
+                  t.address, t.length, faults_.place(t.address).c_str(), response_name(t.response));
+    out += line;
+  }
+  return out;
 }
 
 }  // namespace cestvp

@@ -16,11 +16,13 @@
 #include "config.h"
 #include "ddr.h"
 #include "dma.h"
+#include "fault_log.h"
 #include "host_cpu.h"
 #include "irqc.h"
 #include "report.h"
 #include "sat.h"
 #include "tracer.h"
+#include "watchdog.h"
 
 namespace cestvp {
 
@@ -31,6 +33,11 @@ struct VpOptions {
   fw::LogLevel log_level = fw::LogLevel::info;
   sat::Mode mode = sat::Mode::functional;  // numerics of the SAT engines; timing: the DMA moves no data either
   std::ostream* log = nullptr;  // firmware log; nullptr: stdout
+  // Watchdog (docs/reliability.md): zero turns a check off.
+  sc_core::sc_time time_limit;                               // simulated time
+  sc_core::sc_time no_progress{1, sc_core::SC_SEC};          // simulated time without progress
+  const std::atomic<int>* stop_request = nullptr;            // set by SIGINT/SIGTERM: stop cleanly
+  bool stop_on_fault = false;                                // end the run at the first fault
 };
 
 struct RunStats {
@@ -41,6 +48,8 @@ struct RunStats {
   std::uint64_t bus_transactions = 0;
   std::uint64_t bus_errors = 0;
   double sat_cycles = 0;  // simulated time in SAT clock cycles
+  Watchdog::Verdict watchdog = Watchdog::Verdict::none;  // why the run ended early, if it did
+  std::uint64_t faults = 0;                              // FaultLog entries
   double sat_cycles_per_wall_second() const { return wall_seconds > 0 ? sat_cycles / wall_seconds : 0; }
 };
 
@@ -57,17 +66,25 @@ class VirtualPlatform {
   const fw::BootInfo& boot_info() const { return boot_; }
   // What the models counted that the report needs beside the firmware's figures.
   PlatformCounts counts() const;
+  const FaultLog& faults() const { return faults_; }
+  // The platform's state for a person finding out why a run hung or failed: the firmware's
+  // step and wait, the interrupt lines, every non-zero register of the SAT, DMA and interrupt
+  // controller, the faults and the last bus transactions.
+  std::string diagnostics();  // reads registers through the bus (debug transport)
 
   // Config-derived boot information: the firmware's view of the address map.
   static fw::BootInfo make_boot_info(const PlatformConfig& config);
 
  private:
   void trace_line(sc_core::sc_signal<bool>& line, const std::string& name);
+  std::uint64_t progress() const;
+  std::string register_dump(const char* region, const BlockSpec& block);
 
   const PlatformConfig config_;
   const fw::BootInfo boot_;
   std::unique_ptr<Tracer> tracer_;
   std::unique_ptr<Timeline> timeline_;
+  FaultLog faults_;
 
  public:
   Bus bus;
@@ -76,6 +93,7 @@ class VirtualPlatform {
   Irqc irqc;
   Sat sat;
   HostCpu cpu;
+  Watchdog watchdog;
 
  private:
   sc_core::sc_signal<bool> irq_dma_{"irq_dma"};

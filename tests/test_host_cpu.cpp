@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "bus.h"
+#include "fault_log.h"
 #include "host_cpu.h"
 #include "sram.h"
 #include "tlm_initiator.h"
@@ -90,21 +91,28 @@ TEST(HostCpu, BlockAccessUsesDmiAndChargesPerLine) {
 TEST(HostCpu, BusErrorsAreReturnedAndRecorded) {
   fw::BusStatus read_status{}, block_status{};
   std::uint32_t v = 0;
+  FaultLog faults;
+  faults.declare_region("mem", 0x0, 0x10000);
   Bench b([&](fw::Hal& hal) {
     read_status = hal.read32(0x20000, v);
     std::uint8_t buf[16];
     block_status = hal.write_block(0x30000, buf, sizeof buf);
     return 0;
   });
+  b.bus.set_fault_log(&faults);
   sc_core::sc_start();
   EXPECT_EQ(read_status, fw::BusStatus::address_error);
   EXPECT_EQ(block_status, fw::BusStatus::address_error);
-  ASSERT_EQ(b.cpu.bus_faults().size(), 2u);
-  EXPECT_EQ(b.cpu.bus_faults()[0].addr, 0x20000u);
-  EXPECT_FALSE(b.cpu.bus_faults()[0].write);
-  EXPECT_EQ(b.cpu.bus_faults()[0].at, ns(10));  // completion of the failed access: one hop
-  EXPECT_EQ(b.cpu.bus_faults()[1].addr, 0x30000u);
-  EXPECT_TRUE(b.cpu.bus_faults()[1].write);
+  const std::vector<FaultLog::Fault> kept = faults.kept();
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].address, 0x20000u);
+  EXPECT_EQ(kept[0].initiator, "cpu");
+  EXPECT_EQ(kept[0].what, "ADDRESS_ERROR");
+  EXPECT_EQ(kept[0].detail, "read of 4 B");
+  EXPECT_EQ(kept[0].place, "unmapped");
+  EXPECT_EQ(kept[0].at, ns(0));  // the access's start
+  EXPECT_EQ(kept[1].address, 0x30000u);
+  EXPECT_EQ(kept[1].detail, "write of 16 B");  // no DMI outside a target: one transaction
 }
 
 TEST(HostCpu, ChargedHostTimeAdvancesSimulatedTime) {

@@ -454,6 +454,15 @@ void header_enum(std::ostream& out, const Register& reg, const Field& field) {
   out << "};\n";
 }
 
+// Firmware logs and platform diagnostics print a field's value by the name the map gives it.
+void header_enum_names(std::ostream& out, const Register& reg, const Field& field) {
+  const std::string type = enum_type(reg, field);
+  out << "inline const char* to_string(" << type << " value) {\n  switch (value) {\n";
+  for (const EnumValue& v : field.values)
+    out << "    case " << type << "::" << v.name << ": return \"" << v.name << "\";\n";
+  out << "  }\n  return \"UNKNOWN\";\n}\n";
+}
+
 void header_block(std::ostream& out, const Block& block) {
   out << "\nnamespace " << block.name << " {\n";
   comment_paragraph(out, block.description);
@@ -469,7 +478,10 @@ void header_block(std::ostream& out, const Block& block) {
       const std::string prefix = reg.name + "_" + field.name;
       out << constant(prefix + "_SHIFT", std::to_string(field.lsb)) << "  // " << field.description << '\n';
       out << constant(prefix + "_MASK", hex(field.mask())) << '\n';
-      if (!field.values.empty()) header_enum(out, reg, field);
+      if (!field.values.empty()) {
+        header_enum(out, reg, field);
+        header_enum_names(out, reg, field);
+      }
     }
   }
   out << '\n' << constant("BLOCK_BYTES", hex(block_bytes(block))) << '\n';

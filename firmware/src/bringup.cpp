@@ -72,6 +72,7 @@ void Bringup::say(LogLevel level, const char* fmt, ...) {
 }
 
 bool Bringup::step(const char* name, const Check& check) {
+  hal_.phase(name);  // faults and the timeline name the check
   last_timing_.clear();
   const std::string problem = check();
   if (problem.empty()) {

@@ -27,17 +27,7 @@ DmaDriver::DmaDriver(Hal& hal, Irq& irq, const BootInfo& boot, std::uint64_t tim
   irq_.enable(line_);
 }
 
-const char* DmaDriver::cause_name(std::uint32_t code) {
-  switch (static_cast<r::ErrorCodeCause>(code)) {
-    case r::ErrorCodeCause::NONE: return "NONE";
-    case r::ErrorCodeCause::READ_ERROR: return "READ_ERROR";
-    case r::ErrorCodeCause::WRITE_ERROR: return "WRITE_ERROR";
-    case r::ErrorCodeCause::DESC_ERROR: return "DESC_ERROR";
-    case r::ErrorCodeCause::ZERO_LENGTH: return "ZERO_LENGTH";
-    case r::ErrorCodeCause::START_WHILE_BUSY: return "START_WHILE_BUSY";
-  }
-  return "UNKNOWN";
-}
+const char* DmaDriver::cause_name(std::uint32_t code) { return r::to_string(static_cast<r::ErrorCodeCause>(code)); }
 
 std::string DmaResult::describe() const {
   char buf[200];

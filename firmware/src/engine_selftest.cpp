@@ -158,6 +158,7 @@ void Selftest::note(const char* fmt, ...) {
 }
 
 bool Selftest::step(const char* name, const Check& check) {
+  hal_.phase(name);  // faults and the timeline name the check
   note_.clear();
   const std::string problem = check();
   if (problem.empty()) {

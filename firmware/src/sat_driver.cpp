@@ -117,21 +117,7 @@ const char* to_string(ConvOp op) {
   return "?";
 }
 
-const char* sat_cause_name(std::uint32_t cause) {
-  switch (static_cast<r::StceErrorCause>(cause)) {
-    case r::StceErrorCause::NONE: return "NONE";
-    case r::StceErrorCause::START_WHILE_BUSY: return "START_WHILE_BUSY";
-    case r::StceErrorCause::OUT_OF_SRAM: return "OUT_OF_SRAM";
-    case r::StceErrorCause::OVERLAP: return "OVERLAP";
-    case r::StceErrorCause::BAD_NM: return "BAD_NM";
-    case r::StceErrorCause::M_UNSUPPORTED: return "M_UNSUPPORTED";
-    case r::StceErrorCause::BAD_SHAPE: return "BAD_SHAPE";
-    case r::StceErrorCause::BAD_OP: return "BAD_OP";
-    case r::StceErrorCause::MISALIGNED: return "MISALIGNED";
-    case r::StceErrorCause::NAN_INPUT: return "NAN_INPUT";
-  }
-  return "UNKNOWN";
-}
+const char* sat_cause_name(std::uint32_t cause) { return r::to_string(static_cast<r::StceErrorCause>(cause)); }
 
 const char* SatJobResult::cause_name() const { return sat_cause_name(cause); }
 
