@@ -55,7 +55,7 @@ void FaultLog::add(Fault fault) {
   ++count_;
   if (first_.size() < kKept) first_.push_back(fault);
   last_ = std::move(fault);
-  if (stop_on_fault_ && count_ == 1) sc_core::sc_stop();
+  if (stop_ && count_ == 1) stop_();
 }
 
 std::vector<FaultLog::Fault> FaultLog::kept() const {

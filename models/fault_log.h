@@ -35,8 +35,8 @@ class FaultLog {
                       const BlockSpec* registers = nullptr);
   // Where the firmware is; asked at each fault.
   void set_step_source(std::function<std::string()> step) { step_ = std::move(step); }
-  // Ends the simulation at the first fault (sc_stop), for looking at the state it left.
-  void set_stop_on_fault(bool stop) { stop_on_fault_ = stop; }
+  // Called at the first fault, to end the simulation there and look at the state it left.
+  void set_stop_on_fault(std::function<void()> stop) { stop_ = std::move(stop); }
 
   // A failing access at a bus address.
   void record(const std::string& source, const std::string& what, const std::string& initiator, std::uint64_t address,
@@ -64,7 +64,7 @@ class FaultLog {
 
   std::vector<Region> regions_;
   std::function<std::string()> step_;
-  bool stop_on_fault_ = false;
+  std::function<void()> stop_;
   std::vector<Fault> first_;
   Fault last_;
   std::uint64_t count_ = 0;

@@ -132,6 +132,7 @@ class HostCpu::TlmHal final : public fw::Hal {
   std::uint64_t progress_ = 0;
   bool computing_ = false;
   Wait wait_;
+  bool halt_ = false;
 
  private:
   fw::BusStatus transact(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
@@ -190,7 +191,8 @@ class HostCpu::TlmHal final : public fw::Hal {
   // A requested stop ends the simulation here and never resumes the firmware: it stays
   // suspended in this wait while satvp writes what the run produced.
   void check_stop() {
-    if (!cpu_.params_.stop_request || cpu_.params_.stop_request->load(std::memory_order_relaxed) == 0) return;
+    if (!halt_ && (!cpu_.params_.stop_request || cpu_.params_.stop_request->load(std::memory_order_relaxed) == 0))
+      return;
     qk_.sync();
     sc_core::sc_stop();
     sc_core::wait(halted_);
@@ -230,6 +232,7 @@ const std::string& HostCpu::step() const { return hal_->step_; }
 std::uint64_t HostCpu::progress() const { return hal_->progress_; }
 bool HostCpu::computing() const { return hal_->computing_; }
 HostCpu::Wait HostCpu::interrupt_wait() const { return hal_->wait_; }
+void HostCpu::halt() { hal_->halt_ = true; }
 
 void HostCpu::invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) { hal_->invalidate_dmi(start, end); }
 

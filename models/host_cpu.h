@@ -60,6 +60,8 @@ class HostCpu : public sc_core::sc_module {
     sc_core::sc_time since;
   };
   Wait interrupt_wait() const;
+  // Halts the firmware at its next HAL call, for good (the simulation is ending).
+  void halt();
   // The firmware's phases (fw::Hal::phase) go to the timeline's "firmware" track.
   void set_timeline(Timeline* timeline);
 

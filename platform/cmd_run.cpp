@@ -144,10 +144,14 @@ void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& option
     std::snprintf(headline, sizeof headline, "watchdog: the simulated-time limit of %s was reached (--max-sim-time)",
                   format_quantity(Quantity::time, options.time_limit.to_seconds()).c_str());
   } else if (end.exit_code() == kExitHardwareFault) {
-    const std::vector<FaultLog::Fault> faults = vp.faults().kept();
-    std::snprintf(headline, sizeof headline, "hardware fault: the firmware %s after %llu fault%s; the last: %s",
-                  end.failed ? "failed" : "hung", static_cast<unsigned long long>(s.faults), s.faults == 1 ? "" : "s",
-                  FaultLog::describe(faults.back()).c_str());
+    const std::string last = FaultLog::describe(vp.faults().kept().back());
+    if (options.stop_on_fault)
+      std::snprintf(headline, sizeof headline, "hardware fault: the run stopped at the first fault (--stop-on-fault): %s",
+                    last.c_str());
+    else
+      std::snprintf(headline, sizeof headline, "hardware fault: the firmware %s after %llu fault%s; the last: %s",
+                    end.failed ? "failed" : "hung", static_cast<unsigned long long>(s.faults), s.faults == 1 ? "" : "s",
+                    last.c_str());
   } else if (s.watchdog == Watchdog::Verdict::no_progress) {
     std::snprintf(headline, sizeof headline,
                   "watchdog: no progress for %s of simulated time, since %.3f us (--watchdog): the firmware hangs",

@@ -113,7 +113,11 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
 
   // Faults name the firmware's step at the time.
   faults_.set_step_source([this] { return cpu.step(); });
-  faults_.set_stop_on_fault(options.stop_on_fault);
+  if (options.stop_on_fault)
+    faults_.set_stop_on_fault([this] {
+      cpu.halt();
+      sc_core::sc_stop();
+    });
   bus.set_fault_log(&faults_);
   sat.set_fault_log(&faults_);
   dma.set_fault_log(&faults_);

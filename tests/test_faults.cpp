@@ -3,6 +3,9 @@
 // firmware that makes one mistake on purpose, then checks what the platform says against what
 // the firmware itself saw (its bus status, the engine's ERROR register) and the address map.
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -286,4 +289,87 @@ TEST(Watchdog, StopRequestHaltsTheFirmwareAtItsNextHalCall) {
   EXPECT_FALSE(s.firmware_finished);
   EXPECT_EQ(calls, 100);
   EXPECT_EQ(s.simulated, sc_core::sc_time(100, sc_core::SC_NS));
+}
+
+// ------------------------------------------------------------------------- satvp's exit codes
+
+namespace {
+
+using test::kSatvp;
+using test::kSource;
+using test::run_command;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+const std::string kRuns = std::string(CESTVP_BINARY_DIR) + "/test-runs/";
+
+}  // namespace
+
+TEST(SatvpExit, TimeLimitExits6WithADiagnosticDump) {
+  const std::string out = kRuns + "time-limit";
+  const test::Command c = run_command(kSatvp + " run --workload " + kSource + "/workloads/bringup.yaml --out " + out +
+                                      " --max-sim-time 100us");
+  EXPECT_EQ(c.exit_code, 6) << c.output;
+  EXPECT_NE(c.output.find("satvp: watchdog: the simulated-time limit of 100 us was reached"), std::string::npos)
+      << c.output;
+  const std::string dump = read_text(out + "/diagnostic.txt");
+  EXPECT_NE(dump.find("diagnostic dump at 100.000 us simulated"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("last bus transactions"), std::string::npos) << dump;
+}
+
+// Bring-up's first fault is one it provokes on purpose (a write to the read-only ID register).
+TEST(SatvpExit, StopOnFaultExits5AndNamesTheFault) {
+  const std::string out = kRuns + "stop-on-fault";
+  const test::Command c =
+      run_command(kSatvp + " run --workload " + kSource + "/workloads/bringup.yaml --out " + out + " --stop-on-fault");
+  EXPECT_EQ(c.exit_code, 5) << c.output;
+  EXPECT_NE(c.output.find("satvp: hardware fault: the run stopped at the first fault (--stop-on-fault): "), std::string::npos)
+      << c.output;
+  EXPECT_NE(c.output.find("bus: COMMAND_ERROR, cpu write of 4 B at 0x4000000000 (sat_regs.ID); firmware step: "
+                          "sat-registers"),
+            std::string::npos)
+      << c.output;
+}
+
+TEST(SatvpExit, BadWatchdogOptionIsABadInput) {
+  const test::Command c =
+      run_command(kSatvp + " run --workload " + kSource + "/workloads/bringup.yaml --watchdog 5 --out " + kRuns + "bad");
+  EXPECT_EQ(c.exit_code, 2) << c.output;
+  EXPECT_NE(c.output.find("satvp: error: --watchdog 5: "), std::string::npos) << c.output;
+}
+
+// A long training run is interrupted once it is under way: it stops at the firmware's next
+// step, exits 130, and leaves a partial report, the iterations done and a VCD that GTKWave's
+// converter reads to the end.
+TEST(SatvpExit, SigintStopsATrainingRunWithAPartialReportAndACompleteVcd) {
+  const std::string out = kRuns + "sigint";
+  std::filesystem::remove_all(out);
+  std::filesystem::create_directories(out);
+  const std::string run = kSatvp + " run --workload " + kSource +
+                          "/workloads/fashion_mnist_mlp.yaml --set dataset.name=synthetic --set iterations=20000 "
+                          "--set eval_samples=0 --set export.log_interval=10 --out " + out + " --vcd " + out +
+                          "/trace.vcd";
+  const test::Command c = run_command("(" + run + " > " + out + "/console.txt 2>&1 & pid=$!; " +
+                                      "for i in $(seq 300); do grep -q 'iteration *10/' " + out +
+                                      "/console.txt && break; sleep 0.1; done; kill -INT $pid; wait $pid; "
+                                      "echo exit=$?)");
+  EXPECT_NE(c.output.find("exit=130"), std::string::npos) << c.output << read_text(out + "/console.txt");
+  const std::string console = read_text(out + "/console.txt");
+  EXPECT_NE(console.find("satvp: stopped by SIGINT at "), std::string::npos) << console;
+  const std::string report = read_text(out + "/report.json");
+  EXPECT_NE(report.find("\"partial\": true"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"stopped_by\": \"SIGINT\""), std::string::npos) << report;
+  EXPECT_NE(read_text(out + "/metrics.csv").find("\n9,"), std::string::npos);  // iterations 0..9 at least
+  const test::Command fst = run_command("vcd2fst " + out + "/trace.vcd " + out + "/trace.fst");
+  EXPECT_EQ(fst.exit_code, 0) << fst.output;
+  // The VCD reaches past the end of the last iteration the firmware recorded (times in ps).
+  const std::string vcd = read_text(out + "/trace.vcd");
+  ASSERT_NE(vcd.find("$timescale 1ps $end"), std::string::npos);
+  const double vcd_end_us = std::stod(vcd.substr(vcd.rfind("\n#") + 2)) / 1e6;
+  const std::string metrics = read_text(out + "/metrics.csv");
+  const std::string last_row = metrics.substr(metrics.rfind('\n', metrics.size() - 2) + 1);
+  EXPECT_GE(vcd_end_us, std::stod(last_row.substr(last_row.rfind(',') + 1))) << last_row;
 }
