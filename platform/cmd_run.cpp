@@ -45,12 +45,6 @@ void create_parent_dir(const std::string& file) {
   if (ec) throw UserError("cannot create directory " + parent.string() + " for " + file + ": " + ec.message());
 }
 
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream os(path);
-  os << text;
-  if (!os) throw UserError("cannot write " + path.string());
-}
-
 fs::path prepare_out_dir(const RunArgs& args, const Workload& workload) {
   const fs::path dir = args.out.empty() ? fs::path("runs") / workload.name : fs::path(args.out);
   std::error_code ec;
@@ -336,8 +330,8 @@ int run_workload(const RunArgs& args) {
   // --mode, when given, overrides a training workload's `mode`; other programs default to functional.
   const std::string mode = !args.mode.empty() ? args.mode : workload.program == "train" ? workload.train.mode : "functional";
   const fs::path dir = prepare_out_dir(args, workload);
-  write_file(dir / "platform.yaml", to_yaml(config));
-  write_file(dir / "workload.yaml", to_yaml(workload));
+  write_text_atomically(dir / "platform.yaml", to_yaml(config));
+  write_text_atomically(dir / "workload.yaml", to_yaml(workload));
 
   for (const std::string& file : {args.vcd, args.trace_log, args.timeline})
     if (!file.empty()) create_parent_dir(file);

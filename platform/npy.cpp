@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "run_output.h"
 #include "sat/fp16.h"
 #include "user_error.h"
 
@@ -22,31 +23,6 @@ namespace {
 const std::string kMagic = "\x93NUMPY";
 constexpr std::size_t kAlign = 64;           // NumPy's ARRAY_ALIGN
 constexpr std::size_t kGrowthDigits = 21;    // NumPy's GROWTH_AXIS_MAX_DIGITS
-
-// Writes `bytes` to PATH.tmp, then renames it to PATH.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (out) out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (out) out.close();
-    if (!out) {
-      const std::string reason = std::strerror(errno);
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw UserError(path + ": cannot write " + tmp + " (" + reason +
-                      "); expected a writable path");
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(tmp, path, error);
-  if (error) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw UserError(path + ": cannot rename " + tmp + " to it (" + error.message() +
-                    "); expected a writable path");
-  }
-}
 
 // "()", "(5,)" or "(2, 3)", as Python writes a tuple.
 std::string shape_text(const std::vector<std::size_t>& shape) {
@@ -85,7 +61,7 @@ void write_npy_bytes(const std::string& path, const std::string& descr, const vo
   std::string bytes = npy_header(descr, shape);
   const char* begin = static_cast<const char*>(data);
   bytes.append(begin, element_count(shape) * item_size);
-  write_atomically(path, bytes);
+  write_text_atomically(path, bytes);
 }
 
 [[noreturn]] void npy_fail(const std::string& path, const std::string& problem,
@@ -328,7 +304,7 @@ void write_csv(const std::string& path, const std::vector<std::string>& header,
     for (std::size_t i = 0; i < rows[r].size(); ++i) text += (i ? "," : "") + rows[r][i].text();
     text += "\n";
   }
-  write_atomically(path, text);
+  write_text_atomically(path, text);
 }
 
 }  // namespace cestvp

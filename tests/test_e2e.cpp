@@ -49,9 +49,15 @@ TEST(EndToEnd, BringupWorkloadPassesEveryCheck) {
   // Two intentional register errors from the firmware (RO write, unmapped read) and the DMA's
   // read of an unmapped address reach the bus as error responses.
   EXPECT_EQ(stats.bus_errors, 3u);
-  ASSERT_EQ(vp.cpu.bus_faults().size(), 2u);
-  EXPECT_EQ(vp.cpu.bus_faults()[0].status, fw::BusStatus::command_error);
-  EXPECT_EQ(vp.cpu.bus_faults()[0].addr, vp.boot_info().sat_regs.base + regs::sat::ID);
+  // The platform's fault log has them, and the DMA engine's own READ_ERROR, each in its step.
+  const std::vector<FaultLog::Fault> faults = vp.faults().kept();
+  ASSERT_EQ(faults.size(), 4u);
+  EXPECT_EQ(faults[0].what, "COMMAND_ERROR");
+  EXPECT_EQ(faults[0].address, vp.boot_info().sat_regs.base + regs::sat::ID);
+  EXPECT_EQ(faults[0].step, "sat-registers");
+  EXPECT_EQ(faults[2].initiator, "dma");
+  EXPECT_EQ(faults[3].what, "READ_ERROR");
+  EXPECT_EQ(faults[3].step, "dma-error");
 }
 
 TEST(EndToEnd, BringupStopsWhenTheHardwareDoesNotMatch) {
@@ -81,9 +87,9 @@ TEST(EndToEnd, FirmwareSeesBusErrorsAndTheRunRecordsThem) {
                      VpOptions{});
   const RunStats stats = vp.run();
   EXPECT_EQ(stats.firmware_exit_code, 0);
-  ASSERT_EQ(vp.cpu.bus_faults().size(), 1u);
-  EXPECT_EQ(vp.cpu.bus_faults()[0].addr, 0xFFFF'0000'0000ull);
-  EXPECT_FALSE(vp.cpu.bus_faults()[0].write);
+  ASSERT_EQ(stats.faults, 1u);
+  EXPECT_EQ(vp.faults().kept()[0].address, 0xFFFF'0000'0000ull);
+  EXPECT_EQ(vp.faults().kept()[0].detail, "read of 4 B");
 }
 
 TEST(EndToEnd, FirmwareStopsOnSramSizeMismatch) {
