@@ -188,12 +188,13 @@ int run_job(const JobArgs& a, const CLI::App& cmd) {
                      options);
   const RunStats stats = vp.run();
   if (!stats.firmware_finished) {
-    std::cerr << log.str() << "satvp: the job never finished (the simulation ran out of events)\n";
-    return 3;
+    const char* why = stats.watchdog == Watchdog::Verdict::none ? "nothing left to simulate" : to_string(stats.watchdog);
+    std::cerr << log.str() << "satvp: the job never finished (" << why << ")\n" << vp.diagnostics();
+    return kExitHung;
   }
   if (stats.firmware_exit_code != 0) {
     std::cerr << log.str() << "satvp: job failed: " << report.problem << "\n";
-    return 1;
+    return stats.faults ? kExitHardwareFault : kExitFirmwareFailed;
   }
   print_job(a, spec, plan, report, stats, config);
   return 0;
