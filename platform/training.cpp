@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 
@@ -39,6 +40,13 @@ std::string mib(std::uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
   return text;
+}
+
+// Where the workload gave `key` ("FILE:LINE:COL: key"), for a problem found only now, against
+// the data files or DDR; the bare key for a workload made in code.
+std::string where(const TrainWorkload& w, const std::string& key) {
+  const auto found = w.where.find(key);
+  return found == w.where.end() ? key : found->second;
 }
 
 // Hands out the image's addresses in order, each area aligned, and records them.
@@ -144,18 +152,38 @@ void load_dataset(const TrainWorkload& w, bool counts_only, Split& train, Split&
   take_samples(set, 0, set.count(), test);
 }
 
-// Area sizes by kind, for the message when the image does not fit.
-std::string area_summary(const std::vector<MemoryArea>& areas) {
-  const char* kinds[] = {"tables", "tensor", "param", "train", "test", "sample order", "scratch", "result", "snapshots"};
-  std::uint64_t sums[std::size(kinds)] = {};
+// The kinds of area of the image, by the start of their names: what the message when the image
+// does not fit DDR calls them, and the workload key that sizes them most directly.
+struct AreaKind {
+  const char* prefix;
+  const char* label;
+  const char* key;
+};
+constexpr AreaKind kAreaKinds[] = {{"tables", "tables", "network.layers"},
+                                   {"tensor", "activations", "batch"},
+                                   {"param", "params", "network.layers"},
+                                   {"train", "training set", "dataset.train_samples"},
+                                   {"test", "test set", "dataset.test_samples"},
+                                   {"sample order", "sample order", "iterations"},
+                                   {"scratch", "scratch", "network.layers"},
+                                   {"result", "results", "iterations"},
+                                   {"snapshots", "snapshots", "export.snapshot_interval"}};
+
+// The image does not fit DDR: fails at the key of the largest kind of area, listing them all.
+[[noreturn]] void fail_ddr(const TrainWorkload& w, const std::vector<MemoryArea>& areas, std::uint64_t needed,
+                           std::uint64_t ddr) {
+  std::uint64_t sums[std::size(kAreaKinds)] = {};
   for (const MemoryArea& a : areas)
-    for (std::size_t k = 0; k < std::size(kinds); ++k)
-      if (a.name.compare(0, std::strlen(kinds[k]), kinds[k]) == 0) sums[k] += a.bytes;
-  const char* labels[] = {"tables", "activations", "params", "training set", "test set", "sample order", "scratch",
-                          "results", "snapshots"};
+    for (std::size_t k = 0; k < std::size(kAreaKinds); ++k)
+      if (a.name.compare(0, std::strlen(kAreaKinds[k].prefix), kAreaKinds[k].prefix) == 0) sums[k] += a.bytes;
   std::string text;
-  for (std::size_t k = 0; k < std::size(kinds); ++k) text += (k ? ", " : "") + std::string(labels[k]) + " " + mib(sums[k]);
-  return text;
+  for (std::size_t k = 0; k < std::size(kAreaKinds); ++k)
+    text += (k ? ", " : "") + std::string(kAreaKinds[k].label) + " " + mib(sums[k]);
+  const std::size_t largest = static_cast<std::size_t>(std::max_element(std::begin(sums), std::end(sums)) - sums);
+  throw UserError(where(w, kAreaKinds[largest].key) + ": the training image needs " + mib(needed) + " (" + text +
+                  ") but DDR has " + mib(ddr) +
+                  "; expected a smaller batch, dataset (dataset.train_samples), network or fewer snapshots "
+                  "(export.snapshot_interval), or more DDR (address_map.ddr.size)");
 }
 
 }  // namespace
@@ -215,20 +243,26 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   const bool holds_data = w.mode != "timing";
 
   Split train, test;
-  load_dataset(w, !holds_data, train, test);
+  try {
+    load_dataset(w, !holds_data, train, test);
+  } catch (const UserError& e) {  // names the file and what is wrong with it
+    const char* key = w.dataset.name == "synthetic" ? "dataset.synthetic" : "dataset.path";
+    throw UserError(where(w, key) + ": " + e.what());
+  }
   const std::uint32_t per_epoch = train.count / batch;
   if (per_epoch == 0)
-    throw UserError("dataset " + w.dataset.name + ": " + std::to_string(train.count) +
+    throw UserError(where(w, "batch") + ": dataset " + w.dataset.name + " has " + std::to_string(train.count) +
                     " training samples, fewer than one batch of " + std::to_string(batch) +
-                    "; expected at least batch training samples");
+                    "; expected a batch of at most " + std::to_string(train.count));
   const std::uint32_t iterations =
       w.iterations ? w.iterations
                    : static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{w.epochs} * per_epoch, 100'000'000));
   const std::uint32_t eval_samples = w.eval_samples ? w.eval_samples : test.count;
   if (eval_samples > test.count)
-    throw UserError("eval_samples: " + std::to_string(eval_samples) + " is more than the " + std::to_string(test.count) +
-                    " test samples read from " + (w.dataset.test_files.empty() ? w.dataset.name : w.dataset.test_files[0]) +
-                    "; expected at most " + std::to_string(test.count));
+    throw UserError(where(w, "eval_samples") + ": " + std::to_string(eval_samples) + " is more than the " +
+                    std::to_string(test.count) + " test samples read from " +
+                    (w.dataset.test_files.empty() ? w.dataset.name : w.dataset.test_files[0]) + "; expected at most " +
+                    std::to_string(test.count));
 
   // Counts first: the tables come before everything else.
   std::uint32_t tensor_count = 1, param_count = 0;
@@ -278,11 +312,21 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   SplitMix64 init_rng(~std::uint64_t{w.seed});
   std::uint64_t largest_weight = 0, sdgp_values = 0, sdgp_indices = 0, snapshot_bytes = 0;
 
+  // A param's initial values: a fill of its zeroed values, run only once the image is known to
+  // fit DDR, so that a network too large for it is rejected before they are allocated. The
+  // fills run in param order, so that the random draws come in that order.
+  using Fill = std::function<void(std::vector<float>&)>;
+  std::vector<Fill> fills;
+  const Fill zeros = [](std::vector<float>&) {};
+  const Fill ones = [](std::vector<float>& v) { std::fill(v.begin(), v.end(), 1.0f); };
+  const auto normal = [&init_rng](double stddev) -> Fill {
+    return [&init_rng, stddev](std::vector<float>& v) { normal_values(init_rng, stddev, v.data(), v.size()); };
+  };
   // A param: its buffers, its initial values, and what the platform knows about it. Buffers:
   // master only for batchnorm's running statistics; no FP16 copy for the host-only parameters
   // of embed and layernorm (the firmware reads their masters).
   enum Buffers { master_only, no_fp16_copy, all_buffers };
-  const auto add_param = [&](model::Param p, ParamInfo info, std::vector<float> values, Buffers buffers) {
+  const auto add_param = [&](model::Param p, ParamInfo info, Fill fill, Buffers buffers) {
     const std::string name = "param " + std::to_string(img.params.size()) + " (" + info.name + ")";
     p.master = layout.take(name + " master", std::uint64_t{p.count} * 4);
     if (buffers != master_only) {
@@ -303,7 +347,8 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     snapshot_bytes += model::param_snapshot_bytes(p, w.n, w.m);
     img.params.push_back(p);
     img.param_info.push_back(std::move(info));
-    img.initial.push_back(holds_data ? std::move(values) : std::vector<float>());
+    img.initial.emplace_back();
+    fills.push_back(std::move(fill));
     return static_cast<std::uint32_t>(img.params.size() - 1);
   };
   const auto vector_param = [](std::uint32_t count) {
@@ -320,10 +365,10 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     info.layer = i;
     info.torch_shape = {c};
     info.name = stem + ".weight";
-    layer.weight = add_param(vector_param(c), info, std::vector<float>(c, 1.0f), buffers);
+    layer.weight = add_param(vector_param(c), info, ones, buffers);
     info.bias = true;
     info.name = stem + ".bias";
-    layer.bias = add_param(vector_param(c), info, std::vector<float>(c, 0.0f), buffers);
+    layer.bias = add_param(vector_param(c), info, zeros, buffers);
   };
 
   for (std::uint32_t i = 0; i < layer_count; ++i) {
@@ -347,8 +392,6 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       p.cin = l.in.c;
       p.count = p.cout * p.taps * p.cin;
       p.decay = 1;
-      std::vector<float> values(holds_data ? p.count : 0);
-      normal_values(init_rng, std::sqrt(2.0 / (std::uint64_t{p.taps} * p.cin)), values.data(), values.size());
       ParamInfo info;
       info.layer = i;
       info.kernel = kernel;
@@ -356,14 +399,14 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       info.name = stem + ".weight";
       info.torch_shape = l.type == "conv2d" ? std::vector<std::size_t>{p.cout, p.cin, kernel, kernel}
                                             : std::vector<std::size_t>{p.cout, p.cin};
-      layer.weight = add_param(p, info, std::move(values), all_buffers);
+      layer.weight = add_param(p, info, normal(std::sqrt(2.0 / (std::uint64_t{p.taps} * p.cin))), all_buffers);
       if (l.bias) {
         ParamInfo b;
         b.layer = i;
         b.bias = true;
         b.name = stem + ".bias";
         b.torch_shape = {l.out};
-        layer.bias = add_param(vector_param(l.out), b, std::vector<float>(l.out, 0.0f), all_buffers);
+        layer.bias = add_param(vector_param(l.out), b, zeros, all_buffers);
       }
       if (sparse && w.scheme == model::Scheme::sdgp && l.type == "conv2d") {
         // dY~ of the layer: one line of Cout per output position.
@@ -383,17 +426,16 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       info.running = true;
       info.name = stem + ".running";
       info.torch_shape = {2, c};
-      std::vector<float> running(2 * std::size_t{c}, 0.0f);
-      std::fill(running.begin() + c, running.end(), 1.0f);
-      layer.a = add_param(vector_param(2 * c), info, std::move(running), master_only);
+      const Fill running = [](std::vector<float>& v) { std::fill(v.begin() + v.size() / 2, v.end(), 1.0f); };
+      layer.a = add_param(vector_param(2 * c), info, running, master_only);
     }
     if (l.type == "layernorm") {
       // gamma (1) and beta (0), trained like biases, no FP16 copy (docs/training.md).
       add_gamma_beta(layer, i, stem, l.in.c, no_fp16_copy);
     }
     if (l.type == "embed") {
-      // The position embeddings pos [T+1][D] (the weight param, N(0, 0.02^2) drawn here, in
-      // param order, from the generator of the He-normal weights) and the class token cls [D]
+      // The position embeddings pos [T+1][D] (the weight param, N(0, 0.02^2), drawn in
+      // param order from the generator of the He-normal weights) and the class token cls [D]
       // (the bias param, 0); no weight decay, no FP16 copy.
       const std::uint32_t tokens = l.out_shape.w, d = l.out_shape.c;
       model::Param pos;
@@ -402,17 +444,15 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
       pos.taps = 1;
       pos.cin = d;
       pos.decay = 0;
-      std::vector<float> values(holds_data ? pos.count : 0);
-      normal_values(init_rng, 0.02, values.data(), values.size());
       ParamInfo info;
       info.layer = i;
       info.name = stem + ".weight";
       info.torch_shape = {tokens, d};
-      layer.weight = add_param(pos, info, std::move(values), no_fp16_copy);
+      layer.weight = add_param(pos, info, normal(0.02), no_fp16_copy);
       info.bias = true;
       info.name = stem + ".bias";
       info.torch_shape = {d};
-      layer.bias = add_param(vector_param(d), info, std::vector<float>(d, 0.0f), no_fp16_copy);
+      layer.bias = add_param(vector_param(d), info, zeros, no_fp16_copy);
     }
     if (l.type == "attention") {
       layer.a = l.heads;
@@ -517,15 +557,21 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   h.sdgp_rescale = w.sdgp_rescale ? 1 : 0;
   h.snapshot_interval = w.snapshot_interval;
 
-  if (img.end - boot.ddr.base > boot.ddr.size)
-    throw UserError("the training image needs " + mib(img.end - boot.ddr.base) + " (" + area_summary(img.areas) +
-                    ") but DDR has " + mib(boot.ddr.size) +
-                    "; expected a smaller batch, dataset (dataset.train_samples), network or fewer snapshots "
-                    "(export.snapshot_interval), or more DDR (address_map.ddr.size)");
+  if (img.end - boot.ddr.base > boot.ddr.size) fail_ddr(w, img.areas, img.end - boot.ddr.base, boot.ddr.size);
 
   img.order = sample_order(train.count, batch, iterations, w.seed);
   if (!holds_data) return img;
-  if (!w.init_weights.empty()) load_initial_weights(img, w.init_weights);
+  for (std::size_t i = 0; i < img.params.size(); ++i) {
+    img.initial[i].resize(img.params[i].count);
+    fills[i](img.initial[i]);
+  }
+  if (!w.init_weights.empty()) {
+    try {
+      load_initial_weights(img, w.init_weights);
+    } catch (const UserError& e) {  // names the file and what is wrong with it
+      throw UserError(where(w, "init_weights") + ": " + e.what());
+    }
+  }
   img.train_images = std::move(train.images);
   img.train_labels = std::move(train.labels);
   img.test_images = std::move(test.images);
@@ -723,7 +769,7 @@ void load_initial_weights(TrainingImage& image, const std::string& dir) {
     ++loaded;
   }
   if (loaded == 0)
-    throw UserError("init_weights: " + dir + " holds none of this network's parameter files; expected files such as " +
+    throw UserError(dir + " holds none of this network's parameter files; expected files such as " +
                     image.param_info.front().name + ".npy (the names satvp writes in a run's weights/)");
 }
 

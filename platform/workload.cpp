@@ -483,6 +483,13 @@ std::vector<TrainLayer> read_layers(const YamlValue& network, const TrainDataset
                         data.name + " has " + std::to_string(data.classes) + " classes",
                     "the last layer before softmax_ce to produce " + std::to_string(data.classes) + " features");
     }
+    // The firmware counts a parameter's values in 32 bits (model::Param::count).
+    const std::uint64_t weights = std::uint64_t{layer.out} * (conv ? layer.kernel * layer.kernel : 1) * shape.c;
+    if (weights > UINT32_MAX)
+      item.fail(where + " has " + std::to_string(weights) + " weights (" + std::to_string(layer.out) + " x " +
+                    (conv ? std::to_string(layer.kernel) + "x" + std::to_string(layer.kernel) + " x " : "") +
+                    std::to_string(shape.c) + ")",
+                "at most " + std::to_string(UINT32_MAX) + " weights per layer");
     layer.out_shape = result;
     if (!layer.name.empty()) names.push_back(layer.name);
     layers.push_back(layer);
@@ -614,6 +621,15 @@ TrainWorkload read_train(const TrainKeys& k, const PlatformConfig* platform) {
   t.timeout_ns = optional(k.timeout, t.timeout_ns, [](const YamlValue& v) {
     return static_cast<std::uint64_t>(v.quantity(Quantity::time, {1e-6, 1e3}) * 1e9 + 0.5);
   });
+  // Where the keys are that build_training_image names when the data files or DDR disagree
+  // with them; a missing export section stands for its snapshot_interval.
+  YamlMap dataset = k.dataset.map(), network = k.network.map();
+  for (const YamlValue& v : {k.batch, k.iterations, k.eval_samples, k.init_weights, dataset.get("path"),
+                             dataset.get("synthetic"), dataset.get("train_samples"), dataset.get("test_samples"),
+                             network.get("layers")})
+    t.where[v.path()] = v.where();
+  t.where["export.snapshot_interval"] =
+      is_missing(k.export_) ? k.export_.where() : k.export_.map().get("snapshot_interval").where();
   return t;
 }
 

@@ -4,6 +4,7 @@
 // The training schema is docs/workloads.md.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,9 @@ struct TrainWorkload {
   std::uint32_t snapshot_interval = 0;  // export.snapshot_interval; 0: initial and final only
   std::uint32_t log_interval = 0;       // export.log_interval; 0: no progress lines
   std::uint64_t timeout_ns = 1'000'000'000;  // per engine job or DMA transfer, simulated
+  // Where the file (or a --set) gave the keys that build_training_image checks against the data
+  // files and DDR: key path -> "FILE:LINE:COL: key.path" (YamlValue::where), for its messages.
+  std::map<std::string, std::string> where;
 };
 
 const char* to_string(fw::model::Scheme scheme);

@@ -14,7 +14,7 @@
 namespace cestvp {
 namespace {
 
-std::string where(const std::string& file, const YAML::Mark& mark) {
+std::string at_mark(const std::string& file, const YAML::Mark& mark) {
   if (mark.is_null()) return file;
   return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
 }
@@ -99,10 +99,13 @@ YamlValue YamlValue::child(YAML::Node node, YAML::Mark mark, YAML::Mark key_mark
   return YamlValue(node, mark, file_, std::move(path), origins_, false);
 }
 
+std::string YamlValue::where() const {
+  const std::string at = from_override_ ? file_ : at_mark(file_, mark_);
+  return path_.empty() ? at : at + ": " + path_;
+}
+
 void YamlValue::fail(const std::string& problem, const std::string& expected) const {
-  const std::string key = path_.empty() ? "" : path_ + ": ";
-  const std::string at = from_override_ ? file_ : where(file_, mark_);
-  throw UserError(at + ": " + key + problem + "; expected " + expected);
+  throw UserError(where() + ": " + problem + "; expected " + expected);
 }
 
 std::string YamlValue::found() const {
@@ -141,7 +144,8 @@ std::uint64_t YamlValue::unsigned_integer(Range<std::uint64_t> range) const {
 
 double YamlValue::quantity(Quantity quantity, Range<double> range) const {
   const auto format = [quantity](double value) { return format_quantity(quantity, value); };
-  const std::string expected = std::string("a ") + name(quantity) + range_text(range, format) +
+  const std::string noun = name(quantity);
+  const std::string expected = (noun[0] == 'e' ? "an " : "a ") + noun + range_text(range, format) +
                                " with a unit (" + unit_symbols(quantity) + ")";
   return parse(expected, range, [quantity](const std::string& text) {
     return parse_quantity(quantity, text);
@@ -241,16 +245,120 @@ void YamlMap::finish() const {
   }
 }
 
+namespace {
+
+// The message of a syntax error in `text`. yaml-cpp gives a position only: the key path is
+// recovered from the block mapping keys above it and their indentation, and from the keys of
+// the flow collections ({...}, [...]) open at it. An unclosed flow collection, which yaml-cpp
+// reports where it gives up, is named where it opens; a tab in an indentation, which YAML
+// forbids and yaml-cpp reports as some structure not ending, is named at the tab.
+std::string syntax_error(const std::string& file, const std::string& text,
+                         const YAML::Exception& error) {
+  static const char kKeyCharacters[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+  struct Key {
+    std::size_t column;
+    std::string name;
+    int items;  // of its list so far
+  };
+  struct Flow {
+    int line;
+    std::size_t column;
+    char bracket;
+    std::string path;
+  };
+  std::vector<Key> keys;    // the open block keys, innermost last
+  std::vector<Flow> flows;  // the open flow collections, innermost last
+  const auto block_path = [&keys] {
+    std::string joined;
+    for (const Key& key : keys) {
+      joined += (joined.empty() ? "" : ".") + key.name;
+      if (key.items) joined += "[" + std::to_string(key.items - 1) + "]";
+    }
+    return joined;
+  };
+  const auto at = [&file](int line, std::size_t column, const std::string& path) {
+    return file + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
+           (path.empty() ? "" : path + ": ");
+  };
+  std::istringstream lines(text);
+  std::string line;
+  for (int number = 0; number <= error.mark.line && std::getline(lines, line); ++number) {
+    const std::size_t indent = line.find_first_not_of(" \t");
+    if (indent == std::string::npos || line[indent] == '#') continue;
+    if (flows.empty()) {
+      // A list may sit at its key's indentation; anything else at or left of a key closes it.
+      const bool item = line.compare(indent, 2, "- ") == 0;
+      const auto closed = [&](const Key& k) {
+        return item ? k.column > indent : k.column >= indent;
+      };
+      while (!keys.empty() && closed(keys.back())) keys.pop_back();
+      if (item && !keys.empty()) ++keys.back().items;
+      const std::size_t start = item ? line.find_first_not_of(' ', indent + 2) : indent;
+      const std::size_t end = line.find_first_not_of(kKeyCharacters, start);
+      const bool key = end != std::string::npos && end > start && line[end] == ':' &&
+                       (end + 1 == line.size() || line[end + 1] == ' ');
+      if (key) keys.push_back({start, line.substr(start, end - start), 0});
+      if (line.find('\t') < indent)
+        return at(number, line.find('\t'), block_path()) + "a tab in the indentation; expected "
+               "spaces (YAML does not allow tabs for indentation)";
+    }
+    // The flow brackets before the error, outside quotes and comments, with the keys before them.
+    const std::size_t stop = number == error.mark.line
+                                 ? std::min<std::size_t>(error.mark.column, line.size())
+                                 : line.size();
+    std::string key;  // of the next bracket, inside a flow mapping
+    char quote = 0;
+    for (std::size_t c = 0; c < stop; ++c) {
+      const char ch = line[c];
+      if (quote) {
+        quote = ch == quote ? 0 : quote;
+      } else if (ch == '\'' || ch == '"') {
+        quote = ch;
+      } else if (ch == '#' && (c == 0 || line[c - 1] == ' ')) {
+        break;
+      } else if (ch == '{' || ch == '[') {
+        const std::string parent = flows.empty() ? block_path() : flows.back().path;
+        flows.push_back({number, c, ch, key.empty() ? parent : parent + "." + key});
+        key.clear();
+      } else if ((ch == '}' || ch == ']') && !flows.empty()) {
+        flows.pop_back();
+      } else if (ch == ':' && !flows.empty() && c > 0) {
+        const std::size_t before = line.find_last_not_of(kKeyCharacters, c - 1);
+        const std::size_t begin = before == std::string::npos ? 0 : before + 1;
+        key = line.substr(begin, c - begin);
+      } else if (ch == ',') {
+        key.clear();
+      }
+    }
+  }
+  const bool unclosed = error.msg == YAML::ErrorMsg::END_OF_MAP_FLOW ||
+                        error.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW;
+  if (unclosed && !flows.empty()) {
+    const Flow& open = flows.back();
+    return at(open.line, open.column, open.path) + "this '" + open.bracket +
+           "' is never closed; expected a '" +
+           (open.bracket == '{' ? "}' to end the mapping" : "]' to end the list");
+  }
+  if (error.mark.is_null()) return file + ": " + error.msg + "; expected valid YAML syntax";
+  const std::string path = flows.empty() ? block_path() : flows.back().path;
+  return at(error.mark.line, error.mark.column, path) + error.msg + "; expected valid YAML syntax";
+}
+
+}  // namespace
+
 YamlValue load_yaml(const std::string& file, const std::vector<Override>& overrides) {
   std::ifstream in(file);
   if (!in || std::filesystem::is_directory(file)) {
     throw UserError(file + ": cannot open the file; expected a readable YAML file");
   }
+  std::ostringstream text;
+  text << in.rdbuf();
   YAML::Node root;
   try {
-    root = YAML::Load(in);
+    root = YAML::Load(text.str());
   } catch (const YAML::Exception& error) {
-    throw UserError(where(file, error.mark) + ": " + error.msg + "; expected valid YAML syntax");
+    throw UserError(syntax_error(file, text.str(), error));
   }
   // An empty document has no position; its start is the best one.
   const YAML::Mark mark = root.IsNull() ? YAML::Mark() : root.Mark();

@@ -51,6 +51,9 @@ class YamlValue {
 
   // For checks only the caller can make (power of two, overlaps): fails at this value.
   [[noreturn]] void fail(const std::string& problem, const std::string& expected) const;
+  // "FILE:LINE:COL: KEY.PATH", how fail() begins its message, for checks made after loading
+  // (against data files, against the memory the values add up to).
+  std::string where() const;
 
   const std::string& path() const { return path_; }  // "address_map.ddr.size"
   // For a value from an override: its key's line and position in the file.

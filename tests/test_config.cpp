@@ -326,6 +326,7 @@ void PrintTo(const BadFile& bad, std::ostream* out) { *out << bad.name; }
 #define TIME_UNITS " with a unit (ps, ns, us, ms, s)"
 #define FREQUENCY_UNITS " with a unit (Hz, kHz, MHz, GHz)"
 #define SIZE_UNITS " with a unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+#define BANDWIDTH_UNITS " with a unit (B/s, kB/s, MB/s, GB/s, TB/s, KiB/s, MiB/s, GiB/s, TiB/s)"
 
 const BadFile kBadFiles[] = {
     {"unknown_key", "2:10", "clocks.sta",
@@ -363,7 +364,7 @@ const BadFile kBadFiles[] = {
     {"address_overflow", "15:42", "address_map.irqc.size",
      "base 0xfffffffffffff000 + 8 KiB goes past the 64-bit address space; expected base + size "
      "at most 2^64 - 1"},
-    {"syntax_error", "7:13", "", "illegal map value; expected valid YAML syntax"},
+    {"syntax_error", "7:13", "tlm", "illegal map value; expected valid YAML syntax"},
     {"empty", "1:1", "", "no value; expected a mapping"},
     {"duplicate_key", "7:22", "tlm.quantum", "duplicate key; expected each key at most once"},
     {"interleave_not_power_of_two", "4:78", "ddr.interleave",
@@ -379,6 +380,65 @@ const BadFile kBadFiles[] = {
     {"duplicate_interrupt", "16:27", "interrupts.sat",
      "interrupt line 0 is also used by interrupts.dma at line 16; expected distinct interrupt "
      "lines"},
+    // Absurd clocks, bandwidths and times.
+    {"clock_zero", "2:15", "clocks.sat",
+     "'0 Hz' is out of range; expected a frequency from 1 kHz to 10 GHz" FREQUENCY_UNITS},
+    {"clock_too_slow", "2:15", "clocks.sat",
+     "'180 Hz' is out of range; expected a frequency from 1 kHz to 10 GHz" FREQUENCY_UNITS},
+    {"ddr_bandwidth_zero", "4:39", "ddr.channel_bandwidth",
+     "'0 GB/s' is out of range; expected a bandwidth from 1 MB/s to 10 TB/s" BANDWIDTH_UNITS},
+    {"ddr_bandwidth_absurd", "4:39", "ddr.channel_bandwidth",
+     "'1000 TB/s' is out of range; expected a bandwidth from 1 MB/s to 10 TB/s" BANDWIDTH_UNITS},
+    {"quantum_zero", "7:16", "tlm.quantum",
+     "'0 s' is out of range; expected a time from 1 ps to 1 s" TIME_UNITS},
+    {"quantum_too_long", "7:16", "tlm.quantum",
+     "'10 s' is out of range; expected a time from 1 ps to 1 s" TIME_UNITS},
+    {"hop_latency_absurd", "3:20", "bus.hop_latency",
+     "'8 s' is out of range; expected a time from 0 s to 1 ms" TIME_UNITS},
+    {"ddr_latency_absurd", "4:59", "ddr.latency",
+     "'80 ms' is out of range; expected a time from 0 s to 1 ms" TIME_UNITS},
+    // Zero or absurd sizes and counts.
+    {"ddr_channels_zero", "4:17", "ddr.channels", "'0' is out of range; expected an integer from 1 to 64"},
+    {"interleave_too_small", "4:78", "ddr.interleave",
+     "'32 B' is out of range; expected a whole size from 64 B to 1 GiB" SIZE_UNITS},
+    {"burst_zero", "5:14", "dma.burst", "'0 B' is out of range; expected a whole size from 4 B to 1 MiB" SIZE_UNITS},
+    {"array_rows_zero", "6:21", "sat.array.rows", "'0' is out of range; expected an integer from 1 to 1024"},
+    {"array_cols_absurd", "6:31", "sat.array.cols", "'4096' is out of range; expected an integer from 1 to 1024"},
+    {"sram_port_too_wide", "6:65", "sat.sram_port.a",
+     "'8 KiB' is out of range; expected a whole size from 1 B to 4 KiB" SIZE_UNITS},
+    {"osre_lanes_zero", "6:105", "sat.osre.lanes", "'0' is out of range; expected an integer from 1 to 1024"},
+    {"wuve_pipeline_absurd", "6:151", "sat.wuve.pipeline",
+     "'5000' is out of range; expected an integer from 0 to 1000"},
+    {"sram_size_zero", "11:42", "address_map.sat_sram_a.size",
+     "'0 B' is out of range; expected a whole size of at least 1 B" SIZE_UNITS},
+    {"interrupt_out_of_range", "16:27", "interrupts.sat", "'32' is out of range; expected an integer from 0 to 31"},
+    {"energy_negative", "18:15", "energy.mac",
+     "'-20 pJ' is negative; expected an energy from 0 J to 1 uJ with a unit (fJ, pJ, nJ, uJ, mJ, J)"},
+    // Unsupported M: M = 0, M above 32, none at all.
+    {"nm_m_zero", "6:43", "sat.nm_m[0]", "'0' is out of range; expected an integer from 2 to 32"},
+    {"nm_m_too_large", "6:46", "sat.nm_m[1]", "'64' is out of range; expected an integer from 2 to 32"},
+    {"nm_m_empty", "6:42", "sat.nm_m", "the list is empty; expected at least one group size M"},
+    // Overlapping address ranges.
+    {"overlap_ddr", "10:13", "address_map.sat_regs",
+     "[0x800000000, 0x800010000) overlaps address_map.ddr [0x0, 0x1000000000) at line 9; expected address "
+     "ranges that do not overlap"},
+    {"overlap_same_base", "15:9", "address_map.irqc",
+     "[0x4010000000, 0x4010001000) overlaps address_map.dma [0x4010000000, 0x4010001000) at line 14; "
+     "expected address ranges that do not overlap"},
+    // Wrong types, unknown and missing keys.
+    {"nm_m_not_a_list", "6:42", "sat.nm_m", "found '8'; expected a list"},
+    {"clocks_is_a_list", "2:9", "clocks", "found a list; expected a mapping"},
+    {"base_not_an_integer", "14:15", "address_map.dma.base", "'0x40100000zz' is not an integer; expected an integer"},
+    {"host_cost_not_a_number", "17:57", "host_cost.softmax",
+     "'fast' is not a number; expected a number from 0 to 1e+06"},
+    {"misspelt_nested_key", "4:7", "ddr.chanels",
+     "unknown key (did you mean 'channels'?); expected one of channels, channel_bandwidth, latency, interleave"},
+    {"missing_section", "2:1", "tlm", "missing key; expected a mapping"},
+    {"duplicate_section", "6:1", "ddr", "duplicate key; expected each key at most once"},
+    // YAML syntax.
+    {"tab_indentation", "12:1", "address_map.sat_sram_b",
+     "a tab in the indentation; expected spaces (YAML does not allow tabs for indentation)"},
+    {"unclosed_flow_mapping", "4:6", "ddr", "this '{' is never closed; expected a '}' to end the mapping"},
 };
 
 class BadPlatform : public testing::TestWithParam<BadFile> {};

@@ -1,11 +1,15 @@
 // End to end: the platform boots from the default platform YAML, the firmware runs on the host
 // CPU model, and its verdict comes back out; satvp reports bad input with exit codes.
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -185,6 +189,41 @@ TEST(Satvp, BadPlatformFilesAreRejectedWithFileLineAndKey) {
     EXPECT_EQ(c.exit_code, 2) << k.file << ": " << c.output;
     EXPECT_NE(c.output.find("satvp: error: "), std::string::npos) << c.output;
     EXPECT_NE(c.output.find(k.expect), std::string::npos) << c.output;
+  }
+}
+
+// Every file of both bad-input corpora (docs/reliability.md, "Bad input"): satvp exits with 2
+// and one error line that starts with the file, line and column, and nothing escapes as a crash.
+// It runs in the source root, which the corpus's dataset paths are relative to.
+TEST(Satvp, WholeBadInputCorpusExitsWith2AndOneMessage) {
+  namespace fs = std::filesystem;
+  const std::string out = std::string(CESTVP_BINARY_DIR) + "/test-runs/bad-input";
+  std::vector<std::string> files;
+  for (const char* corpus : {"bad_platform", "bad_train"})
+    for (const auto& entry : fs::directory_iterator(kSource + "/tests/data/" + corpus))
+      files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  EXPECT_GE(files.size(), 80u);
+  const std::regex line_column("^[0-9]+:[0-9]+: ");
+  for (const std::string& file : files) {
+    const bool platform = file.find("/bad_platform/") != std::string::npos;
+    const std::string input = platform ? "--platform " + file + " --workload " + kSource + "/workloads/bringup.yaml"
+                                       : "--workload " + file;
+    const Command c = run_command("cd " + kSource + " && " + kSatvp + " run " + input + " --out " + out);
+    EXPECT_EQ(c.exit_code, 2) << file << "\n" << c.output;
+    for (const char* crash : {"simulator error", "terminate", "Aborted"})
+      EXPECT_EQ(c.output.find(crash), std::string::npos) << file << "\n" << c.output;
+    const std::string tag = "satvp: error: ";
+    std::vector<std::string> errors;
+    std::istringstream lines(c.output);
+    for (std::string line; std::getline(lines, line);)
+      if (line.compare(0, tag.size(), tag) == 0) errors.push_back(line.substr(tag.size()));
+    EXPECT_EQ(errors.size(), 1u) << file << "\n" << c.output;
+    if (errors.size() != 1) continue;
+    const std::string& error = errors[0];
+    EXPECT_TRUE(error.compare(0, file.size() + 1, file + ":") == 0 &&
+                std::regex_search(error.substr(file.size() + 1), line_column))
+        << error;
   }
 }
 

@@ -382,9 +382,11 @@ TEST(TrainWorkload, ShippedVitIsATinyVisionTransformerOnCifar100Shapes) {
 struct BadFile {
   const char* name;
   const char* position;  // line:column
-  const char* key;       // key path the message names
+  const char* key;       // key path the message names; empty for the empty document
   const char* phrase;    // what the message must say
 };
+
+#define NM_EXPECTED "; expected N:M with 1 <= N <= M <= 255, e.g. 2:8"
 
 const BadFile kBadFiles[] = {
     {"unknown_layer_type", "9:14", "network.layers[0].type", "unknown layer type 'conv3d' (did you mean 'conv2d'?)"},
@@ -437,15 +439,129 @@ const BadFile kBadFiles[] = {
      "embed (layer 1) needs a token sequence [1][T][D], but its input is 8x8x4 (H x W x C); expected a tokens layer"},
     {"cls_token_not_tokens", "10:7", "network.layers[1]",
      "cls_token (layer 1) needs a token sequence [1][T][D], but its input is 64 features"},
+    // N:M
+    {"nm_n_greater_than_m", "5:5", "nm", "'9:8' is not an N:M sparsity" NM_EXPECTED},
+    {"nm_m_zero", "5:5", "nm", "'2:0' is not an N:M sparsity" NM_EXPECTED},
+    {"nm_n_zero", "5:5", "nm", "'0:8' is not an N:M sparsity" NM_EXPECTED},
+    {"nm_m_unsupported", "5:5", "nm", "M = 6 is not supported by the platform"},
+    {"nm_not_a_string", "5:5", "nm", "found a list; expected a string"},
+    // Zero and negative shapes.
+    {"conv_out_zero", "9:27", "network.layers[0].out", "'0' is out of range; expected an integer from 1 to 65536"},
+    {"conv_kernel_zero", "9:38", "network.layers[0].kernel", "'0' is out of range; expected an integer from 1 to 64"},
+    {"conv_stride_zero", "9:49", "network.layers[0].stride", "'0' is out of range; expected an integer from 1 to 64"},
+    {"conv_out_negative", "9:27", "network.layers[0].out", "'-8' is negative; expected an integer from 1 to 65536"},
+    {"linear_out_zero", "10:27", "network.layers[1].out", "'0' is out of range; expected an integer from 1 to 65536"},
+    {"synthetic_height_zero", "6:48", "dataset.synthetic.height",
+     "'0' is out of range; expected an integer from 1 to 4096"},
+    {"synthetic_width_negative", "6:47", "dataset.synthetic.width",
+     "'-8' is negative; expected an integer from 1 to 4096"},
+    // Shapes that do not chain.
+    {"pool_kernel_too_large", "10:31", "network.layers[1].kernel",
+     "kernel 9 is larger than the 8x8 input; expected a kernel of at most 8"},
+    {"softmax_on_image", "9:7", "network.layers[0]",
+     "layer 0 produces 8x8x10 (H x W x C), not logits; expected 10 features into softmax_ce"},
+    {"flatten_too_large", "9:7", "network.layers[0]",
+     "flattens 2097152 features; expected at most 1048576 (pool or stride first)"},
+    {"linear_too_many_weights", "11:7", "network.layers[2]",
+     "linear (layer 2) has 4294967296 weights (65536 x 65536); expected at most 4294967295 weights per layer"},
+    // Larger than DDR, named at the key that sizes the largest part. 1000 x 136x136x8192 FP16
+    // values and gradients are 578000 MiB, the pooled 2x2x8192 ones 125 MiB more.
+    {"ddr_activations_too_large", "4:8", "batch", "activations 578125.2 MiB"},
+    // 64 x 65536 + 65536 x 65535 + 65535 x 65535 + 65535 x 10 weights of 12 B (FP32 master and
+    // momentum, FP16 gradient and copy).
+    {"ddr_weights_too_large", "9:5", "network.layers", "params 98357.2 MiB"},
+    // 10000002 snapshots of the 64 x 32 + 32 x 10 FP32 weights.
+    {"ddr_snapshots_too_large", "14:29", "export.snapshot_interval", "snapshots 90332.0 MiB"},
+    // Missing or corrupt dataset files: the message names the workload's dataset.path and the file.
+    {"idx_truncated", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_truncated/train-images-idx3-ubyte: truncated IDX file: 1000 bytes found; expected "
+     "47040016 bytes (16 of header + 60000 x 28 x 28)"},
+    {"idx_wrong_magic", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_wrong_magic/train-images-idx3-ubyte: wrong magic number 0x00000801; expected "
+     "0x00000803 for an IDX images file"},
+    {"idx_header_truncated", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_header_truncated/train-images-idx3-ubyte: truncated IDX file: 10 bytes found; "
+     "expected 16 bytes of header"},
+    {"idx_too_long", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_too_long/train-images-idx3-ubyte: IDX file too long: 1684 bytes found; expected "
+     "1584 bytes (16 of header + 2 x 28 x 28)"},
+    {"idx_zero_rows", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_zero_rows/train-images-idx3-ubyte: an image dimension is 0 (2 x 0); expected rows "
+     "and columns >= 1"},
+    {"idx_labels_wrong_magic", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_labels_wrong_magic/train-labels-idx1-ubyte: wrong magic number 0x00000803; expected "
+     "0x00000801 for an IDX labels file"},
+    {"idx_label_count_mismatch", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_label_count_mismatch/train-labels-idx1-ubyte: 3 labels for the 2 images of "
+     "tests/data/bad_datasets/idx_label_count_mismatch/train-images-idx3-ubyte; expected one label per image"},
+    {"idx_label_out_of_range", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_label_out_of_range/train-labels-idx1-ubyte: label 12 of item 1 is out of range; "
+     "expected 0..9"},
+    {"idx_wrong_image_size", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_wrong_image_size/train-images-idx3-ubyte: images are 32x32x1; expected 28x28x1 "
+     "images of fashion-mnist"},
+    {"idx_gzip_corrupt", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_gzip_corrupt/train-images-idx3-ubyte.gz: corrupt gzip file (invalid block type); "
+     "expected valid gzip data"},
+    {"idx_gzip_truncated", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_gzip_truncated/train-images-idx3-ubyte.gz: corrupt gzip file: the compressed data "
+     "ends early (truncated?); expected a complete gzip stream"},
+    {"idx_fewer_images_than_batch", "4:8", "batch",
+     "dataset fashion-mnist has 2 training samples, fewer than one batch of 16; expected a batch of at most 2"},
+    {"idx_fewer_images_than_eval_samples", "5:15", "eval_samples",
+     "5 is more than the 2 test samples read from tests/data/bad_datasets/idx_two_images/t10k-images-idx3-ubyte; "
+     "expected at most 2"},
+    {"idx_fewer_images_than_test_samples", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_two_images/t10k-images-idx3-ubyte: has 2 images, fewer than dataset.test_samples = "
+     "5; expected at most 2 for dataset.test_samples"},
+    {"cifar_truncated", "6:33", "dataset.path",
+     "tests/data/bad_datasets/cifar_truncated/train.bin: truncated CIFAR file: 4074 bytes found, the last record has "
+     "1000 of 3074 bytes; expected a whole number of 3074-byte records, e.g. 3074 or 6148 bytes"},
+    {"cifar_empty", "6:33", "dataset.path",
+     "tests/data/bad_datasets/cifar_empty/train.bin: empty file; expected CIFAR records of 3074 bytes"},
+    // YAML syntax.
+    {"syntax_error", "10:7", "network.layers[1]", "this '{' is never closed; expected a '}' to end the mapping"},
+    {"two_colons", "5:14", "optimizer", "illegal map value; expected valid YAML syntax"},
+    {"tab_indentation", "8:1", "network.layers",
+     "a tab in the indentation; expected spaces (YAML does not allow tabs for indentation)"},
+    {"duplicate_key", "5:1", "batch", "duplicate key; expected each key at most once"},
+    {"empty", "1:1", "", "no value; expected a mapping"},
+    // Unknown keys, wrong types, values out of range.
+    {"optimiser_spelling", "5:1", "optimiser",
+     "unknown key (did you mean 'optimizer'?); expected one of name, program"},
+    {"network_layer_key", "8:3", "network.layer", "unknown key (did you mean 'layers'?); expected one of layers"},
+    {"layers_not_a_list", "8:11", "network.layers", "found a mapping; expected a list"},
+    {"dataset_not_a_mapping", "6:10", "dataset", "found 'synthetic'; expected a mapping"},
+    {"batch_not_an_integer", "4:8", "batch", "'16.5' is not an integer; expected an integer from 1 to 65536"},
+    {"out_is_a_list", "10:27", "network.layers[1].out", "found a list; expected an integer from 1 to 65536"},
+    {"timeout_zero", "5:10", "timeout", "'0 s' is out of range; expected a time from 1 us to 1000 s"},
+    {"lr_negative", "5:17", "optimizer.lr", "'-0.1' is out of range; expected a number from 0 to 100"},
+    {"loss_scale_zero", "5:13", "loss_scale", "0 is out of range; expected a number above 0 to 65536"},
 };
 
+// Names the case in test output (and CTest test names) instead of dumping its bytes.
+void PrintTo(const BadFile& bad, std::ostream* out) { *out << bad.name; }
+
 class BadTrainWorkload : public testing::TestWithParam<BadFile> {};
+
+// The corpus names its dataset directories relative to the source root: a relative
+// dataset.path is relative to the working directory, as for satvp run from there.
+class InSourceRoot {
+ public:
+  InSourceRoot() : saved_(fs::current_path()) { fs::current_path(kSource); }
+  ~InSourceRoot() { fs::current_path(saved_); }
+
+ private:
+  fs::path saved_;
+};
 
 TEST_P(BadTrainWorkload, IsRejectedWithFileLineKeyAndReason) {
   const BadFile& bad = GetParam();
   const std::string path = kBadDir + "/" + bad.name + ".yaml";
-  const std::string message = error_of([&] { load(path); });
-  const std::string prefix = path + ":" + bad.position + ": " + bad.key + ": ";
+  const InSourceRoot in_source_root;
+  // Some problems show only against the data files or DDR: the loader builds the image.
+  const std::string message = error_of([&] { build_training_image(load(path).train, boot()); });
+  const std::string prefix = path + ":" + bad.position + ": " + (*bad.key ? std::string(bad.key) + ": " : "");
   EXPECT_EQ(message.substr(0, prefix.size()), prefix) << message;
   EXPECT_NE(message.find(bad.phrase), std::string::npos) << message;
 }
@@ -460,6 +576,36 @@ TEST(BadTrainCorpus, EveryFileIsChecked) {
   for (const BadFile& bad : kBadFiles) checked.insert(bad.name);
   EXPECT_EQ(files, checked);
   EXPECT_GE(files.size(), 15u);
+}
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Every directory of tests/data/bad_datasets is the dataset.path of a corpus workload, and holds
+// only files the loader looks for there (those it never reads before the error are empty).
+TEST(BadTrainCorpus, EveryDatasetFileIsUsed) {
+  const std::string prefix = "path: tests/data/bad_datasets/";
+  std::set<std::string> named;
+  for (const auto& entry : fs::directory_iterator(kBadDir)) {
+    const std::string text = file_text(entry.path());
+    const std::size_t at = text.find(prefix);
+    if (at == std::string::npos) continue;
+    const std::size_t from = at + prefix.size();
+    named.insert(text.substr(from, text.find_first_of(",}", from) - from));
+  }
+  const std::set<std::string> looked_for = {"train-images-idx3-ubyte",    "train-labels-idx1-ubyte",
+                                            "t10k-images-idx3-ubyte",     "t10k-labels-idx1-ubyte",
+                                            "train-images-idx3-ubyte.gz", "train.bin",
+                                            "test.bin"};
+  std::set<std::string> dirs;
+  for (const auto& dir : fs::directory_iterator(kSource + "/tests/data/bad_datasets")) {
+    dirs.insert(dir.path().filename().string());
+    for (const auto& file : fs::directory_iterator(dir.path()))
+      EXPECT_EQ(looked_for.count(file.path().filename().string()), 1u) << file.path();
+  }
+  EXPECT_EQ(dirs, named);
 }
 
 TEST(BadTrainCorpus, MissingFashionMnistSaysHowToInstallIt) {
@@ -1231,11 +1377,6 @@ TEST(TrainExport, TorchLayoutOfAConvWeightIsOihw) {
   EXPECT_EQ(oihw[((1 * 3 + 2) * 2 + 1) * 2 + 0], 20.0f);
   EXPECT_EQ(oihw[1], 3.0f);  // [0][0][0][1] = [0][0][1][0]
   EXPECT_EQ(oihw[4], 1.0f);  // [0][1][0][0] = [0][0][0][1]
-}
-
-std::string file_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 TEST(TrainExport, WritesMetricsWeightsSnapshotsAndMasks) {
