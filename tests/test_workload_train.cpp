@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -1563,17 +1562,13 @@ TEST(TrainExport, ProgressLine) {
 
 // ------------------------------------------------------------------------------ satvp run
 
-TEST(TrainImage, FullFashionMnistLoadsQuickly) {
-  const auto start = std::chrono::steady_clock::now();
+// How fast is bench_dataset's business (docs/performance.md), not a unit test's.
+TEST(TrainImage, FullFashionMnistLoads) {
   const TrainingImage image = build_training_image(load(kCnn).train, boot());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(image.header.train_count, 60000u);
   EXPECT_EQ(image.header.test_count, 10000u);
   EXPECT_EQ(image.header.iterations, 937u);
   EXPECT_EQ(image.order.size(), 937u * 64u);
-  // The target is < 1 s (docs/workloads.md); the bound leaves room for a loaded machine.
-  EXPECT_LT(seconds, 3.0);
-  std::printf("full Fashion-MNIST image built in %.3f s\n", seconds);
 }
 
 TEST(TrainSatvp, RunStartsTheTrainingRuntimeWithTheOverrides) {
