@@ -659,6 +659,12 @@ Workload load_workload(const std::string& path, const std::vector<Override>& ove
   } catch (const UserError&) {
   }
   const std::vector<std::string> programs = {"bringup", "engines", "train"};
+  // Without a program every training key would be reported as unknown; say what is missing.
+  if (!program.exists())
+    for (const char* key : {"network", "dataset", "optimizer"})
+      if (present(root.get(key)))
+        program.fail(std::string("missing key, and the file has the training key '") + key + "'",
+                     "program: train (or bringup, engines)");
   if (!program_text.empty() && std::find(programs.begin(), programs.end(), program_text) == programs.end())
     program.fail("unknown program '" + program_text + "'" + did_you_mean(program_text, programs),
                  "bringup, engines or train");

@@ -56,6 +56,7 @@ class YamlValue {
   std::string where() const;
 
   const std::string& path() const { return path_; }  // "address_map.ddr.size"
+  bool exists() const { return node_.IsDefined(); }  // false for a key absent from its mapping
   // For a value from an override: its key's line and position in the file.
   int line() const { return mark_.line + 1; }
   int position() const { return mark_.pos; }  // orders values as they appear in the file

@@ -62,14 +62,14 @@ struct Memory {
     return [this](std::uint64_t addr, const void* src, std::uint64_t n) {
       ASSERT_GE(addr, base);
       ASSERT_LE(addr - base + n, bytes.size());
-      std::memcpy(bytes.data() + (addr - base), src, n);
+      if (n) std::memcpy(bytes.data() + (addr - base), src, n);  // src may be null when n is 0
     };
   }
   MemRead reader() const {
     return [this](std::uint64_t addr, void* dst, std::uint64_t n) {
       ASSERT_GE(addr, base);
       ASSERT_LE(addr - base + n, bytes.size());
-      std::memcpy(dst, bytes.data() + (addr - base), n);
+      if (n) std::memcpy(dst, bytes.data() + (addr - base), n);  // dst may be null when n is 0
     };
   }
   template <typename T>
@@ -415,6 +415,8 @@ const BadFile kBadFiles[] = {
     {"no_weights", "9:5", "network.layers", "no conv2d or linear layer: nothing to train"},
     {"unknown_scheme", "5:9", "scheme", "unknown scheme 'bdpw' (did you mean 'bdwp'?)"},
     {"unknown_program", "3:10", "program", "unknown program 'trian' (did you mean 'train'?)"},
+    {"program_missing", "2:1", "program",
+     "missing key, and the file has the training key 'network'; expected program: train (or bringup, engines)"},
     {"mean_per_channel", "6:34", "dataset.mean", "2 values for the 1 channel of synthetic; expected one value per channel"},
     {"std_zero", "6:47", "dataset.std[0]", "0 is out of range; expected a number above 0 to 1000"},
     {"momentum_one", "5:32", "optimizer.momentum", "1 is out of range; expected a number from 0 to below 1"},
