@@ -103,6 +103,15 @@ void Dma::write_start(std::uint32_t value) {
     return;
   }
   for (std::uint32_t reg : {r::ERROR_CODE, r::ERROR_ADDR_LO, r::ERROR_ADDR_HI}) regs_.set(reg, 0);
+  const auto mode = static_cast<r::CtrlMode>((regs_.get(r::CTRL) & r::CTRL_MODE_MASK) >> r::CTRL_MODE_SHIFT);
+  chain_ = mode == r::CtrlMode::CHAIN;
+  direct_ = {join(regs_.get(r::SRC_LO), regs_.get(r::SRC_HI)),
+             join(regs_.get(r::DST_LO), regs_.get(r::DST_HI)),
+             regs_.get(r::LENGTH),
+             regs_.get(r::ROWS),
+             regs_.get(r::SRC_STRIDE),
+             regs_.get(r::DST_STRIDE)};
+  first_descriptor_ = join(regs_.get(r::DESC_LO), regs_.get(r::DESC_HI));
   bytes_done_ = 0;
   desc_done_ = 0;
   busy_ = true;
@@ -114,25 +123,14 @@ void Dma::run() {
     sc_core::wait(start_event_);
     qk_.reset();
     Fault fault{};
-    const auto mode = static_cast<r::CtrlMode>((regs_.get(r::CTRL) & r::CTRL_MODE_MASK) >> r::CTRL_MODE_SHIFT);
-    const bool ok = mode == r::CtrlMode::CHAIN ? run_chain(fault) : run_direct(fault);
+    const bool ok = chain_ ? run_chain(fault) : copy_rows(direct_, fault);
     qk_.sync();
     finish(ok, fault);
   }
 }
 
-bool Dma::run_direct(Fault& fault) {
-  const Copy copy{join(regs_.get(r::SRC_LO), regs_.get(r::SRC_HI)),
-                  join(regs_.get(r::DST_LO), regs_.get(r::DST_HI)),
-                  regs_.get(r::LENGTH),
-                  regs_.get(r::ROWS),
-                  regs_.get(r::SRC_STRIDE),
-                  regs_.get(r::DST_STRIDE)};
-  return copy_rows(copy, fault);
-}
-
 bool Dma::run_chain(Fault& fault) {
-  std::uint64_t addr = join(regs_.get(r::DESC_LO), regs_.get(r::DESC_HI));
+  std::uint64_t addr = first_descriptor_;
   do {
     Copy copy{};
     std::uint64_t next = 0;

@@ -1,6 +1,8 @@
 // DMA engine (riscv-vp's DMA, grown up): registers on a target socket, data moved through its
 // own initiator socket in bursts of at most `burst` bytes. Modes: a direct 1-D/2-D copy
-// programmed in registers, or a chain of descriptors in memory. Completion and errors set
+// programmed in registers, or a chain of descriptors in memory; START takes the mode, the copy
+// and the first descriptor's address from the registers, which the firmware may then program
+// for the next transfer while this one runs. Completion and errors set
 // IRQ_STATUS bits and drive the interrupt line; a failing bus access stops the transfer and is
 // reported with its address in ERROR_ADDR, never dropped.
 //
@@ -70,7 +72,6 @@ class Dma : public sc_core::sc_module {
   std::uint32_t read_status() const;
 
   void run();
-  bool run_direct(Fault& fault);
   bool run_chain(Fault& fault);
   bool fetch_descriptor(std::uint64_t addr, Copy& copy, std::uint64_t& next, Fault& fault);
   bool copy_rows(const Copy& copy, Fault& fault);
@@ -89,6 +90,12 @@ class Dma : public sc_core::sc_module {
   tlm::tlm_generic_payload descriptor_gp_;
   tlm::tlm_generic_payload burst_gp_;  // owns its TimingOnly extension in a timing-only run
   bool busy_ = false;
+  // The transfer of the last START. Read from the registers in write_start, not when the engine's
+  // thread runs: the initiator runs ahead of it (temporal decoupling), and its next register
+  // writes would otherwise change a transfer already started.
+  bool chain_ = false;
+  Copy direct_{};
+  std::uint64_t first_descriptor_ = 0;
   std::uint32_t state_ = 0;
   std::uint64_t bytes_done_ = 0;  // BYTES_DONE: by the current or last START
   std::uint32_t desc_done_ = 0;   // DESC_DONE

@@ -128,6 +128,7 @@ void Sat::write_start(EngineState& e, std::uint32_t value) {
     return;
   }
   regs_.set(e.base + kError, 0);
+  decode(static_cast<Engine>(&e - engines_));
   e.busy = true;
   trace_busy(e);
   e.start.notify(sc_core::SC_ZERO_TIME);
@@ -157,16 +158,24 @@ sat::JobError Sat::run_job(const sat::Decoded<Job>& decoded, CostFn cost_of, Com
   return sat::JobError::nan_input;
 }
 
-sat::JobError Sat::execute(Engine engine, sat::JobCost& cost) {
+void Sat::decode(Engine engine) {
   const sat::DecodeContext context{regs_, sram_, m_mask_};
   switch (engine) {
+    case Engine::stce: stce_job_ = sat::decode_stce(context); break;
+    case Engine::osre: osre_job_ = sat::decode_osre(context); break;
+    case Engine::wuve: wuve_job_ = sat::decode_wuve(context); break;
+  }
+}
+
+sat::JobError Sat::execute(Engine engine, sat::JobCost& cost) {
+  switch (engine) {
     case Engine::stce:
-      return run_job(sat::decode_stce(context), sat::stce_cost,
+      return run_job(stce_job_, sat::stce_cost,
                      [this](const sat::StceJob& j) { return sat::stce_compute(j, params_.mode), true; }, cost);
     case Engine::osre:
-      return run_job(sat::decode_osre(context), sat::osre_cost, sat::osre_compute, cost);
+      return run_job(osre_job_, sat::osre_cost, sat::osre_compute, cost);
     case Engine::wuve:
-      return run_job(sat::decode_wuve(context), sat::wuve_cost,
+      return run_job(wuve_job_, sat::wuve_cost,
                      [](const sat::WuveJob& j) { return sat::wuve_compute(j), true; }, cost);
   }
   return sat::JobError::bad_op;

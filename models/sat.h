@@ -1,8 +1,8 @@
 // SAT accelerator: its register block (identification, configuration, interrupts, and per
 // engine the job, status, error and counter registers), its on-chip SRAM buffers A, B and C,
-// and the three engines STCE, OSRE and WUVE (docs/engines.md). Each engine runs its jobs in a
-// thread of its own: decode and check the job registers, take the time its formula gives,
-// compute in the run's numerics mode, update counters, raise DONE or ERROR.
+// and the three engines STCE, OSRE and WUVE (docs/engines.md). START decodes and checks the
+// engine's job registers; the engine's thread then takes the time its formula gives, computes
+// in the run's numerics mode, updates counters, raises DONE or ERROR.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -73,7 +73,9 @@ class Sat : public sc_core::sc_module {
   void update_irq();
   void drive_irq();
   void run_engine(EngineState& engine);
-  // Decodes and runs the engine's job; returns its error, fills its cost (time and counters).
+  // Decodes the job registers of an engine at its START.
+  void decode(Engine engine);
+  // Runs the engine's decoded job; returns its error, fills its cost (time and counters).
   sat::JobError execute(Engine engine, sat::JobCost& cost);
   template <typename Job, typename CostFn, typename ComputeFn>
   sat::JobError run_job(const sat::Decoded<Job>& decoded, CostFn cost_of, ComputeFn compute, sat::JobCost& cost);
@@ -89,6 +91,12 @@ class Sat : public sc_core::sc_module {
   sat::SramBuffers sram_;
   std::uint32_t m_mask_;
   EngineState engines_[3];
+  // Each engine's job as its last START found the registers. Decoded in write_start, not when
+  // the engine's thread runs: the initiator runs ahead of it (temporal decoupling), and its next
+  // register writes would otherwise change a job already started.
+  sat::Decoded<sat::StceJob> stce_job_;
+  sat::Decoded<sat::OsreJob> osre_job_;
+  sat::Decoded<sat::WuveJob> wuve_job_;
   sc_core::sc_event irq_changed_;
   Tracer* tracer_ = nullptr;
   Timeline* timeline_ = nullptr;

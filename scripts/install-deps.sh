@@ -21,6 +21,9 @@ packages=(
   dataset-fashion-mnist # Fashion-MNIST IDX files for training on the platform
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev
+  valgrind              # scripts/memcheck.sh (the asan preset needs nothing more: gcc ships libasan/libubsan)
+  clang                 # fuzz preset: the libFuzzer harnesses (fuzz/) are built with Clang
+  libclang-rt-14-dev    # libFuzzer and the sanitizer runtimes Clang links them with
   python3-numpy         # independent check that NumPy loads the .npy files we write
   python3-matplotlib    # scripts/plot.py: the PNGs of a run, a comparison or a sweep
   # tracing: gtkwave opens traces and provides vcd2fst (used by the tests);

@@ -204,6 +204,8 @@ TEST(SatFirmware, PadEntriesOfAShortTailContributeNothing) {
                          for (unsigned k = 0; k < 97; ++k)
                            image.set_f16(g.a, r * 97 + k, fw::float_to_half(r == 0 && k == 96 ? INFINITY : 1.0f));
                        std::vector<std::uint16_t> w(32 * 97, fw::float_to_half(1.0f));  // W[32][97], forward
+                       // Both in buffer B, which at() may move as it grows: grow it before taking pointers.
+                       image.at(g.b, s.b_bytes), image.at(g.b_idx, s.b_idx_bytes);
                        fw::nm_compress(reinterpret_cast<const std::uint8_t*>(w.data()), false, 32, 97, false, 2, 8,
                                        image.at(g.b, s.b_bytes),
                                        reinterpret_cast<std::uint32_t*>(image.at(g.b_idx, s.b_idx_bytes)));

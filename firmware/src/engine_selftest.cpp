@@ -604,6 +604,8 @@ std::string Selftest::check_gemm_sdgp() {
       const std::uint16_t h = float_to_half(rng_.grid());
       std::memcpy(&dense[i], &h, 2);
     }
+    // Both in buffer A, which at() may move as it grows: grow it first, then take the pointers.
+    image_.at(g.a, s.a_bytes), image_.at(g.a_idx, s.a_idx_bytes);
     nm_compress(dense.data(), false, g.rows * (g.depth / g.segment), g.segment, false, g.n, g.m,
                 image_.at(g.a, s.a_bytes), reinterpret_cast<std::uint32_t*>(image_.at(g.a_idx, s.a_idx_bytes)));
     fill_half(image_, g.b, std::uint64_t{g.depth} * g.cols, rng_);
@@ -1027,6 +1029,7 @@ int run_engine_job(Hal& hal, const BootInfo& boot, const EngineJobSpec& spec, En
             const std::uint16_t h = float_to_half(rng.uniform());
             std::memcpy(&dense[i], &h, 2);
           }
+          image.at(w.values, w.values_bytes()), image.at(w.indices, w.index_bytes());  // grown before the pointers
           nm_compress(dense.data(), false, w.rows, w.cols, w.backward, w.n, w.m, image.at(w.values, w.values_bytes()),
                       reinterpret_cast<std::uint32_t*>(image.at(w.indices, w.index_bytes())));
           words += dense.size() / 4;

@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cestvp/descriptor.h"
 #include "cestvp/dma_driver.h"
 #include "cestvp/host_layers.h"
 #include "cestvp/irq.h"
@@ -201,53 +203,16 @@ void Runtime::check(const KernelStatus& status, const char* what, const Layer& l
 // ---- set-up ------------------------------------------------------------------------------------
 
 void Runtime::read_descriptor() {
-  read(params_.model_addr, &h_, 1);
-  if (h_.magic != kMagic) fail("no model descriptor at DDR " + std::to_string(params_.model_addr) + " (magic)");
-  if (h_.version_major != kVersionMajor)
-    fail("model descriptor version " + std::to_string(h_.version_major) + "." + std::to_string(h_.version_minor) +
-         ", this firmware reads " + std::to_string(kVersionMajor) + ".x");
-  tensors_.resize(h_.tensor_count);
-  params_table_.resize(h_.param_count);
-  layers_.resize(h_.layer_count);
-  read(h_.tensors, tensors_.data(), tensors_.size());
-  read(h_.params, params_table_.data(), params_table_.size());
-  read(h_.layers, layers_.data(), layers_.size());
-  if (h_.scheme > static_cast<std::uint32_t>(Scheme::bdwp)) fail("unknown scheme " + std::to_string(h_.scheme));
+  Descriptor d;
+  const std::string problem = model::read_descriptor(hal_, params_.model_addr, boot_.ddr, d);
+  if (!problem.empty()) fail(problem);
+  h_ = d.header;
+  tensors_ = std::move(d.tensors);
+  params_table_ = std::move(d.params);
+  layers_ = std::move(d.layers);
+  consumers_ = std::move(d.consumers);
+  result_ = d.result;
   scheme_ = static_cast<Scheme>(h_.scheme);
-  if (h_.batch == 0 || h_.iterations == 0) fail("the descriptor asks for no training (batch or iterations 0)");
-  for (const Layer& l : layers_) {
-    const auto bad = [&](std::uint32_t index, std::size_t size) { return index != kNone && index >= size; };
-    if (bad(l.in, tensors_.size()) || bad(l.out, tensors_.size()) || bad(l.weight, params_table_.size()) ||
-        bad(l.bias, params_table_.size()) || l.kind > static_cast<std::uint32_t>(LayerKind::cls_token) ||
-        (static_cast<LayerKind>(l.kind) == LayerKind::add && bad(l.in2, tensors_.size())))
-      fail("layer " + std::to_string(&l - layers_.data()) + " of the descriptor is malformed");
-    if (static_cast<LayerKind>(l.kind) == LayerKind::attention) {
-      const Tensor& qkv = tensors_[l.in];
-      const bool shaped = l.a != 0 && qkv.c % (3 * l.a) == 0 && l.b < tensors_.size() &&
-                          tensors_[l.b].h == l.a && tensors_[l.b].w == qkv.w && tensors_[l.b].c == qkv.w &&
-                          tensors_[l.b].grad_addr != 0;
-      if (!shaped)
-        fail("attention layer " + std::to_string(&l - layers_.data()) +
-             " of the descriptor has no [N][heads][T][T] probabilities tensor with a gradient (descriptor 1.3)");
-    }
-  }
-  // A flatten's output shares its input's bytes, so both name one gradient: count its readers
-  // as readers of the flatten's input.
-  std::vector<std::uint32_t> alias(tensors_.size());
-  for (std::uint32_t t = 0; t < alias.size(); ++t) alias[t] = t;
-  consumers_.assign(tensors_.size(), 0);
-  for (const Layer& l : layers_) {
-    if (is_view(l)) {
-      alias[l.out] = alias[l.in];
-      continue;
-    }
-    for (std::uint32_t t : {l.in, l.in2})
-      if (t != kNone) ++consumers_[alias[t]];
-  }
-  for (const Layer& l : layers_)
-    if (is_view(l) && consumers_[alias[l.in]] > 1)
-      fail("layer " + std::to_string(&l - layers_.data()) + " reshapes a tensor other layers also read");
-  for (std::uint32_t t = 0; t < alias.size(); ++t) consumers_[t] = consumers_[alias[t]];
 }
 
 // Scratch: the kernels' part first, then SDGP's pruned output gradient (values, indices).
@@ -274,15 +239,9 @@ void Runtime::allocate_scratch() {
     fail("the descriptor's scratch area (" + std::to_string(h_.scratch_bytes) + " B) is too small");
 }
 
-// The loader placed the record arrays and wrote their addresses and capacities.
+// The loader placed the record arrays and wrote their addresses and capacities (checked with
+// the descriptor).
 void Runtime::start() {
-  read(h_.result, &result_, 1);
-  const std::uint64_t end = h_.result + h_.result_bytes;
-  const auto inside = [&](std::uint64_t addr, std::uint64_t bytes) { return addr >= h_.result && addr + bytes <= end; };
-  if (result_.iteration_capacity < h_.iterations || result_.eval_capacity == 0 ||
-      !inside(result_.iteration_records, std::uint64_t{result_.iteration_capacity} * sizeof(IterationRecord)) ||
-      !inside(result_.eval_records, std::uint64_t{result_.eval_capacity} * sizeof(EvalRecord)))
-    fail("the descriptor's result area does not hold the records of its iterations and evaluations");
   result_.magic = kMagic;
   result_.status = static_cast<std::uint32_t>(ResultStatus::running);
   result_.iterations_done = result_.evals_done = 0;
@@ -319,6 +278,9 @@ void Runtime::load_batch(const std::uint32_t* samples, std::uint64_t images, std
     for (std::uint32_t i = 0; i < count; ++i) {
       read(images + std::uint64_t{samples[i]} * pixels, raw.data() + i * pixels, pixels);
       read(labels + samples[i], &batch_labels_[i], 1);
+      if (batch_labels_[i] >= h_.classes)
+        fail("sample " + std::to_string(samples[i]) + " has label " + std::to_string(batch_labels_[i]) +
+             ", not one of the " + std::to_string(h_.classes) + " classes");
     }
     std::vector<std::uint16_t> x(raw.size());
     host::normalise(raw.data(), raw.size(), h_.image_c, h_.mean, h_.stdev, x.data());
@@ -349,6 +311,9 @@ void Runtime::train_iteration(std::uint32_t t) {
   std::vector<std::uint32_t> samples(h_.batch);
   enter(runtime_row(), Pass::forward);
   read(h_.sample_order + std::uint64_t{t} * h_.batch * 4, samples.data(), samples.size());
+  for (std::uint32_t s : samples)
+    if (s >= h_.train_count)
+      fail("the sample order names sample " + std::to_string(s) + " of " + std::to_string(h_.train_count));
   load_batch(samples.data(), h_.train_images, h_.train_labels, h_.batch);
   const host::LossResult loss = forward(h_.batch, true);
   backward(h_.batch);
@@ -930,13 +895,15 @@ void Runtime::finish(ResultStatus status, const std::string& message) {
 }
 
 int Runtime::run() {
+  // Outside the try block: a failure's handler still writes the profile through kernels_.
+  std::optional<Kernels> kernels;
   try {
     read_descriptor();
     const SatProbe probe = probe_sat(hal_, boot_);
     if (!probe.ok) fail("SAT probe: " + probe.problem);
     allocate_scratch();
-    Kernels kernels(hal_, boot_, dma_, sat_, params_.mode, h_.scratch, kernel_scratch_bytes_);
-    kernels_ = &kernels;
+    kernels.emplace(hal_, boot_, dma_, sat_, params_.mode, h_.scratch, kernel_scratch_bytes_);
+    kernels_ = &*kernels;
     enter(runtime_row(), Pass::other);
     start();
     for (const Layer& l : layers_) refresh_masks(l);

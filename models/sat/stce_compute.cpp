@@ -22,6 +22,7 @@
 #include <cblas.h>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -133,8 +134,12 @@ __attribute__((target("avx,f16c"))) void narrow_f16c(const float* src, size_t n,
   narrow_portable(src + i, n - i, dst + 2 * i);
 }
 
+// CPUID leaf 1 for F16C: Clang 14's __builtin_cpu_supports does not know "f16c".
 bool has_f16c() {
-  static const bool has = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  static const bool has = __builtin_cpu_supports("avx") && [] {
+    unsigned eax, ebx, ecx, edx;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+  }();
   return has;
 }
 #endif

@@ -19,6 +19,9 @@ inline constexpr std::uint16_t kVersionMajor = 1;     // a layout change the fir
 inline constexpr std::uint16_t kVersionMinor = 4;     // an addition older firmware may ignore (1: batchnorm, add; 2: transformer layers; 3: attention on STCE; 4: profile)
 inline constexpr std::uint64_t kModelOffset = 0;      // from the start of DDR
 inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;   // no tensor / param
+// Entries a descriptor may have per table (tensors, params, layers): the firmware keeps the
+// tables in host memory, which must stay small whatever the size of DDR.
+inline constexpr std::uint32_t kMaxTableEntries = 1u << 16;
 
 // Training scheme (docs/training.md, nm-training-spec.md sections 3-5).
 enum class Scheme : std::uint32_t { dense = 0, srste = 1, sdgp = 2, bdwp = 3 };
