@@ -2,10 +2,7 @@
 // platform, run, report. `satvp run` runs a workload's firmware program; `satvp job` runs one
 // engine job through the firmware's driver and reports its cycles and counters; `satvp compare`
 // and `satvp sweep` run a training workload several times, each run a child `satvp run`, and
-// exit 1 when any run failed. Exit codes: 0
-// the firmware reported success; 1 the firmware reported failure; 2 bad input (options, YAML);
-// 3 the firmware never finished (e.g. it waits for an interrupt that cannot come); 4 a
-// simulator error.
+// exit 1 when any run failed. Exit codes: ExitCode in cmd_run.h (docs/reliability.md).
 #include <cstdlib>
 #include <iostream>
 
@@ -53,7 +50,7 @@ int sc_main(int argc, char* argv[]) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // --help is a "parse error" that succeeds
+    return app.exit(e) == 0 ? kExitSuccess : kExitBadInput;  // --help is a "parse error" that succeeds
   }
 
   try {
@@ -63,10 +60,10 @@ int sc_main(int argc, char* argv[]) {
     return run_workload(args);
   } catch (const UserError& e) {
     std::cerr << "satvp: error: " << e.what() << "\n";
-    return 2;
+    return kExitBadInput;
   } catch (const std::exception& e) {
     std::cerr << "satvp: simulator error: " << e.what() << "\n";
-    return 4;
+    return kExitSimulatorError;
   }
 }
 
