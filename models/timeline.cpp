@@ -1,14 +1,16 @@
 #include "timeline.h"
 
 #include <cstdio>
-#include <fstream>
-#include <stdexcept>
 #include <unordered_map>
 #include <utility>
+
+#include "output_file.h"
 
 namespace cestvp {
 
 namespace {
+
+constexpr std::size_t kWriteChunk = std::size_t{1} << 20;
 
 // Picoseconds as microseconds with all six decimals: the trace keeps the simulator's precision.
 std::string micros(std::uint64_t ps) {
@@ -63,24 +65,35 @@ void Timeline::close(std::uint64_t end_ps) {
   closed_ = true;
   for (Track t = 0; t < open_.size(); ++t)
     if (!open_[t].name.empty() && end_ps >= open_[t].start_ps) mark(t, "", end_ps);
-  const std::string tmp = path_ + ".tmp";
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  out << "{\"displayTimeUnit\": \"ns\", \"otherData\": {\"source\": \"CEST-VP\", \"time\": \"simulated\"},\n"
-         "\"traceEvents\": [\n";
-  out << "{\"ph\": \"M\", \"pid\": 1, \"name\": \"process_name\", \"args\": {\"name\": \"CEST-VP\"}}";
-  for (Track t = 0; t < tracks_.size(); ++t) {
-    out << ",\n{\"ph\": \"M\", \"pid\": 1, \"tid\": " << t + 1 << ", \"name\": \"thread_name\", \"args\": {\"name\": "
-        << quoted(tracks_[t]) << "}}";
-    out << ",\n{\"ph\": \"M\", \"pid\": 1, \"tid\": " << t + 1
-        << ", \"name\": \"thread_sort_index\", \"args\": {\"sort_index\": " << t << "}}";
+  // Written in pieces: a long run has millions of spans.
+  try {
+    AtomicOutputFile file(path_);
+    std::string out =
+        "{\"displayTimeUnit\": \"ns\", \"otherData\": {\"source\": \"CEST-VP\", \"time\": \"simulated\"},\n"
+        "\"traceEvents\": [\n";
+    out += "{\"ph\": \"M\", \"pid\": 1, \"name\": \"process_name\", \"args\": {\"name\": \"CEST-VP\"}}";
+    for (Track t = 0; t < tracks_.size(); ++t) {
+      const std::string tid = std::to_string(t + 1);
+      out += ",\n{\"ph\": \"M\", \"pid\": 1, \"tid\": " + tid +
+             ", \"name\": \"thread_name\", \"args\": {\"name\": " + quoted(tracks_[t]) + "}}";
+      out += ",\n{\"ph\": \"M\", \"pid\": 1, \"tid\": " + tid +
+             ", \"name\": \"thread_sort_index\", \"args\": {\"sort_index\": " + std::to_string(t) + "}}";
+    }
+    for (const Span& s : spans_) {
+      out += ",\n{\"ph\": \"X\", \"pid\": 1, \"tid\": " + std::to_string(s.track + 1) +
+             ", \"name\": " + quoted(names_[s.name]) + ", \"ts\": " + micros(s.start_ps) +
+             ", \"dur\": " + micros(s.end_ps - s.start_ps) + "}";
+      if (out.size() >= kWriteChunk) {
+        file.write(out);
+        out.clear();
+      }
+    }
+    out += "\n]}\n";
+    file.write(out);
+    file.commit();
+  } catch (const OutputError& e) {
+    error_ = e.error();
   }
-  for (const Span& s : spans_)
-    out << ",\n{\"ph\": \"X\", \"pid\": 1, \"tid\": " << s.track + 1 << ", \"name\": " << quoted(names_[s.name])
-        << ", \"ts\": " << micros(s.start_ps) << ", \"dur\": " << micros(s.end_ps - s.start_ps) << "}";
-  out << "\n]}\n";
-  out.close();
-  if (!out || std::rename(tmp.c_str(), path_.c_str()) != 0)
-    throw std::runtime_error("cannot write the timeline " + path_);
 }
 
 }  // namespace cestvp

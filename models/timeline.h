@@ -31,6 +31,9 @@ class Timeline {
   std::size_t spans() const { return spans_.size(); }
   // Ends open phases at `end_ps` and writes the file (atomically). Idempotent.
   void close(std::uint64_t end_ps);
+  // Why the file could not be written (after close()), or "".
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return path_; }
 
  private:
   struct Span {
@@ -50,6 +53,7 @@ class Timeline {
   std::vector<Open> open_;  // per track: the phase a mark started
   std::vector<Span> spans_;
   bool closed_ = false;
+  std::string error_;
 };
 
 }  // namespace cestvp

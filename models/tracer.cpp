@@ -9,8 +9,10 @@
 #include <cstring>
 #include <filesystem>
 #include <iterator>
+#include <sstream>
 #include <stdexcept>
 
+#include "output_file.h"
 #include "tlm_access.h"
 #include "vcd_writer.h"
 
@@ -113,11 +115,8 @@ void warn(const std::string& message) {
 Tracer::Tracer(const Options& options) : vcd_path_(options.vcd_path) {
   if (!options.vcd_path.empty()) vcd_ = std::make_unique<VcdWriter>(options.vcd_path, kTopScope);
   if (!options.log_path.empty()) {
-    log_.open(options.log_path);
-    if (!log_)
-      throw std::runtime_error("cannot create transaction log '" + options.log_path +
-                               "': " + std::strerror(errno));
-    log_ << "# start ns  initiator -> target  R|W|-  address  length  response  duration ns\n";
+    log_ = std::make_unique<OutputFile>(options.log_path);
+    log_->write("# start ns  initiator -> target  R|W|-  address  length  response  duration ns\n");
   }
   line_.reserve(256);
 }
@@ -125,7 +124,7 @@ Tracer::Tracer(const Options& options) : vcd_path_(options.vcd_path) {
 Tracer::~Tracer() { close(); }
 
 bool Tracer::vcd_enabled() const { return vcd_ != nullptr; }
-bool Tracer::log_enabled() const { return log_.is_open(); }
+bool Tracer::log_enabled() const { return log_ != nullptr; }
 
 Tracer::Signal Tracer::declare(const std::string& scope, const std::string& name,
                                unsigned width, std::vector<std::string> value_names) {
@@ -165,7 +164,7 @@ void Tracer::update_legend() {
 void Tracer::transaction(unsigned initiator, int target, const tlm::tlm_generic_payload& gp,
                          const sc_core::sc_time& start, const sc_core::sc_time& end) {
   ++transactions_;
-  if (!vcd_ && !log_.is_open()) return;
+  if (!vcd_ && !log_) return;
   assert(initiator < initiators_.size());
   assert(start <= end);
   const InitiatorSignals& s = initiators_[initiator];
@@ -175,7 +174,7 @@ void Tracer::transaction(unsigned initiator, int target, const tlm::tlm_generic_
     note_lag(start_ps);
     trace_transaction(s, target, gp, start_ps, end_ps);
   }
-  if (log_.is_open()) log_transaction(s, target, gp, start_ps, end_ps);
+  if (log_) log_transaction(s, target, gp, start_ps, end_ps);
 }
 
 void Tracer::change(Signal signal, const sc_core::sc_time& at, std::uint64_t value) {
@@ -187,17 +186,28 @@ void Tracer::change(Signal signal, const sc_core::sc_time& at, std::uint64_t val
 void Tracer::close() {
   if (vcd_) {
     vcd_->close(to_ps(sc_core::sc_time_stamp()));
-    const std::string stem = std::filesystem::path(vcd_path_).replace_extension().string();
-    write_filters(stem);
-    write_save_file(stem);
-    if (!vcd_->ok()) warn("writing the VCD file '" + vcd_path_ + "' failed");
+    if (vcd_->ok()) {
+      // Companions of a VCD that was removed would open nothing.
+      const std::string stem = std::filesystem::path(vcd_path_).replace_extension().string();
+      try {
+        write_filters(stem);
+        write_save_file(stem);
+      } catch (const OutputError& e) {
+        failures_.push_back({e.path(), e.error()});
+      }
+    } else {
+      failures_.push_back({vcd_->path(), vcd_->error() + "; the partial file was removed"});
+    }
     if (vcd_->late_changes() != 0)
       warn(std::to_string(vcd_->late_changes()) +
            " value changes arrived after their time had been written to the VCD and were "
            "moved later: a time lagged sc_time_stamp() by more than any lag seen before");
     vcd_.reset();
   }
-  if (log_.is_open()) log_.close();
+  if (log_) {
+    if (!log_->close()) failures_.push_back({log_->path(), log_->error() + "; the partial file was removed"});
+    log_.reset();
+  }
 }
 
 std::uint64_t Tracer::to_ps(const sc_core::sc_time& t) {
@@ -265,7 +275,7 @@ void Tracer::log_transaction(const InitiatorSignals& s, int target,
   line_ += "  ";
   append_ns(line_, end_ps - start_ps);
   line_ += " ns\n";
-  log_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+  log_->write(line_);
 }
 
 void Tracer::append_target(std::string& out, int target) const {
@@ -301,19 +311,15 @@ std::string Tracer::legend(const char* indent) const {
 // Translate filter files let GTKWave show "write", "ADDRESS_ERROR" or a target's name instead
 // of the codes.
 void Tracer::write_filters(const std::string& stem) const {
-  const auto write = [](const std::string& path, const auto& names, std::size_t count) {
-    std::ofstream out(path);
-    for (std::size_t i = 0; i < count; ++i) out << i << ' ' << names[i] << '\n';
-    return out;
+  const auto write = [](const std::string& path, const auto& names, std::size_t count, std::string extra = "") {
+    std::string text;
+    for (std::size_t i = 0; i < count; ++i) text += std::to_string(i) + ' ' + names[i] + '\n';
+    write_text_atomically(path, text + extra);
   };
-  bool ok = static_cast<bool>(write(stem + ".cmd.filter", kCommandNames, std::size(kCommandNames)));
-  ok &= static_cast<bool>(write(stem + ".resp.filter", kResponseNames, std::size(kResponseNames)));
-  std::ofstream target = write(stem + ".target.filter", targets_, targets_.size());
-  target << kUnmappedTarget << " unmapped\n";
-  ok &= static_cast<bool>(target);
-  for (const auto& [signal, names] : value_names_)
-    ok &= static_cast<bool>(write(value_filter_path(stem, signal), names, names.size()));
-  if (!ok) warn("writing the GTKWave filter files '" + stem + ".*.filter' failed");
+  write(stem + ".cmd.filter", kCommandNames, std::size(kCommandNames));
+  write(stem + ".resp.filter", kResponseNames, std::size(kResponseNames));
+  write(stem + ".target.filter", targets_, targets_.size(), std::to_string(kUnmappedTarget) + " unmapped\n");
+  for (const auto& [signal, names] : value_names_) write(value_filter_path(stem, signal), names, names.size());
 }
 
 std::string Tracer::value_filter_path(const std::string& stem, std::uint32_t signal) const {
@@ -322,7 +328,7 @@ std::string Tracer::value_filter_path(const std::string& stem, std::uint32_t sig
 }
 
 void Tracer::write_save_file(const std::string& stem) const {
-  std::ofstream out(stem + ".gtkw");
+  std::ostringstream out;
   out << "[*] CEST-VP trace. Bus signal codes:\n" << legend("[*]   ");
   out << "[dumpfile] \"" << absolute_path(vcd_path_) << "\"\n[timestart] 0\n";
   out << "[size] " << kWindowWidth << ' ' << kWindowHeight << "\n[pos] -1 -1\n";
@@ -368,7 +374,7 @@ void Tracer::write_save_file(const std::string& stem) const {
     }
     traces.end_group(scope);
   }
-  if (!out) warn("writing the GTKWave save file '" + stem + ".gtkw' failed");
+  write_text_atomically(stem + ".gtkw", out.str());
 }
 
 }  // namespace cestvp

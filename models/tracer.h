@@ -28,7 +28,6 @@
 // <length>  <OK|ADDRESS_ERROR|...>  <duration> ns", times in ns with 3 decimals.
 #pragma once
 #include <cstdint>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -36,6 +35,8 @@
 
 #include <systemc>
 #include <tlm>
+
+#include "output_file.h"
 
 namespace cestvp {
 
@@ -80,6 +81,8 @@ class Tracer {
 
   // Writes everything buffered, the .gtkw save file, and closes the files. Idempotent.
   void close();
+  // The files that could not be written whole (after close()); a failed trace is removed.
+  const std::vector<OutputFailure>& failures() const { return failures_; }
 
  private:
   struct InitiatorSignals {
@@ -105,7 +108,7 @@ class Tracer {
   void write_save_file(const std::string& stem) const;
 
   std::unique_ptr<VcdWriter> vcd_;
-  std::ofstream log_;
+  std::unique_ptr<OutputFile> log_;
   std::string vcd_path_;
   std::vector<InitiatorSignals> initiators_;
   std::vector<std::string> targets_;
@@ -117,6 +120,7 @@ class Tracer {
   std::uint64_t ps_div_ = 0;
   std::uint64_t max_lag_ps_ = 0;  // largest sc_time_stamp() - start seen in transaction()
   std::string line_;  // log line being built, reused so that logging does not allocate
+  std::vector<OutputFailure> failures_;
 };
 
 }  // namespace cestvp

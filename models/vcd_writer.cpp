@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <stdexcept>
 #include <utility>
 
 namespace cestvp {
@@ -61,9 +58,7 @@ std::vector<ScopeNode> scope_tree(const std::string& top,
 
 VcdWriter::VcdWriter(const std::string& path, std::string top_scope)
     : top_(std::move(top_scope)), flush_at_(kFlushChanges) {
-  file_ = std::fopen(path.c_str(), "wb");
-  if (!file_)
-    throw std::runtime_error("cannot create VCD file '" + path + "': " + std::strerror(errno));
+  file_ = std::make_unique<OutputFile>(path);
   pending_.reserve(kFlushChanges);
   out_.reserve(kDrainBytes + 4096);
 }
@@ -99,7 +94,7 @@ std::string VcdWriter::full_name(std::uint32_t signal) const {
 }
 
 void VcdWriter::flush(std::uint64_t before_ps) {
-  if (!file_) return;
+  if (closed_) return;
   if (!header_written_) write_header();
   std::stable_sort(pending_.begin(), pending_.end(),
                    [](const Change& a, const Change& b) { return a.at < b.at; });
@@ -113,12 +108,12 @@ void VcdWriter::flush(std::uint64_t before_ps) {
 }
 
 void VcdWriter::close(std::uint64_t end_ps) {
-  if (!file_) return;
+  if (closed_) return;
   flush(UINT64_MAX);
   if (end_ps > time_) write_time(end_ps);
   drain();
-  if (std::fclose(file_) != 0) ok_ = false;
-  file_ = nullptr;
+  file_->close();
+  closed_ = true;
 }
 
 void VcdWriter::write_header() {
@@ -211,7 +206,7 @@ void VcdWriter::write_time(std::uint64_t at) {
 }
 
 void VcdWriter::drain() {
-  if (std::fwrite(out_.data(), 1, out_.size(), file_) != out_.size()) ok_ = false;
+  file_->write(out_);
   out_.clear();
 }
 

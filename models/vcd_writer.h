@@ -9,9 +9,11 @@
 // so the same changes always give a byte-identical file.
 #pragma once
 #include <cstdint>
-#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "output_file.h"
 
 namespace cestvp {
 
@@ -23,7 +25,7 @@ class VcdWriter {
     unsigned width;
   };
 
-  // Throws std::runtime_error naming the file if it cannot be created.
+  // Throws OutputError naming the file if it cannot be created.
   VcdWriter(const std::string& path, std::string top_scope);
   ~VcdWriter();  // close() at the last written time
   VcdWriter(const VcdWriter&) = delete;
@@ -43,8 +45,11 @@ class VcdWriter {
   // Writes everything left and a final timestamp at end_ps (or at the last change if later),
   // so that a viewer shows the whole run. Idempotent.
   void close(std::uint64_t end_ps);
-  // False once a write to the file has failed (disk full, ...).
-  bool ok() const { return ok_; }
+  // False once a write to the file has failed (disk full, ...); the file is then removed at
+  // close() and error() says what failed.
+  bool ok() const { return file_->ok(); }
+  const std::string& error() const { return file_->error(); }
+  const std::string& path() const { return file_->path(); }
 
   bool header_written() const { return header_written_; }
   const std::vector<Signal>& signals() const { return signals_; }
@@ -71,7 +76,7 @@ class VcdWriter {
   void drain();
 
   std::string top_;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<OutputFile> file_;
   std::string comment_;
   std::vector<Signal> signals_;
   std::vector<std::string> ids_;        // VCD identifier code per signal
@@ -86,7 +91,7 @@ class VcdWriter {
   std::uint64_t time_ = 0;
   std::uint64_t late_ = 0;
   bool header_written_ = false;
-  bool ok_ = true;
+  bool closed_ = false;
 };
 
 }  // namespace cestvp

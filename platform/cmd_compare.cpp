@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config.h"
+#include "run_dir.h"
 #include "run_output.h"
 #include "user_error.h"
 #include "workload.h"
@@ -158,6 +159,7 @@ int run_compare(const CompareArgs& args) {
   }
   const std::string mode = args.run.mode.empty() ? workload.train.mode : args.run.mode;
   const fs::path out = args.run.out.empty() ? fs::path("runs") / (workload.name + "-compare") : fs::path(args.run.out);
+  const RunDirLock lock(out, args.run.out.empty() ? "compare directory" : "--out");
 
   std::vector<ChildRun> runs;
   for (const std::string& scheme : schemes) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 
 #include "config.h"
 #include "report.h"
+#include "run_dir.h"
 #include "run_output.h"
 #include "stop_signals.h"
 #include "training.h"
@@ -38,31 +40,50 @@ fw::LogLevel parse_log_level(const std::string& s) {
   return fw::LogLevel::info;
 }
 
-void create_parent_dir(const std::string& file) {
-  const fs::path parent = fs::path(file).parent_path();
-  std::error_code ec;
-  if (!parent.empty()) fs::create_directories(parent, ec);
-  if (ec) throw UserError("cannot create directory " + parent.string() + " for " + file + ": " + ec.message());
+fs::path run_dir_of(const RunArgs& args, const Workload& workload) {
+  return args.out.empty() ? fs::path("runs") / workload.name : fs::path(args.out);
 }
 
-fs::path prepare_out_dir(const RunArgs& args, const Workload& workload) {
-  const fs::path dir = args.out.empty() ? fs::path("runs") / workload.name : fs::path(args.out);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw UserError("cannot create run directory " + dir.string() + ": " + ec.message());
-  return dir;
-}
+// What a run writes into its directory under fixed names, checked before the run.
+const std::vector<std::string> kRunDirFiles = {"platform.yaml", "workload.yaml", "diagnostic.txt", "report.json",
+                                               "layers.csv",    "engines.csv",   "metrics.csv",    "eval.csv",
+                                               "training.json"};
 
-// The workload's program; the engine self-test is told the run's mode, to know what to compare.
+// Outputs that could not be written: the run goes on writing the others, says which failed,
+// and exits 4.
+class OutputFailures {
+ public:
+  void attempt(const std::function<void()>& write) {
+    try {
+      write();
+    } catch (const OutputError& e) {
+      list_.push_back({e.path(), e.error()});
+    }
+  }
+  void add(const std::vector<OutputFailure>& failures) { list_.insert(list_.end(), failures.begin(), failures.end()); }
+  const std::vector<OutputFailure>& list() const { return list_; }
+  bool failed(const std::string& path) const {
+    return std::any_of(list_.begin(), list_.end(), [&](const OutputFailure& f) { return f.path == path; });
+  }
+  void print() const {
+    for (const OutputFailure& f : list_) std::fprintf(stderr, "satvp: output error: %s: %s\n", f.path.c_str(), f.error.c_str());
+  }
+
+ private:
+  std::vector<OutputFailure> list_;
+};
+
+// The workload's program; the engine self-test and bring-up are told the run's mode, to know
+// what to compare.
 VirtualPlatform::Firmware firmware_for(const Workload& workload, fw::SatMode mode) {
   if (workload.program == "engines") {
     fw::EngineSelftestParams params = workload.engines;
     params.mode = mode;
     return [params](fw::Hal& hal, const fw::BootInfo& boot) { return fw::run_engine_selftest(hal, boot, params); };
   }
-  return [params = workload.bringup](fw::Hal& hal, const fw::BootInfo& boot) {
-    return fw::run_bringup(hal, boot, params);
-  };
+  fw::BringupParams params = workload.bringup;
+  params.mode = mode;
+  return [params](fw::Hal& hal, const fw::BootInfo& boot) { return fw::run_bringup(hal, boot, params); };
 }
 
 double peak_rss_mib() {
@@ -95,11 +116,13 @@ VpOptions vp_options(const RunArgs& args, const std::string& mode, const StopSig
   return options;
 }
 
-void print_trace_files(const RunArgs& args) {
-  if (!args.vcd.empty()) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
+void print_trace_files(const RunArgs& args, const OutputFailures& failures) {
+  for (const std::string& file : {args.vcd, args.trace_log, args.timeline})
+    if (failures.failed(file)) std::printf("  NOT WRITTEN         %s (see the output error below)\n", file.c_str());
+  if (!args.vcd.empty() && !failures.failed(args.vcd)) std::printf("  VCD                 %s (open: gtkwave %s %s)\n", args.vcd.c_str(),
                                      args.vcd.c_str(), fs::path(args.vcd).replace_extension(".gtkw").c_str());
-  if (!args.trace_log.empty()) std::printf("  transaction log     %s\n", args.trace_log.c_str());
-  if (!args.timeline.empty()) std::printf("  timeline            %s (open in ui.perfetto.dev)\n", args.timeline.c_str());
+  if (!args.trace_log.empty() && !failures.failed(args.trace_log)) std::printf("  transaction log     %s\n", args.trace_log.c_str());
+  if (!args.timeline.empty() && !failures.failed(args.timeline)) std::printf("  timeline            %s (open in ui.perfetto.dev)\n", args.timeline.c_str());
 }
 
 // How a run ended: its exit code, and what satvp says about it.
@@ -107,10 +130,12 @@ struct RunEnd {
   const RunStats& stats;
   bool failed;  // the firmware reported failure
   int signal;   // SIGINT or SIGTERM received, else 0
+  const OutputFailures& outputs;
 
   bool hung() const { return !stats.firmware_finished && !signal && stats.watchdog != Watchdog::Verdict::time_limit; }
   int exit_code() const {
     if (signal) return 128 + signal;
+    if (!outputs.list().empty()) return kExitSimulatorError;
     if (stats.watchdog == Watchdog::Verdict::time_limit) return kExitTimeLimit;
     if ((failed || hung()) && stats.faults) return kExitHardwareFault;
     if (hung()) return kExitHung;
@@ -127,7 +152,8 @@ struct RunEnd {
 
 // Unless the firmware ended the run normally, says why on stderr and writes a diagnostic dump
 // (the platform's state) to stdout and DIR/diagnostic.txt.
-void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& options, const fs::path& dir) {
+void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& options, const fs::path& dir,
+                 OutputFailures& failures) {
   const RunStats& s = end.stats;
   const double at_us = s.simulated.to_seconds() * 1e6;
   char headline[512];
@@ -160,7 +186,7 @@ void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& option
   std::fprintf(stderr, "satvp: %s\n", headline);
   const std::string dump = vp.diagnostics();
   std::printf("\n%s", dump.c_str());
-  write_text_atomically(dir / "diagnostic.txt", std::string(headline) + "\n" + dump);
+  failures.attempt([&] { write_text_atomically(dir / "diagnostic.txt", std::string(headline) + "\n" + dump); });
 }
 
 void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformConfig& config, const fs::path& dir) {
@@ -292,9 +318,11 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   if (train.log_interval) monitor.start();
   const RunStats stats = vp.run();
   const TrainingResult result = read_training_result(image, read);
+  OutputFailures failures;
+  failures.add(stats.output_failures);
   const RunEnd end{stats, stats.firmware_finished && (result.header.status == 2 || stats.firmware_exit_code != 0),
-                   signals.received()};
-  explain_end(vp, end, options, dir);
+                   signals.received(), failures};
+  explain_end(vp, end, options, dir, failures);
 
   print_summary(stats, vp, config, dir);
   TrainingRunInfo info;
@@ -303,14 +331,16 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   info.load_seconds = load_seconds;
   info.wall_seconds = stats.wall_seconds;
   info.simulated_seconds = stats.simulated.to_seconds();
-  std::fputs(export_training(image, result, read, dir, info).c_str(), stdout);
+  failures.attempt([&] { std::fputs(export_training(image, result, read, dir, info).c_str(), stdout); });
   ReportInputs inputs = report_inputs(vp, config, workload, image, result, mode, stats, load_seconds);
   inputs.stopped_by = end.stopped_by();
+  inputs.output_failures = failures.list();
   const Report report = make_report(inputs);
-  write_report(report, dir);
+  failures.attempt([&] { write_report(report, dir); });
   std::fputs(report_table(report).c_str(), stdout);
   std::printf("  report              report.json, layers.csv, engines.csv\n");
-  print_trace_files(args);
+  print_trace_files(args, failures);
+  failures.print();
   return end.exit_code();
 }
 
@@ -329,22 +359,30 @@ int run_workload(const RunArgs& args) {
   const Workload workload = load_workload(args.workload, parse_overrides(args.sets), &config);
   // --mode, when given, overrides a training workload's `mode`; other programs default to functional.
   const std::string mode = !args.mode.empty() ? args.mode : workload.program == "train" ? workload.train.mode : "functional";
-  const fs::path dir = prepare_out_dir(args, workload);
+  const fs::path dir = run_dir_of(args, workload);
+  const RunDirLock lock(dir, args.out.empty() ? "run directory" : "--out");
+  const std::string save_file = args.vcd.empty() ? "" : fs::path(args.vcd).replace_extension(".gtkw").string();
+  check_outputs({{"--vcd", args.vcd},
+                 {"--vcd's GTKWave save file", save_file},
+                 {"--trace-log", args.trace_log},
+                 {"--timeline", args.timeline}},
+                dir, kRunDirFiles);
   write_text_atomically(dir / "platform.yaml", to_yaml(config));
   write_text_atomically(dir / "workload.yaml", to_yaml(workload));
 
-  for (const std::string& file : {args.vcd, args.trace_log, args.timeline})
-    if (!file.empty()) create_parent_dir(file);
   const StopSignals signals;
   if (workload.program == "train") return run_training_workload(args, config, workload, mode, dir, signals);
   const VpOptions options = vp_options(args, mode, signals);
   VirtualPlatform vp(config, firmware_for(workload, parse_fw_mode(mode)), options);
   const RunStats stats = vp.run();
-  const RunEnd end{stats, stats.firmware_finished && stats.firmware_exit_code != 0, signals.received()};
-  explain_end(vp, end, options, dir);
+  OutputFailures failures;
+  failures.add(stats.output_failures);
+  const RunEnd end{stats, stats.firmware_finished && stats.firmware_exit_code != 0, signals.received(), failures};
+  explain_end(vp, end, options, dir, failures);
 
   print_summary(stats, vp, config, dir);
-  print_trace_files(args);
+  print_trace_files(args, failures);
+  failures.print();
   return end.exit_code();
 }
 

@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config.h"
+#include "run_dir.h"
 #include "run_output.h"
 #include "user_error.h"
 #include "workload.h"
@@ -279,6 +280,7 @@ int run_sweep(const SweepArgs& args, const CLI::App& cmd) {
   if (base.program != "train")
     throw UserError(args.run.workload + ": program is " + base.program + "; sweep needs a training workload (program: train)");
   const fs::path out = fs::absolute(args.run.out.empty() ? fs::path("runs") / (base.name + "-sweep") : fs::path(args.run.out));
+  const RunDirLock lock(out, args.run.out.empty() ? "sweep directory" : "--out");
   if (collecting) return collect(out, std::nullopt) ? 0 : 1;
 
   const std::vector<Param> params = parse_params(args);

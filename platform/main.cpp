@@ -3,6 +3,7 @@
 // engine job through the firmware's driver and reports its cycles and counters; `satvp compare`
 // and `satvp sweep` run a training workload several times, each run a child `satvp run`, and
 // exit 1 when any run failed. Exit codes: ExitCode in cmd_run.h (docs/reliability.md).
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -15,6 +16,7 @@
 #include "cmd_job.h"
 #include "cmd_run.h"
 #include "cmd_sweep.h"
+#include "output_file.h"
 #include "user_error.h"
 
 using namespace cestvp;
@@ -61,6 +63,9 @@ int sc_main(int argc, char* argv[]) {
   } catch (const UserError& e) {
     std::cerr << "satvp: error: " << e.what() << "\n";
     return kExitBadInput;
+  } catch (const OutputError& e) {
+    std::cerr << "satvp: output error: " << e.what() << "\n";
+    return kExitSimulatorError;
   } catch (const std::exception& e) {
     std::cerr << "satvp: simulator error: " << e.what() << "\n";
     return kExitSimulatorError;
@@ -70,6 +75,9 @@ int sc_main(int argc, char* argv[]) {
 // libsystemc prints its banner before sc_main unless told not to; our summary says what ran.
 int main(int argc, char* argv[]) {
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  // Past a file size limit (ulimit -f) a write should fail like on a full disk, with EFBIG,
+  // and be reported as such, not kill the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   // The firmware's host layers allocate tensor-sized buffers every layer; glibc would serve
   // each from a fresh mmap and return it on free, so every iteration paid page faults and
   // zeroing for the same megabytes. Keep them in the heap instead.

@@ -65,7 +65,7 @@ Report make_report(const ReportInputs& in) {
   const TrainingResult& result = *in.result;
   const model::Header& h = image.header;
   Report r;
-  r.name = in.name, r.mode = in.mode, r.stopped_by = in.stopped_by;
+  r.name = in.name, r.mode = in.mode, r.stopped_by = in.stopped_by, r.output_failures = in.output_failures;
   r.scheme = to_string(static_cast<model::Scheme>(h.scheme));
   r.nm = std::to_string(h.n) + ":" + std::to_string(h.m);
   r.status = result.status();
@@ -221,6 +221,11 @@ std::string report_json(const Report& r) {
     << "  \"status\": " << json_string(r.status) << ",\n"
     << "  \"partial\": " << (r.complete ? "false" : "true") << ",\n"
     << "  \"stopped_by\": " << (r.stopped_by.empty() ? "null" : json_string(r.stopped_by)) << ",\n"
+    << "  \"output_errors\": [";
+  for (std::size_t i = 0; i < r.output_failures.size(); ++i)
+    s << (i ? ", " : "") << "{\"file\": " << json_string(r.output_failures[i].path)
+      << ", \"error\": " << json_string(r.output_failures[i].error) << "}";
+  s << "],\n"
     << "  \"batch\": " << r.batch << ",\n"
     << "  \"iterations\": " << r.iterations << ",\n"
     << "  \"iterations_done\": " << r.iterations_done << ",\n"

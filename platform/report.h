@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config.h"
+#include "output_file.h"
 #include "training.h"
 #include "workload.h"
 
@@ -34,6 +35,7 @@ struct ReportInputs {
   PlatformCounts platform;
   std::string name, mode;
   std::string stopped_by;  // why the run ended before the firmware did ("SIGINT", "watchdog: ..."), else ""
+  std::vector<OutputFailure> output_failures;  // outputs written before the report that failed
   double simulated_seconds = 0;
   // Wall-clock facts, kept apart in report.json: they differ from run to run.
   double wall_seconds = 0, load_seconds = 0, peak_rss_mib = 0;
@@ -55,6 +57,7 @@ struct Report {
   std::uint32_t batch = 0, iterations = 0, iterations_done = 0;
   bool complete = false;  // the firmware finished and wrote its profile
   std::string stopped_by;  // as in ReportInputs
+  std::vector<OutputFailure> output_failures;
   double clock_hz = 0;
   std::uint32_t array_rows = 0, array_cols = 0;
   double simulated_seconds = 0, sat_cycles = 0;

@@ -1,17 +1,10 @@
 #include "run_output.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-
-#include "user_error.h"
 
 namespace cestvp {
-
-namespace fs = std::filesystem;
 
 std::string json_number(double value) {
   if (!std::isfinite(value)) return "null";
@@ -44,28 +37,6 @@ std::string json_string(const std::string& s) {
     } else out += c;
   }
   return out + "\"";
-}
-
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  std::error_code ignored;
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (out) out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (out) out.close();
-    if (!out) {
-      const std::string reason = std::strerror(errno);
-      fs::remove(tmp, ignored);
-      throw UserError(path.string() + ": cannot write " + tmp.string() + " (" + reason + "); expected a writable path");
-    }
-  }
-  std::error_code error;
-  fs::rename(tmp, path, error);
-  if (error) {
-    fs::remove(tmp, ignored);
-    throw UserError(path.string() + ": cannot rename " + tmp.string() + " to it (" + error.message() +
-                    "); expected a writable path");
-  }
 }
 
 std::string duration(double seconds) {

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <string>
 
+#include "output_file.h"  // write_text_atomically
+
 namespace cestvp {
 
 // The shortest text that reads back to the same value; JSON has no NaN or infinity: null.
@@ -14,7 +16,5 @@ std::string json_string(const std::string& s);
 // "812.345 us", "3.210 ms", "17.473 s", "3m05s".
 std::string duration(double seconds);
 
-// Writes path.tmp, then renames it over path. Throws UserError naming the file.
-void write_text_atomically(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace cestvp

@@ -10,7 +10,6 @@
 #include <regmap_tables.h>
 
 #include "tlm_access.h"
-#include "user_error.h"
 
 namespace cestvp {
 
@@ -49,11 +48,7 @@ Sat::Params sat_params(const PlatformConfig& c, sat::Mode mode) {
 
 std::unique_ptr<Tracer> make_tracer(const VpOptions& options) {
   if (options.vcd_path.empty() && options.trace_log_path.empty()) return nullptr;
-  try {
-    return std::make_unique<Tracer>(Tracer::Options{options.vcd_path, options.trace_log_path});
-  } catch (const std::runtime_error& e) {
-    throw UserError(e.what());  // an unwritable trace path is the user's to fix
-  }
+  return std::make_unique<Tracer>(Tracer::Options{options.vcd_path, options.trace_log_path});
 }
 
 unsigned irq_lines(const PlatformConfig& c) { return std::max(c.interrupts.dma, c.interrupts.sat) + 1; }
@@ -198,8 +193,14 @@ RunStats VirtualPlatform::run() {
   s.sat_cycles = s.simulated.to_seconds() * config_.clocks.sat_hz;
   s.watchdog = watchdog.verdict();
   s.faults = faults_.count();
-  if (tracer_) tracer_->close();
-  if (timeline_) timeline_->close(static_cast<std::uint64_t>(s.simulated / sc_core::sc_time(1, sc_core::SC_PS)));
+  if (tracer_) {
+    tracer_->close();
+    s.output_failures = tracer_->failures();
+  }
+  if (timeline_) {
+    timeline_->close(static_cast<std::uint64_t>(s.simulated / sc_core::sc_time(1, sc_core::SC_PS)));
+    if (!timeline_->error().empty()) s.output_failures.push_back({timeline_->path(), timeline_->error()});
+  }
   return s;
 }
 

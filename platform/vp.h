@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <systemc>
 
@@ -19,6 +20,7 @@
 #include "fault_log.h"
 #include "host_cpu.h"
 #include "irqc.h"
+#include "output_file.h"
 #include "report.h"
 #include "sat.h"
 #include "tracer.h"
@@ -50,6 +52,7 @@ struct RunStats {
   double sat_cycles = 0;  // simulated time in SAT clock cycles
   Watchdog::Verdict watchdog = Watchdog::Verdict::none;  // why the run ended early, if it did
   std::uint64_t faults = 0;                              // FaultLog entries
+  std::vector<OutputFailure> output_failures;            // traces that could not be written whole
   double sat_cycles_per_wall_second() const { return wall_seconds > 0 ? sat_cycles / wall_seconds : 0; }
 };
 
