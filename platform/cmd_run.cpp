@@ -16,6 +16,7 @@
 
 #include <cestvp/train_runtime.h>
 
+#include "cli.h"
 #include "config.h"
 #include "report.h"
 #include "run_dir.h"
@@ -393,8 +394,12 @@ void add_run_options(CLI::App& cmd, RunArgs& args) {
       ->capture_default_str();
   cmd.add_option("--workload", args.workload, "Workload YAML (what the firmware runs)")
       ->required();
-  cmd.add_option("--out", args.out, "Run directory (default: runs/<workload name>)");
-  cmd.add_option("--vcd", args.vcd, "Write a VCD of bus transactions, interrupts and DMA state, and a .gtkw beside it");
+  cmd.add_option("--out", args.out,
+                 "Run directory (default: runs/<workload name>); locked for the run, so a second run into it is "
+                 "refused (exit 2)");
+  cmd.add_option("--vcd", args.vcd,
+                 "Write a VCD of bus transactions, interrupts and DMA state, and a .gtkw beside it. Output paths must be "
+                 "regular files or new (checked before the run); a write that fails is exit 4");
   cmd.add_option("--trace-log", args.trace_log, "Write one line per bus transaction to this file");
   cmd.add_option("--timeline", args.timeline,
                  "Write the run as a Chrome / Perfetto trace (JSON): a track per SAT engine, the DMA and the firmware's "
@@ -402,7 +407,7 @@ void add_run_options(CLI::App& cmd, RunArgs& args) {
   cmd.add_option("--mode", args.mode,
                  "SAT engine numerics: functional (fast), bit-accurate (uMAC order), timing (no data); default: a "
                  "training workload's `mode`, functional for the other programs")
-      ->check(CLI::IsMember({"functional", "bit-accurate", "timing"}));
+      ->check(one_of({"functional", "bit-accurate", "timing"}));
   cmd.add_option("--max-sim-time", args.max_sim_time,
                  "Watchdog: end the run with a diagnostic dump (exit 6) when simulated time reaches this, e.g. '30 s'");
   cmd.add_option("--watchdog", args.watchdog,
@@ -413,7 +418,7 @@ void add_run_options(CLI::App& cmd, RunArgs& args) {
                "End the run at the first bus, engine or DMA fault, with a diagnostic dump (exit 5), to look at the "
                "state it left (bring-up provokes some faults on purpose)");
   cmd.add_option("--log-level", args.log_level, "Firmware log level")
-      ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
+      ->check(one_of({"error", "warning", "info", "debug"}))
       ->capture_default_str();
 }
 
