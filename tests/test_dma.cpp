@@ -5,8 +5,10 @@
 // cycle (an access of n bytes takes 10 + ceil(n / 8) ns through the bus); DMA registers at
 // 0x100000, bursts of 1 KiB, register latency 4 ns. Per burst the DMA reads then writes, so a
 // burst of n bytes between two SRAM locations takes 2 x (10 + n / 8) ns.
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include <cestvp/regs.h>
 
 #include "bus.h"
+#include "ddr.h"
 #include "dma.h"
 #include "sram.h"
 #include "tlm_initiator.h"
@@ -91,6 +94,19 @@ sc_core::sc_time start(TlmInitiator& cpu) {
   return t + ns(10);
 }
 
+// A chain descriptor (regs::dma_desc) at `d`.
+void put_descriptor(std::uint8_t* d, std::uint64_t src, std::uint64_t dst, std::uint32_t len, std::uint32_t rows,
+                    std::uint32_t src_stride, std::uint32_t dst_stride, std::uint64_t next) {
+  std::memset(d, 0, regs::dma_desc::SIZE);
+  std::memcpy(d + regs::dma_desc::SRC, &src, 8);
+  std::memcpy(d + regs::dma_desc::DST, &dst, 8);
+  std::memcpy(d + regs::dma_desc::LENGTH, &len, 4);
+  std::memcpy(d + regs::dma_desc::ROWS, &rows, 4);
+  std::memcpy(d + regs::dma_desc::SRC_STRIDE, &src_stride, 4);
+  std::memcpy(d + regs::dma_desc::DST_STRIDE, &dst_stride, 4);
+  std::memcpy(d + regs::dma_desc::NEXT, &next, 8);
+}
+
 }  // namespace
 
 TEST(Dma, OneDimensionalCopyMovesEveryByteInExactTime) {
@@ -162,20 +178,8 @@ TEST(Dma, ChainRunsEveryDescriptorInOrder) {
   });
   // Descriptor 0 at 0x2000: 64 B 0x0000 -> 0x9000, next 0x2040. Descriptor 1: 2 rows of 8 B
   // from 0x0100 (stride 16) to 0x9100 (stride 8), last.
-  const auto put = [&](std::uint64_t at, std::uint64_t src, std::uint64_t dst, std::uint32_t len, std::uint32_t rows,
-                       std::uint32_t ss, std::uint32_t ds, std::uint64_t next) {
-    std::uint8_t* d = b.mem.data() + at;
-    std::memset(d, 0, regs::dma_desc::SIZE);
-    std::memcpy(d + regs::dma_desc::SRC, &src, 8);
-    std::memcpy(d + regs::dma_desc::DST, &dst, 8);
-    std::memcpy(d + regs::dma_desc::LENGTH, &len, 4);
-    std::memcpy(d + regs::dma_desc::ROWS, &rows, 4);
-    std::memcpy(d + regs::dma_desc::SRC_STRIDE, &ss, 4);
-    std::memcpy(d + regs::dma_desc::DST_STRIDE, &ds, 4);
-    std::memcpy(d + regs::dma_desc::NEXT, &next, 8);
-  };
-  put(0x2000, 0x0000, 0x9000, 64, 1, 0, 0, 0x2040);
-  put(0x2040, 0x0100, 0x9100, 8, 2, 16, 8, 0);
+  put_descriptor(b.mem.data() + 0x2000, 0x0000, 0x9000, 64, 1, 0, 0, 0x2040);
+  put_descriptor(b.mem.data() + 0x2040, 0x0100, 0x9100, 8, 2, 16, 8, 0);
   std::vector<std::uint8_t> src(b.mem.data(), b.mem.data() + 0x200);
   sc_core::sc_start();
   EXPECT_EQ(std::memcmp(b.mem.data() + 0x9000, src.data(), 64), 0);
@@ -313,4 +317,182 @@ TEST(Dma, RegisterAccessRules) {
   EXPECT_EQ(ro_write, tlm::TLM_COMMAND_ERROR_RESPONSE);
   EXPECT_EQ(wo_read, tlm::TLM_COMMAND_ERROR_RESPONSE);
   EXPECT_EQ(narrow, tlm::TLM_BURST_ERROR_RESPONSE);
+}
+
+// ---- lengths that are not multiples of 4, odd addresses, guard bytes ---------------------------
+// Reliability II, class 8. The source area (below 0x4000) holds bytes that are never 0; the rest
+// of the SRAM is 0, the guard. After the copies the whole SRAM must be the image of the copies
+// applied to that start by memcpy: the destination rows, and every byte before, after and
+// between them untouched. Each copy's time is its rows' bursts, 2 x (10 + ceil(n / 8)) ns each.
+
+namespace {
+
+struct OddCopy {
+  std::uint64_t src;
+  std::uint32_t src_stride;
+  std::uint64_t dst;
+  std::uint32_t dst_stride, length, rows;
+  unsigned ns_expected;  // from START to the interrupt, by hand
+};
+
+std::string describe(const OddCopy& c) {
+  char text[120];
+  std::snprintf(text, sizeof text, "%u x %u B from 0x%llx (stride %u) to 0x%llx (stride %u)", c.rows, c.length,
+                static_cast<unsigned long long>(c.src), c.src_stride, static_cast<unsigned long long>(c.dst), c.dst_stride);
+  return text;
+}
+
+// First address where the SRAM differs from `expected`, or kMemSize.
+std::size_t first_difference(const std::uint8_t* mem, const std::vector<std::uint8_t>& expected) {
+  std::size_t at = 0;
+  while (at < expected.size() && mem[at] == expected[at]) ++at;
+  return at;
+}
+
+void fill_source_and_guards(std::uint8_t* mem) {
+  for (std::size_t i = 0; i < kMemSize; ++i) mem[i] = i < 0x4000 ? static_cast<std::uint8_t>(1 + (i * 7 + 3) % 255) : 0;
+}
+
+void apply(std::vector<std::uint8_t>& image, const OddCopy& c) {
+  for (std::uint32_t row = 0; row < c.rows; ++row)
+    std::memmove(&image[c.dst + std::uint64_t{row} * c.dst_stride], &image[c.src + std::uint64_t{row} * c.src_stride],
+                 c.length);
+}
+
+// Runs each copy in turn (direct mode), clearing DONE after each so that the next raises the
+// interrupt line again.
+void expect_copies(const std::vector<OddCopy>& copies) {
+  std::vector<sc_core::sc_time> started;
+  std::vector<std::uint32_t> bytes, errors;
+  Bench b([&](TlmInitiator& cpu) {
+    for (const OddCopy& c : copies) {
+      program(cpu, c.src, c.dst, c.length, c.rows, c.src_stride, c.dst_stride);
+      started.push_back(start(cpu));
+      sc_core::wait(ns(1000));
+      bytes.push_back(reg(cpu, r::BYTES_DONE_LO));
+      errors.push_back(reg(cpu, r::ERROR_CODE));
+      set(cpu, r::IRQ_STATUS, r::IRQ_STATUS_DONE_MASK);
+    }
+  });
+  fill_source_and_guards(b.mem.data());
+  std::vector<std::uint8_t> expected(b.mem.data(), b.mem.data() + kMemSize);
+  for (const OddCopy& c : copies) apply(expected, c);
+  sc_core::sc_start();
+  const std::size_t at = first_difference(b.mem.data(), expected);
+  EXPECT_EQ(at, kMemSize) << "first differing byte at 0x" << std::hex << at << std::dec << ": " << unsigned{b.mem.data()[at % kMemSize]}
+                          << ", expected " << unsigned{expected[at % kMemSize]};
+  ASSERT_EQ(bytes.size(), copies.size());
+  ASSERT_EQ(b.probe.rises.size(), copies.size());
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    EXPECT_EQ(bytes[i], copies[i].length * copies[i].rows) << describe(copies[i]);
+    EXPECT_EQ(errors[i], 0u) << describe(copies[i]);
+    EXPECT_EQ(b.probe.rises[i], started[i] + ns(copies[i].ns_expected)) << describe(copies[i]);
+  }
+}
+
+}  // namespace
+
+TEST(Dma, OddLengthsAtOddAddressesCopyExactlyTheirBytes) {
+  // One destination slot per 0x900 bytes from 0x4000. 1..7 B: one burst, 2 x (10 + 1) = 22 ns;
+  // 63 B: 2 x (10 + 8) = 36; 65 B: 2 x (10 + 9) = 38; 1023 B: 2 x (10 + 128) = 276; 1025 B:
+  // a full burst 276 + 1 B 22 = 298; 2051 B: 276 + 276 + 3 B 22 = 574.
+  expect_copies({{0x0001, 0, 0x4000, 0, 1, 1, 22},
+                 {0x0103, 0, 0x4901, 0, 2, 1, 22},
+                 {0x0200, 0, 0x5203, 0, 3, 1, 22},
+                 {0x0307, 0, 0x5B02, 0, 5, 1, 22},
+                 {0x0401, 0, 0x6405, 0, 7, 1, 22},
+                 {0x0503, 0, 0x6D01, 0, 63, 1, 36},
+                 {0x0601, 0, 0x7607, 0, 65, 1, 38},
+                 {0x0705, 0, 0x7F03, 0, 1023, 1, 276},
+                 {0x0802, 0, 0x8801, 0, 1025, 1, 298},
+                 {0x0903, 0, 0x9105, 0, 2051, 1, 574}});
+}
+
+TEST(Dma, TwoDimensionalOddRowsLeaveTheBytesBetweenRowsUntouched) {
+  // Strides longer than the rows: gaps of 2 to 4 B between destination rows (1 B rows with
+  // stride 2: every other byte). Per row as above: 3, 7 and 1 B 22 ns, 65 B 38 ns, 1025 B 298 ns.
+  expect_copies({{0x0001, 5, 0xA003, 7, 3, 4, 4 * 22},
+                 {0x0103, 9, 0xA101, 11, 7, 3, 3 * 22},
+                 {0x0200, 3, 0xA201, 2, 1, 5, 5 * 22},
+                 {0x0305, 67, 0xA307, 69, 65, 3, 3 * 38},
+                 {0x0601, 1031, 0xA803, 1029, 1025, 2, 2 * 298}});
+}
+
+TEST(Dma, ChainOfOddCopiesMovesExactlyTheirBytes) {
+  // Descriptor 0 at 0x3000: 5 B 0x0101 -> 0xB101, next 0x3040; descriptor 1: 2 rows of 63 B
+  // from 0x0203 (stride 65) to 0xB203 (stride 67), last. Fetch 48 B (10 + 6) + 5 B (22) + fetch
+  // (16) + 2 rows of 63 B (2 x 36) = 126 ns.
+  sc_core::sc_time started;
+  std::uint32_t bytes = 0, descs = 0;
+  Bench b([&](TlmInitiator& cpu) {
+    set(cpu, r::DESC_LO, 0x3000);
+    set(cpu, r::DESC_HI, 0);
+    set(cpu, r::CTRL, kIrqBoth | (static_cast<std::uint32_t>(r::CtrlMode::CHAIN) << r::CTRL_MODE_SHIFT));
+    started = start(cpu);
+    sc_core::wait(ns(1000));
+    bytes = reg(cpu, r::BYTES_DONE_LO);
+    descs = reg(cpu, r::DESC_DONE);
+  });
+  fill_source_and_guards(b.mem.data());
+  put_descriptor(b.mem.data() + 0x3000, 0x0101, 0xB101, 5, 1, 0, 0, 0x3040);
+  put_descriptor(b.mem.data() + 0x3040, 0x0203, 0xB203, 63, 2, 65, 67, 0);
+  std::vector<std::uint8_t> expected(b.mem.data(), b.mem.data() + kMemSize);
+  apply(expected, {0x0101, 0, 0xB101, 0, 5, 1, 0});
+  apply(expected, {0x0203, 65, 0xB203, 67, 63, 2, 0});
+  sc_core::sc_start();
+  EXPECT_EQ(first_difference(b.mem.data(), expected), kMemSize);
+  EXPECT_EQ(bytes, 5u + 2u * 63u);
+  EXPECT_EQ(descs, 2u);
+  ASSERT_EQ(b.probe.rises.size(), 1u);
+  EXPECT_EQ(b.probe.rises[0], started + ns(126));
+}
+
+// The same through DDR, whose backing store is cut into 1 MiB pages: odd copies whose source
+// and destination rows straddle page boundaries. Unwritten DDR reads as 0, the guard.
+TEST(Dma, OddCopiesAcrossDdrPagesMoveExactlyTheirBytes) {
+  constexpr std::uint64_t kDdr = 0x1000'0000, kPage = Ddr::kPageBytes;
+  Bus bus{"bus", {ns(10)}};
+  Ddr ddr{"ddr", {8 * kPage, 1, 1e9, ns(20), 256}};
+  Dma dma{"dma", {1024, ns(4)}};
+  sc_core::sc_signal<bool> irq{"irq"};
+  std::vector<std::uint32_t> bytes;
+  // 1031 B from 9 B before page 1 to 1023 B before page 2; 3 rows of 13 B from 5 B before page
+  // 3 (stride 17: the last row straddles it) to 20 B before page 5 (stride 15: the second row
+  // straddles it).
+  const std::vector<OddCopy> copies = {{kPage - 9, 0, 2 * kPage - 1023, 0, 1031, 1, 0},
+                                       {3 * kPage - 5 - 2 * 17, 17, 5 * kPage - 20, 15, 13, 3, 0}};
+  TlmInitiator cpu("cpu", [&](TlmInitiator& c) {
+    for (const OddCopy& copy : copies) {
+      program(c, kDdr + copy.src, kDdr + copy.dst, copy.length, copy.rows, copy.src_stride, copy.dst_stride);
+      start(c);
+      sc_core::wait(ns(100000));
+      bytes.push_back(reg(c, r::BYTES_DONE_LO));
+    }
+  });
+  tlm::tlm_global_quantum::instance().set(ns(1000));
+  bus.map_target(ddr.socket, kDdr, 8 * kPage, "ddr");
+  bus.map_target(dma.regs_socket, kRegs, 0x1000, "dma");
+  bus.connect_initiator(cpu.socket, "cpu");
+  bus.connect_initiator(dma.data_socket, "dma");
+  dma.irq.bind(irq);
+  // Each source span holds bytes that are never 0; the window checked is each destination's
+  // extent and 64 guard bytes either side.
+  std::vector<std::uint8_t> source(2048);
+  for (std::size_t i = 0; i < source.size(); ++i) source[i] = static_cast<std::uint8_t>(1 + (i * 11 + 5) % 255);
+  for (const OddCopy& c : copies) ddr.write(c.src, source.data(), std::uint64_t{c.rows - 1} * c.src_stride + c.length);
+  sc_core::sc_start();
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    const OddCopy& c = copies[i];
+    const std::uint64_t from = c.dst - 64, extent = std::uint64_t{c.rows - 1} * c.dst_stride + c.length + 128;
+    std::vector<std::uint8_t> got(extent), want(extent, 0);
+    ddr.read(from, got.data(), extent);
+    for (std::uint32_t row = 0; row < c.rows; ++row)
+      std::memcpy(&want[64 + row * c.dst_stride], &source[row * c.src_stride], c.length);
+    std::size_t at = 0;
+    while (at < extent && got[at] == want[at]) ++at;
+    EXPECT_EQ(at, extent) << describe(c) << ": first differing byte at destination offset "
+                          << static_cast<long long>(at) - 64;
+    ASSERT_LT(i, bytes.size());
+    EXPECT_EQ(bytes[i], c.length * c.rows) << describe(c);
+  }
 }

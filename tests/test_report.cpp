@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ struct Booted {
   Report report;
   PlatformCounts platform;
   std::string log;
+  // The raw inputs of the report, for recounting its derived figures.
+  PlatformConfig config;
+  TrainingResult result;
+  double simulated_seconds = 0;
 };
 
 Booted boot_and_report(sat::Mode mode, fw::SatMode fw_mode, const std::string& mode_name,
@@ -87,7 +92,7 @@ Booted boot_and_report(sat::Mode mode, fw::SatMode fw_mode, const std::string& m
   in.name = "report", in.mode = mode_name;
   in.simulated_seconds = stats.simulated.to_seconds();
   in.wall_seconds = stats.wall_seconds;
-  return {make_report(in), in.platform, log.str()};
+  return {make_report(in), in.platform, log.str(), config, result, in.simulated_seconds};
 }
 
 const PhaseFigures& pass(const Report& r, std::size_t layer, model::Pass p) {
@@ -294,4 +299,338 @@ TEST(Report, SchemeOrderingOnResnet9) {
   yaml.replace(port_b, 11, "    b: 256 B");
   const std::string wide = test::write_file("wide_b_port.yaml", yaml);
   EXPECT_LT(iteration_seconds("sdgp", wide), iteration_seconds("dense", wide));
+}
+
+// ---- the derived figures, recounted from the raw counters -----------------------------------
+// Reliability II, class 8. Every figure the report derives (utilisation, idle cycles, GOPS,
+// bandwidth, the energy terms, per-pass and per-layer util and mapping efficiency) is recounted
+// here with the definitions of docs/reports.md from what the run counted: the firmware's
+// profile records (integers, summed here), the SAT's and DDR's own counters, the simulated time
+// and the platform's clock, array and energy section; then compared with report.json,
+// layers.csv, engines.csv and the console table. Nothing below calls report.cpp's arithmetic.
+
+namespace {
+
+// Sums of profile records, kept in integers (picoseconds, counts).
+struct Raw {
+  std::uint64_t entries = 0, time_ps = 0, host_ps = 0, dma_wait_ps = 0, dma_bytes = 0, slots = 0;
+  model::EngineCounters engine[3];
+  void add(const model::ProfileRecord& r) {
+    entries += r.entries, time_ps += r.time_ps, host_ps += r.host_ps, dma_wait_ps += r.dma_wait_ps;
+    dma_bytes += r.dma_bytes, slots += r.stce_slots;
+    for (unsigned e = 0; e < 3; ++e) {
+      model::EngineCounters& a = engine[e];
+      const model::EngineCounters& b = r.engine[e];
+      a.jobs += b.jobs, a.busy_cycles += b.busy_cycles, a.stall_cycles += b.stall_cycles, a.ops += b.ops;
+      a.ops_skipped += b.ops_skipped, a.sram_read += b.sram_read, a.sram_write += b.sram_write;
+    }
+  }
+};
+
+// The run in the units of the definitions.
+struct Recount {
+  double clock_hz, seconds, sat_cycles, array;  // array: R x C MAC slots per cycle
+  std::vector<std::vector<Raw>> rows;            // [layer or runtime][pass]
+  Raw pass_total[model::kPassCount], total;
+
+  explicit Recount(const Booted& b)
+      : clock_hz(b.config.clocks.sat_hz),
+        seconds(b.simulated_seconds),
+        sat_cycles(b.simulated_seconds * b.config.clocks.sat_hz),
+        array(static_cast<double>(b.config.sat.array_rows) * b.config.sat.array_cols) {
+    const std::size_t count = b.result.profile.size() / model::kPassCount;
+    for (std::size_t row = 0; row < count; ++row) {
+      rows.emplace_back(model::kPassCount);
+      for (std::uint32_t p = 0; p < model::kPassCount; ++p) {
+        const model::ProfileRecord& r = b.result.profile[row * model::kPassCount + p];
+        rows.back()[p].add(r);
+        pass_total[p].add(r);
+        total.add(r);
+      }
+    }
+  }
+  double cycles(std::uint64_t ps) const { return static_cast<double>(ps) * clock_hz / 1e12; }
+};
+
+double quotient(double part, double whole) { return whole > 0 ? part / whole : 0; }
+
+// report.json flattened by Python's parser: "engines.STCE.utilisation" -> value.
+std::map<std::string, double> json_numbers(const std::string& path) {
+  const std::string script = test::write_file("flatten.py",
+                                              "import json, sys\n"
+                                              "def walk(path, v):\n"
+                                              "    if isinstance(v, dict):\n"
+                                              "        for k, x in v.items(): walk(path + [k], x)\n"
+                                              "    elif isinstance(v, list):\n"
+                                              "        for i, x in enumerate(v): walk(path + [str(i)], x)\n"
+                                              "    elif isinstance(v, (int, float)) and not isinstance(v, bool):\n"
+                                              "        print('.'.join(path), repr(v))\n"
+                                              "walk([], json.load(open(sys.argv[1])))\n");
+  const test::Command flat = test::run_command("python3 " + script + " " + path);
+  EXPECT_EQ(flat.exit_code, 0) << flat.output;
+  std::map<std::string, double> numbers;
+  std::istringstream lines(flat.output);
+  std::string key, value;
+  while (lines >> key >> value) numbers[key] = std::stod(value);
+  return numbers;
+}
+
+// Equal up to the rounding of a different order of the same double operations.
+void expect_figure(const std::map<std::string, double>& json, const std::string& key, double want) {
+  const auto it = json.find(key);
+  ASSERT_NE(it, json.end()) << key << " missing from report.json";
+  EXPECT_NEAR(it->second, want, 1e-12 * std::fabs(want)) << key;
+}
+
+void expect_phase(const std::map<std::string, double>& json, const std::string& at, const Raw& x, const Recount& n) {
+  const double cycles = n.cycles(x.time_ps), macs = static_cast<double>(x.engine[0].ops);
+  expect_figure(json, at + ".entries", static_cast<double>(x.entries));
+  expect_figure(json, at + ".cycles", cycles);
+  expect_figure(json, at + ".stall_cycles", static_cast<double>(x.engine[0].stall_cycles) + n.cycles(x.dma_wait_ps));
+  expect_figure(json, at + ".host_cycles", n.cycles(x.host_ps));
+  expect_figure(json, at + ".dma_wait_cycles", n.cycles(x.dma_wait_ps));
+  expect_figure(json, at + ".dma_bytes", static_cast<double>(x.dma_bytes));
+  expect_figure(json, at + ".macs", macs);
+  expect_figure(json, at + ".dense_macs", macs + static_cast<double>(x.engine[0].ops_skipped));
+  expect_figure(json, at + ".stce_slots", static_cast<double>(x.slots));
+  expect_figure(json, at + ".overall_util", quotient(macs, cycles * n.array));
+  expect_figure(json, at + ".mapping_efficiency", quotient(macs, static_cast<double>(x.slots)));
+  const char* names[3] = {"STCE", "OSRE", "WUVE"};
+  for (unsigned e = 0; e < 3; ++e) {
+    const std::string engine = at + ".engines." + names[e] + ".";
+    expect_figure(json, engine + "busy_cycles", static_cast<double>(x.engine[e].busy_cycles));
+    expect_figure(json, engine + "stall_cycles", static_cast<double>(x.engine[e].stall_cycles));
+    expect_figure(json, engine + "ops", static_cast<double>(x.engine[e].ops));
+    expect_figure(json, engine + "sram_read", static_cast<double>(x.engine[e].sram_read));
+  }
+}
+
+// A CSV of report.cpp's form ("a, b, c"), split into cells.
+std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) {
+    rows.emplace_back();
+    for (std::size_t at = 0;;) {
+      const std::size_t comma = line.find(", ", at);
+      rows.back().push_back(line.substr(at, comma - at));
+      if (comma == std::string::npos) break;
+      at = comma + 2;
+    }
+  }
+  return rows;
+}
+
+// A printed figure: within half a unit of its last printed digit of the recount.
+void expect_printed(const std::string& cell, double want, double half_unit, const std::string& what) {
+  EXPECT_NEAR(std::stod(cell), want, half_unit * (1 + 1e-9)) << what << ": " << cell;
+}
+
+}  // namespace
+
+TEST(Report, JsonFiguresMatchARecountFromTheCounters) {
+  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  ASSERT_TRUE(b.report.complete) << b.log;
+  const Recount n(b);
+  const std::string dir = test::test_dir().string();
+  write_report(b.report, dir);
+  const std::map<std::string, double> json = json_numbers(dir + "/report.json");
+  ASSERT_EQ(n.rows.size(), b.result.profile.size() / model::kPassCount);
+  ASSERT_GT(n.rows.size(), 1u);
+
+  expect_figure(json, "simulated_seconds", n.seconds);
+  expect_figure(json, "sat_cycles", n.sat_cycles);
+  const auto& its = b.result.iterations;
+  ASSERT_EQ(its.size(), 2u);
+  expect_figure(json, "iteration_seconds", static_cast<double>(its[1].end_ps - its[0].end_ps) / 1e12);
+
+  // Engines: the SAT's own counters at the end of the run, against the run's cycles.
+  const char* names[3] = {"STCE", "OSRE", "WUVE"};
+  for (unsigned e = 0; e < 3; ++e) {
+    const double busy = static_cast<double>(b.platform.engine[e].busy_cycles);
+    ASSERT_GT(busy, 0.0) << names[e];
+    const std::string at = std::string("engines.") + names[e] + ".";
+    expect_figure(json, at + "counters.busy_cycles", busy);
+    expect_figure(json, at + "idle_cycles", n.sat_cycles - busy);
+    expect_figure(json, at + "utilisation", busy / n.sat_cycles);
+  }
+  const double dma_busy = n.cycles(b.platform.dma_busy_ps);
+  expect_figure(json, "engines.DMA.bytes", static_cast<double>(n.total.dma_bytes));
+  expect_figure(json, "engines.DMA.busy_cycles", dma_busy);
+  expect_figure(json, "engines.DMA.wait_cycles", n.cycles(n.total.dma_wait_ps));
+  expect_figure(json, "engines.DMA.idle_cycles", n.sat_cycles - dma_busy);
+  expect_figure(json, "engines.DMA.utilisation", dma_busy / n.sat_cycles);
+  const double host = n.cycles(n.total.host_ps);
+  expect_figure(json, "engines.host.busy_cycles", host);
+  expect_figure(json, "engines.host.idle_cycles", n.sat_cycles - host);
+  expect_figure(json, "engines.host.utilisation", host / n.sat_cycles);
+  expect_figure(json, "accelerator_seconds", static_cast<double>(n.total.time_ps - n.total.host_ps) / 1e12);
+  expect_figure(json, "host_seconds", static_cast<double>(n.total.host_ps) / 1e12);
+
+  // Operations: 1 MAC = 2 operations, over the simulated seconds.
+  const double macs = static_cast<double>(b.platform.engine[0].ops);
+  const double dense = macs + static_cast<double>(b.platform.engine[0].ops_skipped);
+  ASSERT_GT(dense, macs);  // BDWP skips some
+  expect_figure(json, "operations.macs_executed", macs);
+  expect_figure(json, "operations.macs_dense_equivalent", dense);
+  const double gops = 2 * macs / n.seconds / 1e9, gops_dense = 2 * dense / n.seconds / 1e9;
+  expect_figure(json, "operations.gops_executed", gops);
+  expect_figure(json, "operations.gops_dense_equivalent", gops_dense);
+
+  // DDR and energy, with the platform's energy section.
+  const double ddr_bytes = static_cast<double>(b.platform.ddr_read + b.platform.ddr_written);
+  expect_figure(json, "ddr.bytes_read", static_cast<double>(b.platform.ddr_read));
+  expect_figure(json, "ddr.bandwidth_Bps", ddr_bytes / n.seconds);
+  expect_figure(json, "ddr.peak_Bps", b.config.ddr.channels * b.config.ddr.channel_bandwidth_Bps);
+  const PlatformConfig::Energy& e = b.config.energy;
+  ASSERT_GT(e.mac_j, 0.0);
+  ASSERT_GT(e.sram_byte_j, 0.0);
+  ASSERT_GT(e.ddr_byte_j, 0.0);
+  ASSERT_GT(e.static_w, 0.0);
+  double engine_sram = 0;
+  for (const model::EngineCounters& c : b.platform.engine) engine_sram += static_cast<double>(c.sram_read + c.sram_write);
+  ASSERT_GT(n.total.dma_bytes, 0u);
+  const double mac_j = macs * e.mac_j, sram_j = (engine_sram + static_cast<double>(n.total.dma_bytes)) * e.sram_byte_j,
+               ddr_j = ddr_bytes * e.ddr_byte_j, static_j = n.seconds * e.static_w;
+  const double total_j = mac_j + sram_j + ddr_j + static_j, watts = total_j / n.seconds;
+  expect_figure(json, "energy.mac_j", mac_j);
+  expect_figure(json, "energy.sram_j", sram_j);
+  expect_figure(json, "energy.ddr_j", ddr_j);
+  expect_figure(json, "energy.static_j", static_j);
+  expect_figure(json, "energy.total_j", total_j);
+  expect_figure(json, "energy.watts", watts);
+  expect_figure(json, "energy.gops_per_watt_dense_equivalent", gops_dense / watts);
+
+  // Per pass, the whole run, and every (layer, pass) the run entered.
+  for (std::uint32_t p = 0; p < model::kPassCount; ++p)
+    expect_phase(json, std::string("passes.") + model::pass_name(static_cast<model::Pass>(p)), n.pass_total[p], n);
+  expect_phase(json, "total", n.total, n);
+  std::size_t phases = 0;
+  for (std::size_t row = 0; row < n.rows.size(); ++row)
+    for (std::uint32_t p = 0; p < model::kPassCount; ++p) {
+      const std::string at = "layers." + std::to_string(row) + ".passes." + model::pass_name(static_cast<model::Pass>(p));
+      if (n.rows[row][p].entries == 0) {
+        EXPECT_EQ(json.count(at + ".entries"), 0u) << at;
+        continue;
+      }
+      expect_phase(json, at, n.rows[row][p], n);
+      ++phases;
+    }
+  EXPECT_GT(phases, 20u);
+}
+
+TEST(Report, CsvFiguresMatchARecountFromTheCounters) {
+  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  ASSERT_TRUE(b.report.complete) << b.log;
+  const Recount n(b);
+  const std::string dir = test::test_dir().string();
+  write_report(b.report, dir);
+
+  // layers.csv: a row per (layer, pass) entered, in that order; cycles printed whole,
+  // percentages with 4 decimals.
+  const std::vector<std::vector<std::string>> layers = csv_rows(dir + "/layers.csv");
+  std::size_t line = 1;
+  for (std::size_t row = 0; row < n.rows.size(); ++row)
+    for (std::uint32_t p = 0; p < model::kPassCount; ++p) {
+      const Raw& x = n.rows[row][p];
+      if (x.entries == 0) continue;
+      ASSERT_LT(line, layers.size());
+      const std::vector<std::string>& cells = layers[line++];
+      ASSERT_EQ(cells.size(), 17u);
+      const std::string what = "layer " + std::to_string(row) + " " + model::pass_name(static_cast<model::Pass>(p));
+      EXPECT_EQ(cells[0], std::to_string(row)) << what;
+      EXPECT_EQ(cells[8], model::pass_name(static_cast<model::Pass>(p))) << what;
+      const double cycles = n.cycles(x.time_ps), macs = static_cast<double>(x.engine[0].ops);
+      const double busy = static_cast<double>(x.engine[0].busy_cycles);
+      expect_printed(cells[1], cycles, 0.5, what + " Total Cycles");
+      expect_printed(cells[2], static_cast<double>(x.engine[0].stall_cycles) + n.cycles(x.dma_wait_ps), 0.5,
+                     what + " Stall Cycles");
+      expect_printed(cells[3], 100 * quotient(macs, cycles * n.array), 0.00005, what + " Overall Util %");
+      expect_printed(cells[4], 100 * quotient(macs, static_cast<double>(x.slots)), 0.00005, what + " Mapping Efficiency %");
+      expect_printed(cells[5], 100 * quotient(macs, busy * n.array), 0.00005, what + " Compute Util %");
+      EXPECT_EQ(cells[10], std::to_string(x.entries)) << what;
+      EXPECT_EQ(cells[11], std::to_string(x.engine[0].busy_cycles)) << what;
+      EXPECT_EQ(cells[12], std::to_string(x.engine[0].ops)) << what;
+      EXPECT_EQ(cells[13], std::to_string(x.engine[0].ops + x.engine[0].ops_skipped)) << what;
+      expect_printed(cells[14], n.cycles(x.host_ps), 0.5, what + " Host Cycles");
+      expect_printed(cells[15], n.cycles(x.dma_wait_ps), 0.5, what + " DMA Wait Cycles");
+      EXPECT_EQ(cells[16], std::to_string(x.dma_bytes)) << what;
+    }
+  EXPECT_EQ(line, layers.size());
+  EXPECT_GT(line, 20u);
+
+  // engines.csv: the SAT's own counters, idle = run cycles - busy, utilisation busy / run cycles.
+  const std::vector<std::vector<std::string>> engines = csv_rows(dir + "/engines.csv");
+  ASSERT_EQ(engines.size(), 4u);
+  const char* names[3] = {"STCE", "OSRE", "WUVE"};
+  for (unsigned e = 0; e < 3; ++e) {
+    const std::vector<std::string>& cells = engines[e + 1];
+    ASSERT_EQ(cells.size(), 10u);
+    EXPECT_EQ(cells[0], names[e]);
+    const model::EngineCounters& c = b.platform.engine[e];
+    const double busy = static_cast<double>(c.busy_cycles);
+    EXPECT_EQ(cells[1], std::to_string(c.jobs)) << names[e];
+    EXPECT_EQ(cells[2], std::to_string(c.busy_cycles)) << names[e];
+    EXPECT_EQ(cells[3], std::to_string(c.stall_cycles)) << names[e];
+    expect_printed(cells[4], n.sat_cycles - busy, 0.5, std::string(names[e]) + " Idle Cycles");
+    expect_printed(cells[5], 100 * busy / n.sat_cycles, 0.00005, std::string(names[e]) + " Utilisation %");
+    EXPECT_EQ(cells[6], std::to_string(c.ops)) << names[e];
+    EXPECT_EQ(cells[7], std::to_string(c.ops_skipped)) << names[e];
+    EXPECT_EQ(cells[8], std::to_string(c.sram_read)) << names[e];
+    EXPECT_EQ(cells[9], std::to_string(c.sram_write)) << names[e];
+  }
+}
+
+// The console table prints the same figures rounded: utilisation to 0.1%, GOPS to 0.01, DDR to
+// 1 MB and 0.01 GB/s, energy to 1 mJ and 0.01 W.
+TEST(Report, ConsoleFiguresMatchARecountFromTheCounters) {
+  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  ASSERT_TRUE(b.report.complete) << b.log;
+  const Recount n(b);
+  const std::string table = report_table(b.report);
+  const auto line_of = [&](const std::string& label) {
+    const std::size_t at = table.find("\n  " + label);
+    EXPECT_NE(at, std::string::npos) << label << "\n" << table;
+    return at == std::string::npos ? std::string() : table.substr(at + 3, table.find('\n', at + 1) - at - 3);
+  };
+  const char* names[3] = {"STCE", "OSRE", "WUVE"};
+  for (unsigned e = 0; e < 3; ++e) {
+    const double busy = static_cast<double>(b.platform.engine[e].busy_cycles);
+    double printed_busy = 0, idle = 0, util = 0;
+    unsigned long long stall = 0;
+    ASSERT_EQ(std::sscanf(line_of(names[e]).c_str() + 4, "%lf %llu %lf %lf%%", &printed_busy, &stall, &idle, &util), 4)
+        << table;
+    EXPECT_EQ(printed_busy, busy) << names[e];
+    EXPECT_NEAR(idle, n.sat_cycles - busy, 0.5 * (1 + 1e-9)) << names[e];
+    EXPECT_NEAR(util, 100 * busy / n.sat_cycles, 0.05 * (1 + 1e-9)) << names[e];
+  }
+  const double macs = static_cast<double>(b.platform.engine[0].ops);
+  const double dense = macs + static_cast<double>(b.platform.engine[0].ops_skipped);
+  double gops = 0, gops_dense = 0;
+  ASSERT_EQ(std::sscanf(line_of("throughput").c_str(), "throughput %lf GOPS executed, %lf GOPS dense-equivalent", &gops,
+                        &gops_dense),
+            2)
+      << table;
+  EXPECT_NEAR(gops, 2 * macs / n.seconds / 1e9, 0.005 * (1 + 1e-9));
+  EXPECT_NEAR(gops_dense, 2 * dense / n.seconds / 1e9, 0.005 * (1 + 1e-9));
+  double read_gb = 0, written_gb = 0, bandwidth = 0, peak = 0;
+  ASSERT_EQ(std::sscanf(line_of("DDR").c_str(), "DDR %lf GB read, %lf GB written, %lf GB/s of %lf GB/s peak", &read_gb,
+                        &written_gb, &bandwidth, &peak),
+            4)
+      << table;
+  const double ddr_bytes = static_cast<double>(b.platform.ddr_read + b.platform.ddr_written);
+  EXPECT_NEAR(read_gb, static_cast<double>(b.platform.ddr_read) / 1e9, 0.0005 * (1 + 1e-9));
+  EXPECT_NEAR(bandwidth, ddr_bytes / n.seconds / 1e9, 0.005 * (1 + 1e-9));
+  const PlatformConfig::Energy& e = b.config.energy;
+  double engine_sram = 0;
+  for (const model::EngineCounters& c : b.platform.engine) engine_sram += static_cast<double>(c.sram_read + c.sram_write);
+  const double total_j = macs * e.mac_j + (engine_sram + static_cast<double>(n.total.dma_bytes)) * e.sram_byte_j +
+                         ddr_bytes * e.ddr_byte_j + n.seconds * e.static_w;
+  double joules = 0, watts = 0;
+  ASSERT_EQ(std::sscanf(line_of("energy").c_str(), "energy %lf J (MACs %*f, SRAM %*f, DDR %*f, static %*f): %lf W", &joules,
+                        &watts),
+            2)
+      << table;
+  EXPECT_NEAR(joules, total_j, 0.0005 * (1 + 1e-9));
+  EXPECT_NEAR(watts, total_j / n.seconds, 0.005 * (1 + 1e-9));
 }

@@ -97,3 +97,72 @@ TEST(StceTiming, OneSharedBufferServesEveryOperandThroughOnePort) {
   EXPECT_EQ(c.cycles, 1u + 576u);
   EXPECT_EQ(c.stall_cycles, 258u);
 }
+
+// ---- SRAM ports whose width does not divide the bytes of a fold -----------------------------
+// Reliability II, class 8: the port terms round up per fold and per buffer, ceil(bytes / port).
+
+TEST(StceTiming, OddShapeInOneBufferRoundsItsPortCyclesUp) {
+  // 31 x 30 x 13, every operand in buffer B (64 B = 32 FP16 per cycle, K = 13 not a multiple):
+  // one fold, compute 13 + 62 = 75; A 31 x 13 x 2 = 806 + B 30 x 13 x 2 = 780 + C 31 x 30 x 4 =
+  // 3720 = 5306 B = 82 x 64 + 58: 83 cycles. Stall 83 - 75 = 8; job 1 + 83 = 84.
+  StceJob j = gemm(31, 30, 13);
+  j.a_buffer = j.b_buffer = j.c_buffer = 1;
+  const JobCost c = stce_cost(j, paper());
+  EXPECT_EQ(c.cycles, 84u);
+  EXPECT_EQ(c.stall_cycles, 8u);
+  EXPECT_EQ(c.ops, 31u * 30u * 13u);
+  EXPECT_EQ(c.sram_read, 806u + 780u);
+  EXPECT_EQ(c.sram_write, 3720u);
+}
+
+TEST(StceTiming, AccumulatedOddOutputRoundsItsOwnPortUp) {
+  // The same shape in separate buffers with ACCUMULATE: C read and written, 2 x 3720 = 7440 B
+  // = 116 x 64 + 16: 117 cycles; A 806 / 256 -> 4, B 780 / 64 -> 13, compute 75. Fold 117,
+  // stall 42; job 118.
+  StceJob j = gemm(31, 30, 13);
+  j.accumulate = true;
+  const JobCost c = stce_cost(j, paper());
+  EXPECT_EQ(c.cycles, 118u);
+  EXPECT_EQ(c.stall_cycles, 42u);
+  EXPECT_EQ(c.sram_read, 806u + 780u + 3720u);
+  EXPECT_EQ(c.sram_write, 3720u);
+}
+
+TEST(StceTiming, EachFoldSizeRoundsItsOwnPortCyclesUp) {
+  // A 4 x 4 array, every operand in buffer B with an 8-byte port; 7 x 6 x 13: compute 13 + 4 +
+  // 4 - 2 = 19 per fold; folds of 4 and 3 rows by 4 and 2 columns (A r x 26, B c x 26, C r x c x 4):
+  //   4 x 4: 104 + 104 + 64 = 272 B -> 34 cycles (stall 15)
+  //   4 x 2: 104 +  52 + 32 = 188 B -> 23.5 -> 24 (stall 5)
+  //   3 x 4:  78 + 104 + 48 = 230 B -> 28.75 -> 29 (stall 10)
+  //   3 x 2:  78 +  52 + 24 = 154 B -> 19.25 -> 20 (stall 1: one cycle more than compute)
+  // Job 1 + 34 + 24 + 29 + 20 = 108, stall 31 (rounding the job's 844 B once would give 106).
+  TimingParams small;
+  small.array_rows = small.array_cols = 4;
+  small.port_bytes[1] = 8;
+  StceJob j = gemm(7, 6, 13);
+  j.a_buffer = j.b_buffer = j.c_buffer = 1;
+  const JobCost c = stce_cost(j, small);
+  EXPECT_EQ(c.cycles, 108u);
+  EXPECT_EQ(c.stall_cycles, 31u);
+  EXPECT_EQ(c.sram_read, 104u + 104u + 104u + 52u + 78u + 104u + 78u + 52u);
+  EXPECT_EQ(c.sram_write, 64u + 32u + 48u + 24u);
+}
+
+TEST(StceTiming, CompressedBWithATailGroupRoundsItsPortCyclesUp) {
+  // 31 x 30 x 21, B 2:8 with S = K = 21: groups ceil(21 / 8) = 3 (the last of 5), 6 entries,
+  // K_eff 6, 6 x 3 = 18 index bits in 1 word: a B line is 6 x 2 + 4 = 16 B. Compute 6 + 62 =
+  // 68. Every operand in buffer B: A in full 31 x 21 x 2 = 1302 + B 30 x 16 = 480 + C 3720 =
+  // 5502 B = 85 x 64 + 62: 86 cycles. Stall 18; job 87.
+  StceJob j = gemm(31, 30, 21);
+  j.b_sparse = true;
+  j.n = 2;
+  j.m = 8;
+  j.a_buffer = j.b_buffer = j.b_idx_buffer = j.c_buffer = 1;
+  const JobCost c = stce_cost(j, paper());
+  EXPECT_EQ(c.cycles, 87u);
+  EXPECT_EQ(c.stall_cycles, 18u);
+  EXPECT_EQ(c.ops, 31u * 30u * 6u);
+  EXPECT_EQ(c.ops_skipped, 31u * 30u * 15u);
+  EXPECT_EQ(c.sram_read, 1302u + 480u);
+  EXPECT_EQ(c.sram_write, 3720u);
+}
