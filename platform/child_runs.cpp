@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -16,6 +17,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include "cli.h"
+#include "input_file.h"
 #include "user_error.h"
 
 extern char** environ;
@@ -282,11 +285,7 @@ JsonValue parse_json(const std::string& text, const std::string& source) {
 }
 
 JsonValue read_json_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path.string() + ": cannot read; expected a JSON file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_json(text.str(), path.string());
+  return parse_json(InputFile(path.string(), "a JSON report", kMaxTextBytes).read_text(), path.string());
 }
 
 // ---- child runs ----------------------------------------------------------------------------
@@ -296,8 +295,9 @@ void add_child_run_options(CLI::App& cmd, ChildRunOptions& o) {
   cmd.add_option("--set", o.sets, "Override a workload key in every run, as satvp run --set (repeatable)");
   cmd.add_option("--platform", o.platform, "Platform YAML")->capture_default_str();
   cmd.add_option("--mode", o.mode, "SAT engine numerics of every run; default: the workload's `mode`")
-      ->check(CLI::IsMember({"functional", "bit-accurate", "timing"}));
-  cmd.add_option("-j,--jobs", o.jobs, "Runs at a time (default: one per core)");
+      ->check(one_of({"functional", "bit-accurate", "timing"}));
+  cmd.add_option("-j,--jobs", o.jobs, "Runs at a time (default: one per core)")
+      ->check(whole_number(0, std::numeric_limits<unsigned>::max()));
 }
 
 std::vector<std::string> RunRequest::args() const {
@@ -315,7 +315,9 @@ void prepare_run_dirs(const std::vector<ChildRun>& runs) {
   for (const ChildRun& run : runs) {
     std::error_code ec;
     fs::create_directories(run.request.out, ec);
-    if (ec) throw UserError("cannot create run directory " + run.request.out.string() + ": " + ec.message());
+    if (ec)
+      throw UserError(run.request.out.string() + ": cannot create the run directory (" + ec.message() +
+                      "); expected a directory that can be created and written");
     fs::remove(run.request.out / "report.json", ec);
   }
 }
@@ -336,7 +338,8 @@ pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
   // posix_spawnp: `python3` is looked up on PATH; satvp's own path is absolute.
   const int error = posix_spawnp(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (error) throw UserError("cannot start " + argv[0] + ": " + std::strerror(error));
+  if (error)
+    throw UserError(argv[0] + ": cannot start it (" + std::strerror(error) + "); expected an executable program");
   return pid;
 }
 

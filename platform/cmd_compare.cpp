@@ -12,6 +12,7 @@
 #include "run_output.h"
 #include "user_error.h"
 #include "workload.h"
+#include "yaml_reader.h"
 
 namespace fs = std::filesystem;
 
@@ -44,7 +45,8 @@ std::vector<std::string> parse_schemes(const std::string& text) {
     if (std::find(schemes.begin(), schemes.end(), s) != schemes.end()) fail("'" + s + "' is listed twice");
     schemes.push_back(s);
   }
-  if (schemes.empty() || text.back() == ',') throw UserError("--schemes " + text + ": expected a comma-separated list of " + join(valid, ", "));
+  if (schemes.empty() || text.back() == ',')
+    throw UserError("--schemes " + text + ": an empty scheme name; expected a comma-separated list of " + join(valid, ", "));
   return schemes;
 }
 
@@ -144,18 +146,26 @@ void add_compare_options(CLI::App& cmd, CompareArgs& args) {
 
 int run_compare(const CompareArgs& args) {
   const std::vector<std::string> schemes = parse_schemes(args.schemes);
-  for (const Override& o : parse_overrides(args.run.sets))
-    if (o.path == "scheme") throw UserError(o.origin() + ": compare sets the scheme of each run; list them in --schemes");
+  const std::vector<Override> sets = parse_overrides(args.run.sets);
+  for (const Override& o : sets)
+    if (within(o.path, "scheme"))
+      throw UserError(o.origin() + ": compare sets the scheme of each run; expected the schemes in --schemes");
 
   // Every run's workload is checked here, so that bad input stops the command before any child.
   const PlatformConfig config = load_platform_config(args.run.platform);
-  Workload workload;
+  Workload workload = load_workload(args.run.workload, sets, &config);
+  YamlMap root = load_yaml(args.run.workload, sets).map();
+  if (workload.program != "train")
+    root.get("program").fail("compare runs training workloads, not " + workload.program, "program: train");
+  // Each run replaces the scheme (--set scheme=...), which needs the key in the file.
+  const YamlValue scheme_key = root.get("scheme");
+  if (!scheme_key.exists())
+    scheme_key.fail("missing key; compare replaces it in each run with one of --schemes",
+                    "a scheme key in the workload (scheme: dense, as when it is left out)");
   for (const std::string& scheme : schemes) {
-    std::vector<std::string> sets = args.run.sets;
-    sets.push_back("scheme=" + scheme);
-    workload = load_workload(args.run.workload, parse_overrides(sets), &config);
-    if (workload.program != "train")
-      throw UserError(args.run.workload + ": program is " + workload.program + "; compare needs a training workload (program: train)");
+    std::vector<Override> overrides = sets;
+    overrides.push_back({"scheme", scheme, "--schemes"});
+    workload = load_workload(args.run.workload, overrides, &config);
   }
   const std::string mode = args.run.mode.empty() ? workload.train.mode : args.run.mode;
   const fs::path out = args.run.out.empty() ? fs::path("runs") / (workload.name + "-compare") : fs::path(args.run.out);

@@ -2,6 +2,7 @@
 // counters.
 #include "cmd_job.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli.h"
 #include "config.h"
 #include "user_error.h"
 #include "vp.h"
@@ -21,14 +23,21 @@ namespace cestvp {
 
 namespace {
 
-void require(bool ok, const std::string& problem) {
-  if (!ok) throw UserError(problem);
+constexpr std::uint32_t kMaxGemm = 1u << 24, kMaxConv = 65535, kMaxField = 255, kMaxCount = 1u << 28;
+
+[[noreturn]] void fail(const std::string& problem, const std::string& expected) {
+  throw UserError(problem + "; expected " + expected);
+}
+
+void require(bool ok, const std::string& problem, const std::string& expected) {
+  if (!ok) fail(problem, expected);
 }
 
 // An option that does not apply to the chosen engine or operation is an error, not ignored.
 void check_job_options(const CLI::App& cmd, const JobArgs& a) {
   const bool stce = a.engine == "stce", osre = a.engine == "osre", wuve = a.engine == "wuve";
   const bool gemm = stce && a.op == "gemm", conv = stce && a.op == "conv";
+  const std::string job = stce ? "--op " + a.op : "--engine " + a.engine;
   const struct {
     const char* option;
     bool applies;
@@ -46,68 +55,81 @@ void check_job_options(const CLI::App& cmd, const JobArgs& a) {
       {"--count", wuve, "--engine wuve"},
   };
   for (const auto& r : rules)
-    require(cmd.count(r.option) == 0 || r.applies, std::string(r.option) + " applies to " + r.to + " only");
+    require(cmd.count(r.option) == 0 || r.applies, std::string(r.option) + ": not used by a job of " + job,
+            std::string(r.option) + " only with " + r.to);
+  require(cmd.count("--nm") == 0 || !stce || a.pass != "wu",
+          "--nm " + a.nm + ": not allowed with --pass wu (a weight-gradient job has no compressed operand)",
+          "--nm only with --pass ff or bp");
 }
 
-// "N:M" with N, M in 1..255 and N <= M; M must be one the platform supports.
-void parse_nm(const std::string& text, const PlatformConfig& config, const std::string& platform, std::uint32_t& n,
-              std::uint32_t& m) {
-  const std::size_t colon = text.find(':');
-  const auto number = [](const std::string& t) -> std::uint32_t {
-    if (t.empty() || t.size() > 3 || t.find_first_not_of("0123456789") != std::string::npos) return 0;
-    return static_cast<std::uint32_t>(std::stoul(t));
-  };
-  if (colon != std::string::npos) n = number(text.substr(0, colon)), m = number(text.substr(colon + 1));
-  require(colon != std::string::npos && n >= 1 && m >= 1 && n <= m && m <= 255,
-          "--nm " + text + ": expected N:M with 1 <= N <= M, e.g. 2:8");
+// "N:M" (parse_nm) with an M the platform supports.
+void parse_job_nm(const std::string& text, const PlatformConfig& config, const std::string& platform,
+                  std::uint32_t& n, std::uint32_t& m) {
+  const std::string problem = parse_nm(text, n, m);
+  require(problem.empty(), "--nm " + text + ": " + problem, kNmExpected);
   std::string supported;
   bool ok = false;
   for (unsigned s : config.sat.nm_m) {
     supported += (supported.empty() ? "" : ", ") + std::to_string(s);
     ok = ok || s == m;
   }
-  require(ok, "--nm " + text + ": M = " + std::to_string(m) + " is not supported by the platform (sat.nm_m in " +
-                  platform + ": " + supported + ")");
+  require(ok,
+          "--nm " + text + ": M = " + std::to_string(m) + " is not supported by the platform (sat.nm_m in " +
+              platform + ": " + supported + ")",
+          "N:M with M one of " + supported);
 }
 
-// The job as the firmware program takes it, with every option checked.
+// The first of `options` that was not given (0), for "--depth is required".
+const char* first_missing(std::initializer_list<std::pair<const char*, std::uint32_t>> options) {
+  for (const auto& [name, value] : options)
+    if (value == 0) return name;
+  return nullptr;
+}
+
+// The job as the firmware program takes it, with every option checked (their ranges by the
+// validators of add_job_options).
 fw::EngineJobSpec job_spec(const JobArgs& a, const PlatformConfig& config) {
-  constexpr std::uint32_t kMaxGemm = 1u << 24, kMaxConv = 65535, kMaxField = 255;
-  const auto in = [](std::uint32_t v, std::uint32_t lo, std::uint32_t hi) { return v >= lo && v <= hi; };
   fw::EngineJobSpec spec;
   spec.mode = parse_fw_mode(a.mode);
   spec.seed = a.seed;
   spec.engine = a.engine == "osre" ? fw::SatEngine::osre : a.engine == "wuve" ? fw::SatEngine::wuve : fw::SatEngine::stce;
-  if (!a.nm.empty()) parse_nm(a.nm, config, a.platform, spec.n, spec.m);
+  if (!a.nm.empty()) parse_job_nm(a.nm, config, a.platform, spec.n, spec.m);
   switch (spec.engine) {
     case fw::SatEngine::stce:
       spec.pass = a.pass == "bp" ? fw::JobPass::bp : a.pass == "wu" ? fw::JobPass::wu : fw::JobPass::ff;
       spec.conv = a.op == "conv";
       if (!spec.conv) {
-        require(in(a.rows, 1, kMaxGemm) && in(a.cols, 1, kMaxGemm) && in(a.depth, 1, kMaxGemm),
-                "a GEMM needs --rows, --cols and --depth (M, N, K), each 1.." + std::to_string(kMaxGemm));
+        const char* missing = first_missing({{"--rows", a.rows}, {"--cols", a.cols}, {"--depth", a.depth}});
+        if (missing)
+          fail(std::string("job: ") + missing + " is required: a GEMM needs --rows, --cols and --depth (M, N, K)",
+               "each from 1 to " + std::to_string(kMaxGemm));
         spec.rows = a.rows, spec.cols = a.cols, spec.depth = a.depth;
       } else {
-        require(in(a.batch, 1, kMaxConv) && in(a.h, 1, kMaxConv) && in(a.w, 1, kMaxConv) && in(a.cin, 1, kMaxConv) &&
-                    in(a.cout, 1, kMaxConv),
-                "a convolution needs --h, --w, --cin and --cout (and --batch), each 1..65535");
-        require(in(a.kernel, 1, kMaxField) && in(a.stride, 1, kMaxField) && a.pad <= kMaxField,
-                "--kernel and --stride must be 1..255, --pad 0..255");
+        const char* missing = first_missing({{"--h", a.h}, {"--w", a.w}, {"--cin", a.cin}, {"--cout", a.cout}});
+        if (missing)
+          fail(std::string("job: ") + missing + " is required: a convolution needs --h, --w, --cin and --cout",
+               "each from 1 to " + std::to_string(kMaxConv));
+        const std::uint32_t largest = std::min(a.h, a.w) + 2 * a.pad;  // the largest kernel with an output pixel
         require(fw::conv_out(a.h, a.kernel, a.stride, a.pad) >= 1 && fw::conv_out(a.w, a.kernel, a.stride, a.pad) >= 1,
-                "the " + std::to_string(a.kernel) + "x" + std::to_string(a.kernel) + " kernel does not fit the " +
-                    std::to_string(a.h) + "x" + std::to_string(a.w) + " input with --pad " + std::to_string(a.pad));
+                "--kernel " + std::to_string(a.kernel) + ": the " + std::to_string(a.kernel) + "x" +
+                    std::to_string(a.kernel) + " kernel does not fit the " + std::to_string(a.h) + "x" +
+                    std::to_string(a.w) + " input with --pad " + std::to_string(a.pad),
+                "a kernel of at most " + std::to_string(largest) + " (the input's smaller side plus twice --pad)");
         spec.batch = a.batch, spec.h = a.h, spec.w = a.w, spec.cin = a.cin, spec.cout = a.cout;
         spec.kernel = a.kernel, spec.stride = a.stride, spec.pad = a.pad;
       }
       break;
-    case fw::SatEngine::osre:
-      require(in(a.rows, 1, kMaxGemm) && in(a.cols, 1, kMaxGemm),
-              "OSRE needs --rows and --cols of its source, each 1.." + std::to_string(kMaxGemm));
-      if (a.nm.empty()) parse_nm("2:8", config, a.platform, spec.n, spec.m);
+    case fw::SatEngine::osre: {
+      const char* missing = first_missing({{"--rows", a.rows}, {"--cols", a.cols}});
+      if (missing)
+        fail(std::string("job: ") + missing + " is required: OSRE needs --rows and --cols of its source",
+             "each from 1 to " + std::to_string(kMaxGemm));
+      if (a.nm.empty()) parse_job_nm("2:8", config, a.platform, spec.n, spec.m);
       spec.rows = a.rows, spec.cols = a.cols, spec.backward = a.dir == "bwd", spec.src_fp32 = a.src == "fp32";
       break;
+    }
     case fw::SatEngine::wuve:
-      require(in(a.count, 1, 1u << 28), "WUVE needs --count, 1.." + std::to_string(1u << 28));
+      require(a.count != 0, "job: --count is required: WUVE needs --count", "--count from 1 to " + std::to_string(kMaxCount));
       spec.count = a.count;
       break;
   }
@@ -172,11 +194,12 @@ int run_job(const JobArgs& a, const CLI::App& cmd) {
   const PlatformConfig config = load_platform_config(a.platform);
   const fw::EngineJobSpec spec = job_spec(a, config);
   const fw::EngineJobPlan plan = fw::plan_engine_job(spec);
-  require(plan.problem.empty(), plan.problem);
+  require(plan.problem.empty(), "job: " + plan.problem, "a job the engine accepts (docs/engines.md)");
   const std::uint64_t sizes[3] = {config.region("sat_sram_a").size, config.region("sat_sram_b").size,
                                   config.region("sat_sram_c").size};
   const std::string fit = fw::sram_fit_problem(plan, sizes);
-  require(fit.empty(), fit + " (platform " + a.platform + ")");
+  require(fit.empty(), fit + " (platform " + a.platform + ")",
+          "a job that fits the SAT's SRAM: smaller dimensions, or a platform with larger SRAMs");
 
   std::ostringstream log;
   VpOptions options;
@@ -203,45 +226,54 @@ int run_job(const JobArgs& a, const CLI::App& cmd) {
 void add_job_options(CLI::App& cmd, JobArgs& a) {
   cmd.add_option("--platform", a.platform, "Platform YAML (clocks, address map, SRAM sizes, array)")->capture_default_str();
   cmd.add_option("--engine", a.engine, "Engine that runs the job")
-      ->check(CLI::IsMember({"stce", "osre", "wuve"}))
+      ->check(one_of({"stce", "osre", "wuve"}))
       ->capture_default_str();
   cmd.add_option("--op", a.op, "STCE: gemm (C[M][N] = A[M][K] x B[K][N]) or conv (implicit im2col)")
-      ->check(CLI::IsMember({"gemm", "conv"}))
+      ->check(one_of({"gemm", "conv"}))
       ->capture_default_str();
   cmd.add_option("--pass", a.pass,
                  "STCE training pass. GEMM ff: Y = X W^T (B = W[N][K], transposed), bp: dX = dY W (B = W[K][N]), "
                  "wu: dW = dY^T X (A = dY[K][M], transposed). Conv ff: CONV_FWD, bp: CONV_BWD_DATA, wu: "
                  "CONV_BWD_WEIGHT")
-      ->check(CLI::IsMember({"ff", "bp", "wu"}))
+      ->check(one_of({"ff", "bp", "wu"}))
       ->capture_default_str();
-  cmd.add_option("--rows", a.rows, "STCE GEMM: M, the rows of A and C. OSRE: rows of the dense source");
-  cmd.add_option("--cols", a.cols, "STCE GEMM: N, the columns of B and C. OSRE: columns of the dense source");
-  cmd.add_option("--depth", a.depth, "STCE GEMM: K, the reduction length");
-  cmd.add_option("--batch", a.batch, "STCE conv: batch size")->capture_default_str();
-  cmd.add_option("--h", a.h, "STCE conv: input height");
-  cmd.add_option("--w", a.w, "STCE conv: input width");
-  cmd.add_option("--cin", a.cin, "STCE conv: input channels");
-  cmd.add_option("--cout", a.cout, "STCE conv: output channels");
-  cmd.add_option("--kernel", a.kernel, "STCE conv: kernel height and width")->capture_default_str();
-  cmd.add_option("--stride", a.stride, "STCE conv: stride")->capture_default_str();
-  cmd.add_option("--pad", a.pad, "STCE conv: zero padding on every side")->capture_default_str();
+  cmd.add_option("--rows", a.rows, "STCE GEMM: M, the rows of A and C. OSRE: rows of the dense source")
+      ->check(whole_number(1, kMaxGemm));
+  cmd.add_option("--cols", a.cols, "STCE GEMM: N, the columns of B and C. OSRE: columns of the dense source")
+      ->check(whole_number(1, kMaxGemm));
+  cmd.add_option("--depth", a.depth, "STCE GEMM: K, the reduction length")->check(whole_number(1, kMaxGemm));
+  cmd.add_option("--batch", a.batch, "STCE conv: batch size")->check(whole_number(1, kMaxConv))->capture_default_str();
+  cmd.add_option("--h", a.h, "STCE conv: input height")->check(whole_number(1, kMaxConv));
+  cmd.add_option("--w", a.w, "STCE conv: input width")->check(whole_number(1, kMaxConv));
+  cmd.add_option("--cin", a.cin, "STCE conv: input channels")->check(whole_number(1, kMaxConv));
+  cmd.add_option("--cout", a.cout, "STCE conv: output channels")->check(whole_number(1, kMaxConv));
+  cmd.add_option("--kernel", a.kernel, "STCE conv: kernel height and width")
+      ->check(whole_number(1, kMaxField))
+      ->capture_default_str();
+  cmd.add_option("--stride", a.stride, "STCE conv: stride")->check(whole_number(1, kMaxField))->capture_default_str();
+  cmd.add_option("--pad", a.pad, "STCE conv: zero padding on every side")
+      ->check(whole_number(0, kMaxField))
+      ->capture_default_str();
   cmd.add_option("--nm", a.nm,
                  "N:M sparsity, e.g. 2:8. STCE: the weights (B) are N:M compressed for ff and bp, as OSRE forward "
                  "(ff) or backward (bp) makes them; omit for dense; not allowed with wu. OSRE: the reduction "
                  "(default 2:8). M must be in the platform's sat.nm_m");
   cmd.add_option("--dir", a.dir, "OSRE: fwd (groups along each row) or bwd (along each column)")
-      ->check(CLI::IsMember({"fwd", "bwd"}))
+      ->check(one_of({"fwd", "bwd"}))
       ->capture_default_str();
   cmd.add_option("--src", a.src, "OSRE: precision of the source, fp16 or fp32 (master weights)")
-      ->check(CLI::IsMember({"fp16", "fp32"}))
+      ->check(one_of({"fp16", "fp32"}))
       ->capture_default_str();
-  cmd.add_option("--count", a.count, "WUVE: elements to update (momentum SGD with the FP16 copy)");
+  cmd.add_option("--count", a.count, "WUVE: elements to update (momentum SGD with the FP16 copy)")
+      ->check(whole_number(1, kMaxCount));
   cmd.add_option("--mode", a.mode,
                  "SAT engine numerics: functional (fast), bit-accurate (uMAC order), timing (no data: operands are "
                  "not placed and nothing is computed; the cycles are the same)")
-      ->check(CLI::IsMember({"functional", "bit-accurate", "timing"}))
+      ->check(one_of({"functional", "bit-accurate", "timing"}))
       ->capture_default_str();
-  cmd.add_option("--seed", a.seed, "Seed of the random operands")->capture_default_str();
+  cmd.add_option("--seed", a.seed, "Seed of the random operands")
+      ->check(whole_number(0, 0xFFFFFFFFu))
+      ->capture_default_str();
   cmd.add_flag("--csv", a.csv, "Print one CSV header line and one row instead of the table");
 }
 

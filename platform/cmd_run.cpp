@@ -95,12 +95,17 @@ double peak_rss_mib() {
 
 sc_core::sc_time option_time(const std::string& option, const std::string& text) {
   if (text.empty()) return sc_core::SC_ZERO_TIME;
+  constexpr double kMaxSeconds = 1e7;  // SystemC counts 64 bits of picoseconds, about 213 days
+  const std::string expected = "; expected a time from 0 s to " + display_quantity(Quantity::time, kMaxSeconds) +
+                               " with a unit (" + unit_symbols(Quantity::time) + "), e.g. '10 s'";
+  double seconds = 0;
   try {
-    return sc_core::sc_time(parse_quantity(Quantity::time, text), sc_core::SC_SEC);
+    seconds = parse_quantity(Quantity::time, text);
   } catch (const ValueError& e) {
-    throw UserError(option + " " + text + ": " + e.what() + "; expected a time with a unit (" +
-                    unit_symbols(Quantity::time) + "), e.g. '10 s'");
+    throw UserError(option + " " + text + ": " + e.what() + expected);
   }
+  if (seconds > kMaxSeconds) throw UserError(option + " " + text + ": '" + text + "' is out of range" + expected);
+  return sc_core::sc_time(seconds, sc_core::SC_SEC);
 }
 
 VpOptions vp_options(const RunArgs& args, const std::string& mode, const StopSignals& signals) {
@@ -163,7 +168,7 @@ void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& option
                   signal_name(end.signal), at_us);
   } else if (s.watchdog == Watchdog::Verdict::time_limit) {
     std::snprintf(headline, sizeof headline, "watchdog: the simulated-time limit of %s was reached (--max-sim-time)",
-                  format_quantity(Quantity::time, options.time_limit.to_seconds()).c_str());
+                  display_quantity(Quantity::time, options.time_limit.to_seconds()).c_str());
   } else if (end.exit_code() == kExitHardwareFault) {
     const std::string last = FaultLog::describe(vp.faults().kept().back());
     if (options.stop_on_fault)
@@ -176,7 +181,7 @@ void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& option
   } else if (s.watchdog == Watchdog::Verdict::no_progress) {
     std::snprintf(headline, sizeof headline,
                   "watchdog: no progress for %s of simulated time, since %.3f us (--watchdog): the firmware hangs",
-                  format_quantity(Quantity::time, options.no_progress.to_seconds()).c_str(),
+                  display_quantity(Quantity::time, options.no_progress.to_seconds()).c_str(),
                   vp.watchdog.last_progress().to_seconds() * 1e6);
   } else if (!s.firmware_finished) {
     std::snprintf(headline, sizeof headline, "the firmware did not finish: nothing was left to simulate at %.3f us",

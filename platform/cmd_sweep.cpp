@@ -10,12 +10,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "cli.h"
 #include "config.h"
 #include "run_dir.h"
 #include "run_output.h"
 #include "user_error.h"
 #include "workload.h"
 #include "yaml_override.h"
+#include "yaml_reader.h"
 
 namespace fs = std::filesystem;
 
@@ -29,12 +31,13 @@ struct Param {
   std::string key;
   std::vector<std::string> values;
   bool platform = false;  // a platform YAML key, else a workload key
+  std::string spec;       // as given: "batch=16,32"
   std::string option() const { return platform ? "--platform-param" : "--param"; }
 };
 
 // "key=v1,v2,..."; commas inside [] or {} belong to a YAML value: "sat.nm_m=[4, 8],[8]".
 Param parse_param(const std::string& spec, bool platform) {
-  Param p{{}, {}, platform};
+  Param p{{}, {}, platform, spec};
   const auto fail = [&](const std::string& problem) {
     throw UserError(p.option() + " " + spec + ": " + problem + "; expected key=value1,value2,...");
   };
@@ -66,12 +69,20 @@ std::vector<Param> parse_params(const SweepArgs& args) {
   const std::vector<Override> sets = parse_overrides(args.run.sets);
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Param& p = params[i];
+    // Any overlap: each run's --set and --param values are applied in one order, where a
+    // mapping set after a key inside it would replace that key.
+    const auto check = [&p](const std::string& key, const std::string& origin, const std::string& expected) {
+      if (!within(p.key, key) && !within(key, p.key)) return;
+      const std::string what = key == p.key            ? "the key"
+                               : within(p.key, key) ? "its mapping " + key
+                                                    : "the key " + key + " inside it";
+      throw UserError(p.option() + " " + p.spec + ": " + what + " is also " + origin + "; expected " + expected);
+    };
     for (std::size_t j = 0; j < i; ++j)
-      if (params[j].key == p.key && params[j].platform == p.platform)
-        throw UserError(p.option() + " " + p.key + ": the key is swept twice; expected one list of values per key");
+      if (params[j].platform == p.platform)
+        check(params[j].key, "swept by " + params[j].option() + " " + params[j].spec, "one list of values per key");
     if (!p.platform)
-      for (const Override& o : sets)
-        if (o.path == p.key) throw UserError("--param " + p.key + ": also fixed by " + o.origin() + "; expected one of the two");
+      for (const Override& o : sets) check(o.path, "set by " + o.origin(), "either --param or --set for a key");
   }
   return params;
 }
@@ -113,15 +124,9 @@ std::string run_dir_name(std::size_t index, std::size_t count, const std::string
 }
 
 // The platform YAML of one point, from the base file with the point's platform keys replaced.
-// An error names the --platform-param it came from, not the --set that apply_overrides knows.
 std::string platform_yaml(const std::string& base, const std::vector<Override>& overrides) {
   YAML::Node root = YAML::LoadFile(base);
-  try {
-    apply_overrides(root, overrides, base);
-  } catch (const UserError& error) {
-    const std::string message = error.what();
-    throw UserError(message.rfind("--set ", 0) == 0 ? "--platform-param " + message.substr(6) : message);
-  }
+  apply_overrides(root, overrides, base);
   YAML::Emitter out;
   out << root;
   std::string text = "# Written by satvp sweep: " + base;
@@ -160,7 +165,7 @@ Plan read_plan(const fs::path& dir) {
   Plan plan;
   plan.workload = json.at("workload").string();
   for (const JsonValue& p : json.at("params").items())
-    plan.params.push_back({p.at("key").string(), {}, p.at("platform").boolean()});
+    plan.params.push_back({p.at("key").string(), {}, p.at("platform").boolean(), {}});
   for (const JsonValue& r : json.at("runs").items()) {
     plan.dirs.push_back(r.at("dir").string());
     plan.values.emplace_back();
@@ -261,7 +266,7 @@ void add_sweep_options(CLI::App& cmd, SweepArgs& args) {
   cmd.add_option("--emit", args.emit,
                  "Do not run: write commands.txt (one satvp run per line) and, for slurm, sweep.slurm (a job array); "
                  "collect the reports afterwards with --collect")
-      ->check(CLI::IsMember({"slurm", "parallel"}));
+      ->check(one_of({"slurm", "parallel"}));
   cmd.add_option("--collect", args.collect,
                  "Do not run: gather the report.json files of an emitted sweep in DIR (default: --out's, or the "
                  "sweep's default) into sweep.csv")
@@ -272,13 +277,15 @@ int run_sweep(const SweepArgs& args, const CLI::App& cmd) {
   const bool collecting = cmd.count("--collect") > 0;
   if (collecting && !args.collect.empty()) return collect(args.collect, std::nullopt) ? 0 : 1;
   if (args.run.workload.empty())
-    throw UserError("sweep: --workload is required, except with --collect DIR");
+    throw UserError("sweep: --workload is required; expected --workload FILE (a training workload YAML), or --collect DIR");
 
   const std::string base_platform = fs::absolute(args.run.platform).string();
   const PlatformConfig base_config = load_platform_config(base_platform);
-  const Workload base = load_workload(args.run.workload, parse_overrides(args.run.sets), &base_config);
+  const std::vector<Override> sets = parse_overrides(args.run.sets);
+  const Workload base = load_workload(args.run.workload, sets, &base_config);
   if (base.program != "train")
-    throw UserError(args.run.workload + ": program is " + base.program + "; sweep needs a training workload (program: train)");
+    load_yaml(args.run.workload, sets).map().get("program").fail(
+        "sweep runs training workloads, not " + base.program, "program: train");
   const fs::path out = fs::absolute(args.run.out.empty() ? fs::path("runs") / (base.name + "-sweep") : fs::path(args.run.out));
   const RunDirLock lock(out, args.run.out.empty() ? "sweep directory" : "--out");
   if (collecting) return collect(out, std::nullopt) ? 0 : 1;
@@ -288,6 +295,8 @@ int run_sweep(const SweepArgs& args, const CLI::App& cmd) {
   Plan plan{base.name, params, {}, {}};
   std::vector<ChildRun> runs;
   std::vector<std::vector<Override>> platform_overrides(points.size());  // per run
+  // Per run: --set and the run's --param values, each named as the user wrote it in errors.
+  std::vector<std::vector<Override>> workload_overrides(points.size(), parse_overrides(args.run.sets));
   for (std::size_t i = 0; i < points.size(); ++i) {
     const std::string label = points[i].label(params);
     const std::string name = run_dir_name(i, points.size(), label);
@@ -295,8 +304,13 @@ int run_sweep(const SweepArgs& args, const CLI::App& cmd) {
     plan.values.emplace_back();
     for (std::size_t p = 0; p < params.size(); ++p) {
       const std::string value = params[p].values[points[i].choice[p]];
-      if (params[p].platform) platform_overrides[i].push_back({params[p].key, value});
-      else r.sets.push_back(params[p].key + "=" + value);
+      const Override o{params[p].key, value, params[p].option()};
+      if (params[p].platform) {
+        platform_overrides[i].push_back(o);
+      } else {
+        workload_overrides[i].push_back(o);
+        r.sets.push_back(o.argument());
+      }
       plan.values.back().push_back(value);
     }
     if (!platform_overrides[i].empty()) r.platform = (r.out / "platform.sweep.yaml").string();
@@ -312,7 +326,7 @@ int run_sweep(const SweepArgs& args, const CLI::App& cmd) {
       if (!platform_overrides[i].empty())
         write_text_atomically(r.platform, platform_yaml(base_platform, platform_overrides[i]));
       const PlatformConfig config = load_platform_config(r.platform);
-      load_workload(r.workload, parse_overrides(r.sets), &config);
+      load_workload(r.workload, workload_overrides[i], &config);
     } catch (const UserError& error) {
       throw UserError("sweep run " + std::to_string(i) + " (" + runs[i].label + "): " + error.what());
     }

@@ -6,6 +6,8 @@
 #include <limits>
 #include <sstream>
 
+#include <cestvp/sat_abi.h>
+
 #include "units.h"
 #include "yaml_reader.h"
 
@@ -35,15 +37,30 @@ constexpr Range<unsigned> kLanes{1, 1024};
 constexpr Range<unsigned> kPipeline{0, 1000};  // cycles
 constexpr std::uint64_t kBurstAlign = 4;  // the DMA moves whole 32-bit words
 
+// Every region starts on a 4 KiB page, so that firmware can map it with ordinary pages (and
+// DDR addresses the firmware aligns within DDR, such as DMA descriptors, are aligned in fact).
+constexpr std::uint64_t kPage = 4096;
+// The DDR model keeps a table of its 1 MiB pages, 8 B each: 128 MiB of host memory at 16 TiB.
+constexpr std::uint64_t kMaxDdr = std::uint64_t{1} << 44;
+// The SAT's job registers address an SRAM buffer with a 28-bit offset (fw::sram_address), and
+// report its size in whole KiB (SRAM_A_KIB, ...), which the firmware compares with the boot info.
+constexpr std::uint64_t kMaxSram = std::uint64_t{1} << fw::kSramBufferShift;
+constexpr std::uint64_t kSramGranule = 1024;
+
 // The regions of PlatformConfig::address_map, in its order. Register blocks are at least a
 // 4 KiB page so that firmware can map them with ordinary pages.
 struct RegionSpec {
   const char* name;
-  std::uint64_t min_size;
+  std::uint64_t min_size, max_size;
+  bool whole_kib;  // an SRAM buffer
 };
-constexpr RegionSpec kRegions[] = {
-    {"ddr", 1},        {"sat_regs", 4096}, {"sat_sram_a", 1}, {"sat_sram_b", 1},
-    {"sat_sram_c", 1}, {"dma", 4096},      {"irqc", 4096}};
+constexpr RegionSpec kRegions[] = {{"ddr", 1, kMaxDdr, false},
+                                   {"sat_regs", kPage, kMaxAddress, false},
+                                   {"sat_sram_a", kSramGranule, kMaxSram, true},
+                                   {"sat_sram_b", kSramGranule, kMaxSram, true},
+                                   {"sat_sram_c", kSramGranule, kMaxSram, true},
+                                   {"dma", kPage, kMaxAddress, false},
+                                   {"irqc", kPage, kMaxAddress, false}};
 
 bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
@@ -209,7 +226,13 @@ AddressRange read_region(const RegionSpec& spec, const YamlValue& value) {
   AddressRange region;
   region.name = spec.name;
   region.base = base.integer<std::uint64_t>({0, kMaxAddress});
-  region.size = size.size({spec.min_size, kMaxAddress});
+  if (region.base % kPage != 0)
+    base.fail(hex(region.base) + " is not a multiple of 4 KiB (0x1000)", "a base on a 4 KiB page");
+  region.size = size.size({spec.min_size, spec.max_size});
+  if (spec.whole_kib && region.size % kSramGranule != 0) {
+    size.fail(format_size(region.size) + " is not a whole number of KiB (the SAT reports its SRAM sizes in KiB)",
+              "a multiple of 1 KiB");
+  }
   if (region.size > kMaxAddress - region.base) {
     size.fail("base " + hex(region.base) + " + " + format_size(region.size) +
                   " goes past the 64-bit address space",

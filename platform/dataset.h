@@ -32,17 +32,27 @@ struct Dataset {
 // identically and fast.
 const std::array<float, 256>& byte_to_unit();
 
+// What a workload expects of an IDX file's images: rows x cols, for dataset `name` (rows 0: any).
+struct IdxImages {
+  std::uint32_t rows = 0, cols = 0;
+  std::string name;
+};
+
 // MNIST-style IDX files, each gzip-compressed or plain (told apart by the gzip magic 1f 8b):
 // images (magic 0x00000803, count x rows x cols bytes) and labels (magic 0x00000801, labels
 // 0..9). Reads the first `limit` images. The name is "fashion-mnist" if the images path
-// contains "fashion", "mnist" otherwise.
+// contains "fashion", "mnist" otherwise. The header is checked before the data is read (image
+// size as `expect`ed, at most kMaxDatasetFileBytes in all), and no more data is decompressed
+// than it implies (one byte more tells a file that is too long); every file is read through
+// InputFile.
 Dataset read_idx(const std::string& images_path, const std::string& labels_path,
-                 std::size_t limit = SIZE_MAX);
+                 std::size_t limit = SIZE_MAX, const IdxImages& expect = {});
 
 // CIFAR binary batches (data_batch_1.bin ... test_batch.bin, or CIFAR-100's train.bin /
 // test.bin), read in the order given: records of 1 label byte (CIFAR-100: coarse and fine
 // label bytes; the fine label is used) and 32x32x3 pixel bytes stored CHW, converted to HWC.
-// Reads the first `limit` records over all files.
+// Reads the first `limit` records over all files; a file (decompressed) of at most
+// kMaxDatasetFileBytes.
 Dataset read_cifar(const std::vector<std::string>& files, bool cifar100,
                    std::size_t limit = SIZE_MAX);
 

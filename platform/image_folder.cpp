@@ -15,6 +15,7 @@
 #include <jpeglib.h>  // after <cstdio>: it uses FILE and size_t without including them
 #include <png.h>
 
+#include "input_file.h"
 #include "user_error.h"
 
 namespace cestvp {
@@ -75,8 +76,7 @@ std::vector<ImageFile> round_robin(const std::vector<std::vector<std::string>>& 
 
 // The lines of a text file without trailing whitespace (Windows line ends included).
 std::vector<std::string> text_lines(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail(path.string(), "cannot open file", "a readable text file");
+  std::istringstream in(InputFile(path.string(), "a text file of the dataset", kMaxTextBytes).read_text());
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
     line.erase(line.find_last_not_of(" \t\r") + 1);
@@ -289,16 +289,10 @@ void decode_png(const unsigned char* data, std::size_t size, std::uint32_t heigh
   png_destroy_read_struct(&png, &info, nullptr);
 }
 
-std::vector<unsigned char> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open file", "a readable image file");
-  return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // Decodes one image file (told JPEG or PNG by its signature, not its name) into
 // `out` (height x width x shape.channels floats); `pixels` is scratch space.
 void read_image(const std::string& path, const ImageShape& shape, std::vector<unsigned char>& pixels, float* out) {
-  const std::vector<unsigned char> bytes = read_file(path);
+  const std::vector<unsigned char> bytes = InputFile(path, "a JPEG or PNG image", kMaxImageBytes).read_all();
   const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
   const bool png = bytes.size() >= 8 && png_sig_cmp(bytes.data(), 0, 8) == 0;
   if (!jpeg && !png) fail(path, "neither a JPEG nor a PNG file (no signature)", "a JPEG or PNG image");

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <systemc>
 
+#include "cli.h"
 #include "cmd_compare.h"
 #include "cmd_job.h"
 #include "cmd_run.h"
@@ -51,8 +52,11 @@ int sc_main(int argc, char* argv[]) {
   add_sweep_options(*sweep_cmd, sweep_args);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help is a "parse error" that succeeds
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitSuccess : kExitBadInput;  // --help is a "parse error" that succeeds
+    std::cerr << "satvp: error: " << printable(parse_error_message(app, e)) << "\n";
+    return kExitBadInput;
   }
 
   try {
@@ -64,10 +68,10 @@ int sc_main(int argc, char* argv[]) {
     std::cerr << "satvp: error: " << e.what() << "\n";
     return kExitBadInput;
   } catch (const OutputError& e) {
-    std::cerr << "satvp: output error: " << e.what() << "\n";
+    std::cerr << "satvp: output error: " << printable(e.what()) << "\n";
     return kExitSimulatorError;
   } catch (const std::exception& e) {
-    std::cerr << "satvp: simulator error: " << e.what() << "\n";
+    std::cerr << "satvp: simulator error: " << printable(e.what()) << "\n";
     return kExitSimulatorError;
   }
 }

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "input_file.h"
 #include "run_output.h"
 #include "sat/fp16.h"
 #include "user_error.h"
@@ -195,12 +196,8 @@ void write_npy(const std::string& path, const std::int32_t* data,
   write_npy_bytes(path, "<i4", data, sizeof(std::int32_t), shape);
 }
 
-NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in || std::filesystem::is_directory(path)) {
-    npy_fail(path, "cannot open the file", "a readable .npy file");
-  }
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+NpyArray read_npy(const std::string& path, std::uint64_t limit) {
+  const std::string bytes = InputFile(path, "a .npy file", limit).read_text();
   if (bytes.compare(0, kMagic.size(), kMagic) != 0 || bytes.size() < kMagic.size() + 2) {
     npy_fail(path, "not an NPY file (it does not start with \\x93NUMPY)", "a NumPy .npy file");
   }
@@ -290,21 +287,32 @@ CsvCell::CsvCell(unsigned value) : text_(number_text(value)) {}
 CsvCell::CsvCell(unsigned long value) : text_(number_text(value)) {}
 CsvCell::CsvCell(unsigned long long value) : text_(number_text(value)) {}
 
+CsvWriter::CsvWriter(const std::string& path, const std::vector<std::string>& header)
+    : file_(path), path_(path), columns_(header.size()) {
+  for (std::size_t i = 0; i < header.size(); ++i) line_ += (i ? "," : "") + quote(header[i]);
+  line_ += '\n';
+  file_.write(line_);
+}
+
+void CsvWriter::row(const std::vector<CsvCell>& cells) {
+  if (cells.size() != columns_)
+    throw std::invalid_argument(path_ + ": row " + std::to_string(rows_) + " has " + std::to_string(cells.size()) +
+                                " cells, header has " + std::to_string(columns_));
+  line_.clear();
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (i) line_ += ',';
+    line_ += cells[i].text();
+  }
+  line_ += '\n';
+  file_.write(line_);
+  ++rows_;
+}
+
 void write_csv(const std::string& path, const std::vector<std::string>& header,
                const std::vector<std::vector<CsvCell>>& rows) {
-  std::string text;
-  for (std::size_t i = 0; i < header.size(); ++i) text += (i ? "," : "") + quote(header[i]);
-  text += "\n";
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    if (rows[r].size() != header.size()) {
-      throw std::invalid_argument(path + ": row " + std::to_string(r) + " has " +
-                                  std::to_string(rows[r].size()) + " cells, header has " +
-                                  std::to_string(header.size()));
-    }
-    for (std::size_t i = 0; i < rows[r].size(); ++i) text += (i ? "," : "") + rows[r][i].text();
-    text += "\n";
-  }
-  write_text_atomically(path, text);
+  CsvWriter csv(path, header);
+  for (const std::vector<CsvCell>& r : rows) csv.row(r);
+  csv.finish();
 }
 
 }  // namespace cestvp

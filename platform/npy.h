@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "output_file.h"
+
 namespace cestvp {
 
 // Writes a C-order array in NPY format 1.0 (header padded to a multiple of 64 bytes, as
@@ -29,8 +31,9 @@ struct NpyArray {
   std::string descr;        // the file's dtype: "<f4" or "<f2"
 };
 
-// Reads a '<f4' or '<f2' array in C order, NPY format 1.0 or 2.0.
-NpyArray read_npy(const std::string& path);
+// Reads a '<f4' or '<f2' array in C order, NPY format 1.0 or 2.0, from a file of at most
+// `limit` bytes (input_file.h).
+NpyArray read_npy(const std::string& path, std::uint64_t limit = std::uint64_t{1} << 32);
 
 // One CSV cell: a string (quoted when it needs to be) or a number (shortest text that reads
 // back to the same value).
@@ -53,8 +56,25 @@ class CsvCell {
   std::string text_;
 };
 
-// Writes a header line and rows (RFC 4180 quoting, '\n' line ends). Every row has as many
-// cells as the header, otherwise std::invalid_argument (a programming error).
+// A CSV file written row by row (RFC 4180 quoting, '\n' line ends), so that a run of 10^8
+// iterations exports its metrics without holding them as text. Atomic: NAME.tmp until
+// finish(). Every row has as many cells as the header, otherwise std::invalid_argument (a
+// programming error). Write errors are OutputError (output_file.h).
+class CsvWriter {
+ public:
+  CsvWriter(const std::string& path, const std::vector<std::string>& header);
+  void row(const std::vector<CsvCell>& cells);
+  void finish() { file_.commit(); }
+
+ private:
+  AtomicOutputFile file_;
+  std::string path_;
+  std::size_t columns_;
+  std::uint64_t rows_ = 0;
+  std::string line_;
+};
+
+// A header line and rows through CsvWriter, in one call.
 void write_csv(const std::string& path, const std::vector<std::string>& header,
                const std::vector<std::vector<CsvCell>>& rows);
 

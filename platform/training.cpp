@@ -1,6 +1,7 @@
 #include "training.h"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cmath>
 #include <cstdio>
@@ -39,6 +40,14 @@ std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
 std::string mib(std::uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+// mib(), or GiB from 1 GiB on.
+std::string memory_size(std::uint64_t bytes) {
+  if (bytes < (std::uint64_t{1} << 30)) return mib(bytes);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
   return text;
 }
 
@@ -108,22 +117,26 @@ void take_samples(const Dataset& d, std::size_t first, std::size_t count, Split&
 
 void check_read(const Dataset& d, const TrainDataset& want, const std::string& file, std::uint32_t asked,
                 const char* key) {
-  if (d.height != want.height || d.width != want.width || d.channels != want.channels)
-    throw UserError(file + ": images are " + std::to_string(d.height) + "x" + std::to_string(d.width) + "x" +
-                    std::to_string(d.channels) + "; expected " + std::to_string(want.height) + "x" +
-                    std::to_string(want.width) + "x" + std::to_string(want.channels) + " images of " + want.name);
+  // The readers check the image size themselves (read_idx against IdxImages, read_image_folder
+  // against ImageShape; CIFAR's is fixed and synthetic data is made to measure).
+  assert(d.height == want.height && d.width == want.width && d.channels == want.channels);
+  (void)want;
   if (d.count() == 0) throw UserError(file + ": no images; expected at least one");
   if (asked && d.count() < asked)
     throw UserError(file + ": has " + std::to_string(d.count()) + " images, fewer than dataset." + key + " = " +
                     std::to_string(asked) + "; expected at most " + std::to_string(d.count()) + " for dataset." + key);
 }
 
-// The splits' samples, or only their counts when `counts_only`: a synthetic set and an image
-// folder know theirs without generating or decoding an image (the file readers are fast and
-// check their files, so they read as usual).
+// A synthetic set and an image folder know their counts from the workload, without generating
+// or decoding an image; IDX and CIFAR files only tell theirs when read.
+bool counts_known(const TrainDataset& d) { return d.name == "synthetic" || d.name == "image_folder"; }
+
+// The splits' samples, or only their counts when `counts_only` and counts_known (the file
+// readers are fast, bounded by kMaxDatasetFileBytes per file, and check their files, so they
+// read as usual).
 void load_dataset(const TrainWorkload& w, bool counts_only, Split& train, Split& test) {
   const TrainDataset& d = w.dataset;
-  if (counts_only && (d.name == "synthetic" || d.name == "image_folder")) {
+  if (counts_only && counts_known(d)) {
     train.count = d.train_samples ? d.train_samples : d.standard_train;
     test.count = d.test_samples ? d.test_samples : d.standard_test;
     return;
@@ -138,7 +151,7 @@ void load_dataset(const TrainWorkload& w, bool counts_only, Split& train, Split&
     return;
   }
   const auto read = [&](const std::vector<std::string>& files, ImageSplit split, std::size_t limit) {
-    if (d.name == "fashion-mnist") return read_idx(files[0], files[1], limit);
+    if (d.name == "fashion-mnist") return read_idx(files[0], files[1], limit, {d.height, d.width, d.name});
     if (d.name == "image_folder") return read_image_folder(d.dir, split, {d.height, d.width, d.channels}, limit);
     return read_cifar(files, d.name == "cifar100", limit);
   };
@@ -164,26 +177,51 @@ constexpr AreaKind kAreaKinds[] = {{"tables", "tables", "network.layers"},
                                    {"param", "params", "network.layers"},
                                    {"train", "training set", "dataset.train_samples"},
                                    {"test", "test set", "dataset.test_samples"},
-                                   {"sample order", "sample order", "iterations"},
                                    {"scratch", "scratch", "network.layers"},
                                    {"result", "results", "iterations"},
                                    {"snapshots", "snapshots", "export.snapshot_interval"}};
 
-// The image does not fit DDR: fails at the key of the largest kind of area, listing them all.
-[[noreturn]] void fail_ddr(const TrainWorkload& w, const std::vector<MemoryArea>& areas, std::uint64_t needed,
-                           std::uint64_t ddr) {
-  std::uint64_t sums[std::size(kAreaKinds)] = {};
+// The bytes of each kind of area, in kAreaKinds order.
+std::array<std::uint64_t, std::size(kAreaKinds)> area_sums(const std::vector<MemoryArea>& areas) {
+  std::array<std::uint64_t, std::size(kAreaKinds)> sums{};
   for (const MemoryArea& a : areas)
     for (std::size_t k = 0; k < std::size(kAreaKinds); ++k)
       if (a.name.compare(0, std::strlen(kAreaKinds[k].prefix), kAreaKinds[k].prefix) == 0) sums[k] += a.bytes;
+  return sums;
+}
+
+// The key of the kind of area that needs the most DDR.
+const char* largest_area_key(const std::vector<MemoryArea>& areas) {
+  const auto sums = area_sums(areas);
+  return kAreaKinds[static_cast<std::size_t>(std::max_element(sums.begin(), sums.end()) - sums.begin())].key;
+}
+
+// The image does not fit DDR: fails at the key of the largest kind of area, listing them all.
+[[noreturn]] void fail_ddr(const TrainWorkload& w, const std::vector<MemoryArea>& areas, std::uint64_t needed,
+                           std::uint64_t ddr) {
+  const auto sums = area_sums(areas);
   std::string text;
   for (std::size_t k = 0; k < std::size(kAreaKinds); ++k)
     text += (k ? ", " : "") + std::string(kAreaKinds[k].label) + " " + mib(sums[k]);
-  const std::size_t largest = static_cast<std::size_t>(std::max_element(std::begin(sums), std::end(sums)) - sums);
-  throw UserError(where(w, kAreaKinds[largest].key) + ": the training image needs " + mib(needed) + " (" + text +
+  throw UserError(where(w, largest_area_key(areas)) + ": the training image needs " + mib(needed) + " (" + text +
                   ") but DDR has " + mib(ddr) +
                   "; expected a smaller batch, dataset (dataset.train_samples), network or fewer snapshots "
                   "(export.snapshot_interval), or more DDR (address_map.ddr.size)");
+}
+
+// The run does not fit the host's memory: fails at the key that sizes its largest part.
+[[noreturn]] void fail_host(const TrainWorkload& w, const std::vector<MemoryArea>& areas, const HostMemory& need,
+                            std::uint64_t limit) {
+  const std::uint64_t parts[] = {need.dataset, need.memories, need.firmware, need.results};
+  const char* keys[] = {w.dataset.name == "synthetic" ? "dataset.synthetic" : "dataset.train_samples",
+                        largest_area_key(areas), "batch", w.iterations ? "iterations" : "epochs"};
+  const std::size_t largest = static_cast<std::size_t>(std::max_element(std::begin(parts), std::end(parts)) - parts);
+  throw UserError(where(w, keys[largest]) + ": the run needs about " + memory_size(need.total()) +
+                  " of host memory (dataset " + memory_size(need.dataset) + ", DDR and SRAM models " +
+                  memory_size(need.memories) + ", firmware buffers " + memory_size(need.firmware) +
+                  ", results and their export " + memory_size(need.results) + ") but " + memory_size(limit) + " is available" + kHostMemoryWhere +
+                  "; expected fewer iterations or epochs, a smaller batch, dataset or network, or a machine with "
+                  "more memory");
 }
 
 }  // namespace
@@ -200,25 +238,7 @@ MemRead ddr_reader(const Ddr& ddr, std::uint64_t ddr_base) {
   return [&ddr, ddr_base](std::uint64_t addr, void* dst, std::uint64_t bytes) { ddr.read(addr - ddr_base, dst, bytes); };
 }
 
-// ------------------------------------------------------------------ order and initial values
-
-std::vector<std::uint32_t> sample_order(std::uint32_t train_count, std::uint32_t batch, std::uint32_t iterations,
-                                        std::uint32_t seed) {
-  const std::uint64_t per_epoch = batch ? std::uint64_t{train_count} / batch * batch : 0;
-  const std::uint64_t total = std::uint64_t{iterations} * batch;
-  std::vector<std::uint32_t> order;
-  if (per_epoch == 0 || total == 0) return order;
-  order.reserve(total);
-  std::vector<std::uint32_t> perm(train_count);
-  for (std::uint64_t epoch = 0; order.size() < total; ++epoch) {
-    for (std::uint32_t i = 0; i < train_count; ++i) perm[i] = i;
-    SplitMix64 rng(std::uint64_t{seed} + epoch);
-    for (std::uint32_t i = train_count - 1; i >= 1; --i) std::swap(perm[i], perm[rng.below(i + 1)]);
-    const std::uint64_t take = std::min(per_epoch, total - order.size());
-    order.insert(order.end(), perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(take));
-  }
-  return order;
-}
+// -------------------------------------------------------------------------- initial values
 
 void normal_values(SplitMix64& rng, double stddev, float* out, std::size_t count) {
   constexpr double kTwoPi = 6.283185307179586476925286766559;
@@ -234,7 +254,58 @@ void normal_values(SplitMix64& rng, double stddev, float* out, std::size_t count
 
 // --------------------------------------------------------------------------------- loader
 
-TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& boot) {
+namespace {
+
+// Host bytes per iteration or evaluation record beyond its 24 B in DDR: the copy
+// read_training_result makes. metrics.csv and eval.csv are written row by row (CsvWriter).
+constexpr std::uint64_t kExportBytesPerRecord = sizeof(model::IterationRecord);
+static_assert(sizeof(model::EvalRecord) <= kExportBytesPerRecord);
+// FP32 copies of the largest tensor or param the runtime's host layers hold at once (input,
+// output, their gradients, FP16 staging, a layer's scratch), rounded up.
+constexpr std::uint64_t kFirmwareCopies = 8;
+
+}  // namespace
+
+
+HostMemory estimate_host_memory(const TrainingImage& img, const TrainWorkload& w, const fw::BootInfo& boot) {
+  const model::Header& h = img.header;
+  const TrainDataset& d = w.dataset;
+  const bool data = w.mode != "timing";
+  const std::uint64_t pixels = std::uint64_t{h.image_h} * h.image_w * h.image_c;
+  const std::uint64_t samples = std::uint64_t{h.train_count} + h.test_count;
+  HostMemory m;
+  // The readers' floats (4 B a pixel, 2 a label) and the bytes the image keeps (1 and 1),
+  // alive together while the splits are taken. A synthetic set is generated whole; IDX and
+  // CIFAR files are read in timing mode too.
+  const std::uint64_t made = d.name == "synthetic" ? std::uint64_t{d.synthetic.train} + d.synthetic.test : samples;
+  if (data || !counts_known(d)) m.dataset = made * (4 * pixels + 2) + samples * (pixels + 1);
+  // The DDR model allocates a page where the run first writes: everywhere in the image in
+  // functional mode; in timing mode (no data moves) only in the tables, the scratch (DMA
+  // descriptors) and the result area. The areas come in address order.
+  std::uint64_t counted = 0;  // pages below this one are counted
+  for (const MemoryArea& a : img.areas) {
+    const bool written = data || a.name.compare(0, 6, "tables") == 0 || a.name == "scratch" || a.name == "result";
+    if (!written || a.bytes == 0) continue;
+    const std::uint64_t first = std::max(counted, (a.addr - boot.ddr.base) / Ddr::kPageBytes);
+    const std::uint64_t end = (a.addr - boot.ddr.base + a.bytes - 1) / Ddr::kPageBytes + 1;
+    if (end > first) m.memories += (end - first) * Ddr::kPageBytes, counted = end;
+  }
+  m.memories += boot.sat_sram_a.size + boot.sat_sram_b.size + boot.sat_sram_c.size;
+  // The runtime's host buffers: the epoch's sample order, a batch of raw pixels, the host
+  // layers' copies. Timing mode skips all host work.
+  if (data) {
+    std::uint64_t largest = 0;
+    for (const model::Tensor& t : img.tensors) largest = std::max(largest, t.elements());
+    for (const model::Param& p : img.params) largest = std::max<std::uint64_t>(largest, p.count);
+    m.firmware = std::uint64_t{h.train_count} * 4 + pixels * h.batch + kFirmwareCopies * 4 * largest;
+  }
+  m.results = (std::uint64_t{h.iterations} + eval_capacity(img)) * kExportBytesPerRecord +
+              std::uint64_t{h.snapshot_capacity} * 4;  // snapshot_iterations
+  return m;
+}
+
+
+TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& boot, std::uint64_t host_limit) {
   TrainingImage img;
   model::Header& h = img.header;
   const std::uint32_t batch = w.batch;
@@ -242,13 +313,18 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   // values (its host work and the engines' data paths are skipped), so the image holds neither.
   const bool holds_data = w.mode != "timing";
 
+  // Counts first: a synthetic set or an image folder is generated or decoded only once the run
+  // is known to fit DDR and the host's memory.
   Split train, test;
-  try {
-    load_dataset(w, !holds_data, train, test);
-  } catch (const UserError& e) {  // names the file and what is wrong with it
-    const char* key = w.dataset.name == "synthetic" ? "dataset.synthetic" : "dataset.path";
-    throw UserError(where(w, key) + ": " + e.what());
-  }
+  const auto load = [&](bool counts_only) {
+    try {
+      load_dataset(w, counts_only, train, test);
+    } catch (const UserError& e) {  // names the file and what is wrong with it
+      const char* key = w.dataset.name == "synthetic" ? "dataset.synthetic" : "dataset.path";
+      throw UserError(where(w, key) + ": " + e.what());
+    }
+  };
+  load(!holds_data || counts_known(w.dataset));
   const std::uint32_t per_epoch = train.count / batch;
   if (per_epoch == 0)
     throw UserError(where(w, "batch") + ": dataset " + w.dataset.name + " has " + std::to_string(train.count) +
@@ -496,7 +572,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   for (std::uint32_t t = 0; t < alias.size(); ++t)
     if (readers[alias[t]] > 1) shared_gradient = std::max(shared_gradient, img.tensors[t].elements() * 2);
 
-  // Dataset, sample order.
+  // Dataset; the sample order's seed.
   const std::uint64_t image_bytes = std::uint64_t{data.height} * data.width * data.channels;
   h.train_images = layout.take("train images", train.count * image_bytes);
   h.train_labels = layout.take("train labels", train.count);
@@ -510,7 +586,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     h.stdev[c] = static_cast<float>(data.std[c]);
   }
   img.train_epochs = static_cast<std::uint32_t>((std::uint64_t{iterations} + per_epoch - 1) / per_epoch);
-  h.sample_order = layout.take("sample order", std::uint64_t{iterations} * batch * 4);
+  h.order_seed = w.seed;
 
   // Scratch: the largest weight in FP32, SDGP's largest compressed dY~, the largest gradient
   // several readers contribute to, and 1 MiB of staging.
@@ -527,11 +603,6 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   h.result = layout.take("result", h.result_bytes);
 
   // Snapshots: after iteration 0, every snapshot_interval, after the last.
-  img.snapshot_iterations.push_back(0);
-  if (w.snapshot_interval)
-    for (std::uint64_t t = w.snapshot_interval; t < iterations; t += w.snapshot_interval)
-      img.snapshot_iterations.push_back(static_cast<std::uint32_t>(t));
-  img.snapshot_iterations.push_back(iterations);
   h.snapshot_capacity = w.snapshot_interval ? 2 + iterations / w.snapshot_interval : 2;
   h.snapshot_bytes = snapshot_bytes;
   h.snapshots = layout.take("snapshots", h.snapshot_bytes * h.snapshot_capacity);
@@ -558,9 +629,24 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   h.snapshot_interval = w.snapshot_interval;
 
   if (img.end - boot.ddr.base > boot.ddr.size) fail_ddr(w, img.areas, img.end - boot.ddr.base, boot.ddr.size);
+  const HostMemory need = estimate_host_memory(img, w, boot);
+  if (need.total() > host_limit) fail_host(w, img.areas, need, host_limit);
 
-  img.order = sample_order(train.count, batch, iterations, w.seed);
+  img.snapshot_iterations.push_back(0);
+  if (w.snapshot_interval)
+    for (std::uint64_t t = w.snapshot_interval; t < iterations; t += w.snapshot_interval)
+      img.snapshot_iterations.push_back(static_cast<std::uint32_t>(t));
+  img.snapshot_iterations.push_back(iterations);
   if (!holds_data) return img;
+  if (counts_known(w.dataset)) {
+    const std::uint32_t counted_train = train.count, counted_test = test.count;
+    load(false);
+    if (train.count != counted_train || test.count != counted_test)
+      throw UserError(where(w, "dataset.path") + ": " + w.dataset.dir + ": changed while it was read (" +
+                      std::to_string(train.count) + " training and " + std::to_string(test.count) +
+                      " test samples, " + std::to_string(counted_train) + " and " + std::to_string(counted_test) +
+                      " when listed); expected a dataset nothing else writes");
+  }
   for (std::size_t i = 0; i < img.params.size(); ++i) {
     img.initial[i].resize(img.params[i].count);
     fills[i](img.initial[i]);
@@ -607,7 +693,6 @@ void write_training_image(const TrainingImage& img, const MemWrite& write) {
   write(h.train_labels, img.train_labels.data(), img.train_labels.size());
   write(h.test_images, img.test_images.data(), img.test_images.size());
   write(h.test_labels, img.test_labels.data(), img.test_labels.size());
-  write(h.sample_order, img.order.data(), img.order.size() * 4);
   model::ResultHeader result;
   result.iteration_records = iteration_records_addr(img);
   result.eval_records = eval_records_addr(img);
@@ -757,7 +842,10 @@ void load_initial_weights(TrainingImage& image, const std::string& dir) {
     const ParamInfo& info = image.param_info[i];
     const std::filesystem::path path = std::filesystem::path(dir) / (info.name + ".npy");
     if (!std::filesystem::exists(path)) continue;
-    const NpyArray array = read_npy(path.string());
+    // The largest file the param's shape allows: NPY 1.0's longest header (64 KiB) and FP32 values.
+    std::uint64_t values = 1;
+    for (const std::size_t d : info.torch_shape) values *= d;
+    const NpyArray array = read_npy(path.string(), (std::uint64_t{1} << 16) + 16 + 4 * values);
     if (array.shape != info.torch_shape) {
       std::string want, got;
       for (const std::size_t d : info.torch_shape) want += (want.empty() ? "" : " x ") + std::to_string(d);
@@ -863,14 +951,13 @@ std::string progress_line(const TrainingImage& img, std::uint32_t done, const mo
 std::string export_training(const TrainingImage& img, const TrainingResult& result, const MemRead& read,
                             const fs::path& dir, const TrainingRunInfo& info) {
   const model::Header& h = img.header;
-  std::vector<std::vector<CsvCell>> rows;
+  CsvWriter metrics((dir / "metrics.csv").string(), {"iteration", "loss", "accuracy", "lr", "sim_time_us"});
   for (const model::IterationRecord& r : result.iterations)
-    rows.push_back({r.iteration, r.loss, r.accuracy, r.lr, ps_to_us(r.end_ps)});
-  write_csv((dir / "metrics.csv").string(), {"iteration", "loss", "accuracy", "lr", "sim_time_us"}, rows);
-  rows.clear();
-  for (const model::EvalRecord& r : result.evals)
-    rows.push_back({r.iteration, r.samples, r.loss, r.accuracy, ps_to_us(r.end_ps)});
-  write_csv((dir / "eval.csv").string(), {"iteration", "samples", "loss", "accuracy", "sim_time_us"}, rows);
+    metrics.row({r.iteration, r.loss, r.accuracy, r.lr, ps_to_us(r.end_ps)});
+  metrics.finish();
+  CsvWriter evals((dir / "eval.csv").string(), {"iteration", "samples", "loss", "accuracy", "sim_time_us"});
+  for (const model::EvalRecord& r : result.evals) evals.row({r.iteration, r.samples, r.loss, r.accuracy, ps_to_us(r.end_ps)});
+  evals.finish();
 
   // Weights and snapshots carry data only when the engines computed some.
   const bool data = info.mode != "timing" && result.started();

@@ -12,8 +12,9 @@
 // Layout at boot.ddr.base + model::kModelOffset (docs/workloads.md): the Header, the Tensor,
 // Param and Layer tables (64-byte aligned), then each of these 4 KiB aligned: every tensor's
 // values and gradient, every param's master, momentum, gradient, FP16 copy and compressed
-// forms, the training images, labels, test images, labels, the sample order, the scratch area,
-// the result area and the snapshot area.
+// forms, the training images, labels, test images, labels, the scratch area, the result area
+// and the snapshot area. The sample order is not in it: the firmware draws each epoch's
+// (cestvp/sample_order.h) from the header's order_seed.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include <cestvp/boot_info.h>
 #include <cestvp/model.h>
 
+#include "host_memory.h"
 #include "splitmix64.h"
 #include "workload.h"
 
@@ -38,13 +40,6 @@ using MemRead = std::function<void(std::uint64_t addr, void* dst, std::uint64_t 
 MemWrite ddr_writer(Ddr& ddr, std::uint64_t ddr_base);
 MemRead ddr_reader(const Ddr& ddr, std::uint64_t ddr_base);
 
-
-// The sample order: for epoch e = 0, 1, ... a Fisher-Yates shuffle of [0, train_count)
-// (i from train_count - 1 down to 1: swap a[i] with a[below(i + 1)]) driven by
-// SplitMix64(seed + e); each epoch contributes its first floor(train_count / batch) * batch
-// entries; the epochs are concatenated and cut to iterations * batch entries.
-std::vector<std::uint32_t> sample_order(std::uint32_t train_count, std::uint32_t batch, std::uint32_t iterations,
-                                        std::uint32_t seed);
 
 // Normal values N(0, stddev^2) by Box-Muller from rng, two per pair of draws:
 // u1 = ((next() >> 11) + 1) / 2^53, u2 = (next() >> 11) / 2^53, r = sqrt(-2 ln u1),
@@ -82,7 +77,6 @@ struct TrainingImage {
   // The dataset as written: uint8 pixels NHWC [count][H][W][C], uint8 labels. Empty for a
   // timing workload (mode: timing), whose firmware reads no sample: only the counts are known.
   std::vector<std::uint8_t> train_images, train_labels, test_images, test_labels;
-  std::vector<std::uint32_t> order;  // header.iterations * header.batch training-sample indices
   // Initial FP32 master values per param, in the hardware layout (conv OHWI, linear [out][in]):
   // He-normal weights (std sqrt(2 / (KH*KW*Cin)), normal_values from SplitMix64(~seed),
   // params in order), zero biases; batchnorm gamma 1, beta 0, running mean 0 and variance 1;
@@ -94,21 +88,38 @@ struct TrainingImage {
   // Snapshot k is taken after iteration snapshot_iterations[k]: 0 (the initial state), then
   // every snapshot_interval (below the last), then header.iterations.
   std::vector<std::uint32_t> snapshot_iterations;
-  std::uint32_t train_epochs = 0;  // epochs the sample order spans
+  std::uint32_t train_epochs = 0;  // epochs the iterations span
   std::uint64_t end = 0;           // one past the image's last byte
   std::uint64_t bytes() const { return end - model_addr; }
 };
 
-// Reads the dataset and lays out the image; UserError when a dataset file is wrong or the image
-// does not fit the DDR of `boot`.
-TrainingImage build_training_image(const TrainWorkload& workload, const fw::BootInfo& boot);
+// What a run needs of the host's memory, estimated from the workload and the image's layout
+// before anything large is allocated: an upper bound of the peak, as if everything were alive
+// at once (the loader's float copy of the samples is freed before the run starts).
+struct HostMemory {
+  std::uint64_t dataset = 0;   // the samples as read or generated, and as the image keeps them
+  std::uint64_t memories = 0;  // the DDR pages the run writes, and the SAT's SRAMs
+  std::uint64_t firmware = 0;  // the training runtime's host buffers (the epoch's sample order, ...)
+  std::uint64_t results = 0;   // the records read back and exported (metrics.csv, eval.csv)
+  std::uint64_t total() const { return dataset + memories + firmware + results; }
+};
+HostMemory estimate_host_memory(const TrainingImage& image, const TrainWorkload& workload, const fw::BootInfo& boot);
+
+
+// Reads the dataset and lays out the image; UserError when a dataset file is wrong, or the
+// image does not fit the DDR of `boot`, or the run does not fit `host_limit` bytes of host
+// memory (estimate_host_memory). Both fits are checked before a synthetic dataset is generated,
+// an image folder decoded or an initial value drawn (IDX and CIFAR files are read first: only
+// they tell their sample counts, and each is at most kMaxDatasetFileBytes).
+TrainingImage build_training_image(const TrainWorkload& workload, const fw::BootInfo& boot,
+                                   std::uint64_t host_limit = host_memory_limit());
 
 // Replaces the initial values of every param whose <name>.npy exists in `dir` (PyTorch layout:
 // conv OIHW, as export writes them); UserError on a shape mismatch or when no file matches.
 void load_initial_weights(TrainingImage& image, const std::string& dir);
 
 // Writes the header, the tables, the initial masters and their FP16 copies and the dataset (as
-// far as the image holds them), the sample order and an empty ResultHeader (with its record
+// far as the image holds them) and an empty ResultHeader (with its record
 // arrays' addresses and capacities).
 // Everything else is left as the memory has it (zeros in a fresh DDR).
 void write_training_image(const TrainingImage& image, const MemWrite& write);

@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <charconv>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -63,7 +64,7 @@ std::size_t count_digits(std::string_view text, std::size_t from) {
   return end - from;
 }
 
-// Splits "<digits>[.<digits>] <unit>" (spaces before the unit optional).
+// Splits "<digits>[.<digits>][e[-]<digits>] <unit>" (spaces before the unit optional).
 Parsed split(Quantity quantity, std::string_view text) {
   const std::string quoted = "'" + std::string(text) + "'";
   if (!text.empty() && text[0] == '-') throw ValueError(quoted + " is negative");
@@ -72,11 +73,24 @@ Parsed split(Quantity quantity, std::string_view text) {
   Decimal number{std::string(text.substr(0, whole)), 0};
   std::size_t pos = whole;
   if (pos < text.size() && text[pos] == '.') {
-    const std::size_t fraction = count_digits(text, pos + 1);
-    if (fraction == 0) throw ValueError(quoted + " has no digits after the decimal point");
-    number.digits += text.substr(pos + 1, fraction);
-    number.exponent = -static_cast<int>(fraction);
-    pos += 1 + fraction;
+    const std::size_t digits = count_digits(text, pos + 1);
+    if (digits == 0) throw ValueError(quoted + " has no digits after the decimal point");
+    number.digits += text.substr(pos + 1, digits);
+    number.exponent = -static_cast<int>(digits);
+    pos += 1 + digits;
+  }
+  // An exponent only where digits follow: "1e3 s", "1e-9 s"; in "1 eV" the unit is unknown.
+  if (pos < text.size() && (text[pos] == 'e' || text[pos] == 'E')) {
+    const bool sign = pos + 1 < text.size() && (text[pos + 1] == '-' || text[pos + 1] == '+');
+    const std::size_t start = pos + 1 + (sign ? 1 : 0);
+    const std::size_t digits = count_digits(text, start);
+    if (digits > 0) {
+      // Beyond 9 digits, too large for an int, any exponent is also far beyond a double's range.
+      int exponent = 999999999;
+      if (digits <= 9) std::from_chars(text.data() + start, text.data() + start + digits, exponent);
+      number.exponent += sign && text[pos + 1] == '-' ? -exponent : exponent;
+      pos = start + digits;
+    }
   }
   while (pos < text.size() && text[pos] == ' ') ++pos;
   const std::string_view symbol = text.substr(pos);
@@ -87,11 +101,13 @@ Parsed split(Quantity quantity, std::string_view text) {
   throw ValueError(quoted + " has unknown unit '" + std::string(symbol) + "'");
 }
 
-// The shortest decimal that reads back as `value`.
-Decimal shortest(double value) {
+// The decimal digits of `value`: the fewest that read back as it (precision 0), or `precision`
+// significant digits, rounded; without trailing zeros either way.
+Decimal decimal_of(double value, int precision) {
   char buffer[64];
   const auto [end, error] =
-      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+      precision == 0 ? std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific)
+                     : std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific, precision - 1);
   assert(error == std::errc());
   const std::string_view text(buffer, static_cast<std::size_t>(end - buffer));  // "1.92e+10"
   const std::size_t e = text.find('e');
@@ -99,6 +115,8 @@ Decimal shortest(double value) {
   for (char c : text.substr(0, e)) {
     if (c != '.') decimal.digits += c;
   }
+  const std::size_t last = decimal.digits.find_last_not_of('0');
+  decimal.digits.resize(last == std::string::npos ? 1 : last + 1);
   const std::size_t exponent_start = e + (text[e + 1] == '+' ? 2 : 1);
   int exponent = 0;
   std::from_chars(text.data() + exponent_start, text.data() + text.size(), exponent);
@@ -106,10 +124,16 @@ Decimal shortest(double value) {
   return decimal;
 }
 
-// The decimal scaled by 10^shift, as plain text without exponent.
+// The decimal scaled by 10^shift: plain text, or with an exponent ("1e30") where plain text
+// would need more than 21 digits before the point or 5 zeros after it.
 std::string to_text(const Decimal& decimal, int shift) {
   const int length = static_cast<int>(decimal.digits.size());
   const int point = length + decimal.exponent + shift;  // digits before the decimal point
+  if (point > 21 || point < -5) {
+    const std::string mantissa =
+        length == 1 ? decimal.digits : decimal.digits.substr(0, 1) + "." + decimal.digits.substr(1);
+    return mantissa + "e" + std::to_string(point - 1);
+  }
   if (point >= length) return decimal.digits + std::string(point - length, '0');
   if (point > 0) {
     return decimal.digits.substr(0, point) + "." + decimal.digits.substr(point);
@@ -178,9 +202,10 @@ double parse_quantity(Quantity quantity, std::string_view text) {
   return value;
 }
 
-std::string format_quantity(Quantity quantity, double value) {
-  assert(std::isfinite(value) && value >= 0);
-  const Decimal decimal = shortest(value);
+namespace {
+
+// `decimal` with the largest decimal unit not above it.
+std::string with_unit(Quantity quantity, const Decimal& decimal) {
   const int leading_power = decimal.exponent + static_cast<int>(decimal.digits.size()) - 1;
   const std::vector<Unit>& table = units(quantity);
   const Unit* chosen = &table.front();
@@ -190,13 +215,29 @@ std::string format_quantity(Quantity quantity, double value) {
   return to_text(decimal, -chosen->exp10) + " " + std::string(chosen->symbol);
 }
 
+}  // namespace
+
+std::string format_quantity(Quantity quantity, double value) {
+  assert(std::isfinite(value) && value >= 0);
+  return with_unit(quantity, decimal_of(value, 0));
+}
+
+std::string display_quantity(Quantity quantity, double value) {
+  assert(std::isfinite(value) && value >= 0);
+  return with_unit(quantity, decimal_of(value, 15));
+}
+
 std::uint64_t parse_size(std::string_view text) {
   const Parsed parsed = split(Quantity::size, text);
   const std::string quoted = "'" + std::string(text) + "'";
-  if (parsed.number.exponent != 0) {
+  std::string digits = parsed.number.digits;
+  int exponent = parsed.number.exponent;
+  for (; exponent < 0 && digits.size() > 1 && digits.back() == '0'; ++exponent) digits.pop_back();
+  if (exponent < 0) {
     throw ValueError(quoted + " is not a whole number of " + std::string(parsed.unit->symbol));
   }
-  const std::string& digits = parsed.number.digits;
+  // Past 20 digits no count fits in 64 bits; the cap keeps "1e999999999 B" from allocating.
+  digits.append(static_cast<std::size_t>(std::min(exponent, 21)), '0');
   std::uint64_t count = 0;
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
   assert(end == digits.data() + digits.size());

@@ -3,12 +3,24 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace cestvp {
 
+// `text` as one line of printable text. Messages quote what the user's files and options hold,
+// and there a NUL would cut the message short (what() is a C string), a newline would break the
+// one-line form and an escape sequence would reach the terminal. Control characters become
+// \n, \t, \r or \xNN (C0 and DEL) and \uNNNN (C1); line separators and the invisible
+// bidirectional controls \uNNNN; each byte that is not part of valid UTF-8 \xNN. Other UTF-8
+// text and backslashes stay as they are, so that escaping twice changes nothing: messages that
+// wrap other messages are escaped again.
+std::string printable(std::string_view text);
+
 class UserError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  // Escapes here rather than where satvp prints, so that no message is cut short or split
+  // wherever else it goes: rethrown with more context, compared by tests, written to a log.
+  explicit UserError(const std::string& message) : std::runtime_error(printable(message)) {}
 };
 
 }  // namespace cestvp

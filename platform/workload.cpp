@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "dataset.h"
+#include "ddr.h"
 #include "image_folder.h"
 #include "user_error.h"
 #include "yaml_reader.h"
@@ -26,7 +27,75 @@ std::uint32_t bytes32(YamlValue v, Range<std::uint64_t> range = kBytes) {
   return static_cast<std::uint32_t>(n);
 }
 
-fw::BringupParams read_bringup(YamlMap m) {
+// A size exact while it reads well ("4 KiB", "1536 B", "65535 MiB"), else to 0.1 of a binary
+// unit ("132.5 KiB", "8.0 TiB").
+std::string size_text(std::uint64_t bytes) {
+  const std::string exact = format_size(bytes);
+  if (exact.find(' ') <= 4) return exact;
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  for (; value >= 1024 && unit < 5; ++unit) value /= 1024;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  return text;
+}
+
+// The keys of a bring-up workload, for the checks against the platform.
+struct BringupKeys {
+  YamlValue scratch, copy_bytes, src_stride, dst_stride, chain_bytes;
+  // The key that sizes a DMA check's largest buffer (fw::BringupNeed::check).
+  const YamlValue& sizing(const std::string& check, const fw::BringupParams& p) const {
+    if (check == "dma-2d") return p.src_stride >= p.dst_stride ? src_stride : dst_stride;
+    if (check == "dma-chain") return chain_bytes;
+    if (check == "dma-error") return scratch;
+    return copy_bytes;  // dma-1d, dma-sram
+  }
+};
+
+// The largest offset at most `limit` that ddr_scratch_offset accepts, to a whole MiB if there is one.
+std::uint64_t round_down(std::uint64_t limit) {
+  const std::uint64_t step = limit >= (1u << 20) ? (1u << 20) : fw::kBringupScratchAlign;
+  return limit / step * step;
+}
+
+// What the DMA checks need (fw::bringup_needs, from their own layout) against the platform:
+// the largest scratch area must fit in DDR after ddr_scratch_offset, and each check, with the
+// DDR pages written so far and the SRAM models, in the host's memory. A scratch area that would
+// fit DDR from offset 0 blames ddr_scratch_offset, else the key that sizes the check.
+void check_bringup_fits(const fw::BringupParams& p, const BringupKeys& k, const PlatformConfig& platform,
+                        std::uint64_t host_limit) {
+  const std::uint64_t ddr = platform.region("ddr").size;
+  const std::string ddr_text = size_text(ddr) + " (address_map.ddr.size of " + platform.source + ")";
+  const std::vector<fw::BringupNeed> needs = fw::bringup_needs(p, platform.region("sat_sram_a").size);
+  const fw::BringupNeed& most = *std::max_element(needs.begin(), needs.end(), [](const auto& a, const auto& b) {
+    return a.scratch_bytes < b.scratch_bytes;
+  });
+  if (p.ddr_scratch_offset > ddr || most.scratch_bytes > ddr - p.ddr_scratch_offset) {
+    const std::string problem = std::string(most.check) + " needs " + size_text(most.scratch_bytes) +
+                                " of DDR from ddr_scratch_offset " + format_size(p.ddr_scratch_offset) +
+                                ", past the end of DDR, " + ddr_text;
+    if (most.scratch_bytes <= ddr)
+      k.scratch.fail(problem, "ddr_scratch_offset at most " + format_size(round_down(ddr - most.scratch_bytes)));
+    k.sizing(most.check, p).fail(problem, "buffers that fit in DDR after ddr_scratch_offset");
+  }
+  const std::uint64_t srams =
+      platform.region("sat_sram_a").size + platform.region("sat_sram_b").size + platform.region("sat_sram_c").size;
+  const std::uint64_t first_page = p.ddr_scratch_offset % Ddr::kPageBytes;
+  std::uint64_t pages = 0;  // of the DDR model, allocated where a check writes and kept
+  for (const fw::BringupNeed& need : needs) {
+    pages = std::max(pages, (first_page + need.scratch_bytes + Ddr::kPageBytes - 1) / Ddr::kPageBytes * Ddr::kPageBytes);
+    if (pages + srams + need.host_bytes <= host_limit) continue;
+    k.sizing(need.check, p).fail(std::string(need.check) + " needs about " +
+                                     size_text(pages + srams + need.host_bytes) + " of host memory (DDR pages " +
+                                     size_text(pages) + ", SRAM models " + size_text(srams) +
+                                     ", the firmware's buffers " + size_text(need.host_bytes) +
+                                     ") but " + size_text(host_limit) + " is available" + kHostMemoryWhere,
+                                 "smaller bring-up buffers, or a machine with more memory");
+  }
+}
+
+fw::BringupParams read_bringup(YamlMap m, const PlatformConfig* platform, std::uint64_t host_limit) {
   YamlValue scratch = m.get("ddr_scratch_offset"), copy_bytes = m.get("copy_bytes"), rows = m.get("rows"),
             row_bytes = m.get("row_bytes"), src_stride = m.get("src_stride"), dst_stride = m.get("dst_stride"),
             descriptors = m.get("chain_descriptors"), chain_bytes = m.get("chain_bytes"), timeout = m.get("timeout");
@@ -43,23 +112,58 @@ fw::BringupParams read_bringup(YamlMap m) {
   p.timeout_ns = static_cast<std::uint64_t>(timeout.quantity(Quantity::time, {1e-6, 1e3}) * 1e9 + 0.5);
   if (p.src_stride < p.row_bytes) src_stride.fail("rows would overlap", "src_stride >= row_bytes");
   if (p.dst_stride < p.row_bytes) dst_stride.fail("rows would overlap", "dst_stride >= row_bytes");
+  if (p.ddr_scratch_offset % fw::kBringupScratchAlign != 0)
+    scratch.fail(size_text(p.ddr_scratch_offset) + " is not a multiple of 8 B (the chained copy's descriptors are "
+                 "8-byte aligned)", "a multiple of 8 B");
+  if (platform) check_bringup_fits(p, {scratch, copy_bytes, src_stride, dst_stride, chain_bytes}, *platform, host_limit);
   return p;
 }
 
-// "N:M", 1 <= N <= M <= 255.
 void read_nm(YamlValue v, std::uint32_t& n, std::uint32_t& m) {
-  const std::string text = v.string();
-  const std::size_t colon = text.find(':');
-  const auto number = [](const std::string& t) -> std::uint32_t {
-    if (t.empty() || t.size() > 3 || t.find_first_not_of("0123456789") != std::string::npos) return 0;
-    return static_cast<std::uint32_t>(std::stoul(t));
-  };
-  if (colon != std::string::npos) n = number(text.substr(0, colon)), m = number(text.substr(colon + 1));
-  if (colon == std::string::npos || n == 0 || m == 0 || n > m || m > 255)
-    v.fail("'" + text + "' is not an N:M sparsity", "N:M with 1 <= N <= M <= 255, e.g. 2:8");
+  const std::string problem = parse_nm(v.string(), n, m);
+  if (!problem.empty()) v.fail(problem, kNmExpected);
 }
 
-fw::EngineSelftestParams read_engines(YamlMap m) {
+std::string join(const std::vector<std::string>& words, const char* separator = ", ");
+
+void require_supported_m(const YamlValue& nm, std::uint32_t m, const PlatformConfig& platform) {
+  const std::vector<unsigned>& supported = platform.sat.nm_m;
+  if (std::find(supported.begin(), supported.end(), m) != supported.end()) return;
+  std::vector<std::string> list;
+  for (unsigned s : supported) list.push_back(std::to_string(s));
+  nm.fail("M = " + std::to_string(m) + " is not supported by the platform (sat.nm_m of " + platform.source + ": " +
+              join(list) + ")",
+          "N:M with M one of " + join(list));
+}
+
+// The self-test's fixed needs against the platform: its N:M, its operands in the SAT SRAM
+// (fw::kSelftestSramBytes; a platform too small for them is named at the section) and its DDR
+// staging area after ddr_scratch_offset.
+void check_engines_fit(const fw::EngineSelftestParams& p, const YamlValue& section, const YamlValue& scratch,
+                       const YamlValue& nm, const PlatformConfig& platform) {
+  require_supported_m(nm, p.m, platform);
+  const char* names[3] = {"sat_sram_a", "sat_sram_b", "sat_sram_c"};
+  for (int b = 0; b < 3; ++b) {
+    const std::uint64_t size = platform.region(names[b]).size;
+    if (size < fw::kSelftestSramBytes[b])
+      section.fail("the self-test's operands need " + size_text(fw::kSelftestSramBytes[b]) + " of SRAM " + "ABC"[b] +
+                       ", address_map." + names[b] + ".size of " + platform.source + " is " + size_text(size),
+                   "a platform with at least " + size_text(fw::kSelftestSramBytes[0]) + ", " +
+                       size_text(fw::kSelftestSramBytes[1]) + " and " + size_text(fw::kSelftestSramBytes[2]) +
+                       " of SRAM A, B and C");
+  }
+  const std::uint64_t ddr = platform.region("ddr").size;
+  if (p.ddr_scratch_offset > ddr || fw::kSelftestStagingBytes > ddr - p.ddr_scratch_offset)
+    scratch.fail("the self-test stages up to " + size_text(fw::kSelftestStagingBytes) + " from ddr_scratch_offset " +
+                     format_size(p.ddr_scratch_offset) + ", past the end of DDR, " + size_text(ddr) +
+                     " (address_map.ddr.size of " + platform.source + ")",
+                 ddr < fw::kSelftestStagingBytes
+                     ? "a platform with at least " + size_text(fw::kSelftestStagingBytes) + " of DDR"
+                     : "ddr_scratch_offset at most " + format_size(round_down(ddr - fw::kSelftestStagingBytes)));
+}
+
+fw::EngineSelftestParams read_engines(const YamlValue& section, const PlatformConfig* platform) {
+  YamlMap m = section.map();
   YamlValue scratch = m.get("ddr_scratch_offset"), seed = m.get("seed"), nm = m.get("nm"), timeout = m.get("timeout");
   m.finish();
   fw::EngineSelftestParams p;
@@ -67,6 +171,7 @@ fw::EngineSelftestParams read_engines(YamlMap m) {
   p.seed = seed.integer<std::uint32_t>({0, 0xFFFFFFFFu});
   read_nm(nm, p.n, p.m);
   p.timeout_ns = static_cast<std::uint64_t>(timeout.quantity(Quantity::time, {1e-6, 1e3}) * 1e9 + 0.5);
+  if (platform) check_engines_fit(p, section, scratch, nm, *platform);
   return p;
 }
 
@@ -82,7 +187,7 @@ bool present(const YamlValue& v) {
 
 // ------------------------------------------------------------------------ program: train
 
-std::string join(const std::vector<std::string>& words, const char* separator = ", ") {
+std::string join(const std::vector<std::string>& words, const char* separator) {
   std::string text;
   for (const std::string& word : words) text += (text.empty() ? "" : separator) + word;
   return text;
@@ -572,17 +677,7 @@ TrainWorkload read_train(const TrainKeys& k, const PlatformConfig* platform) {
   t.scheme = static_cast<fw::model::Scheme>(
       optional(k.scheme, std::size_t{0}, [](const YamlValue& v) { return choice(v, kSchemes, "scheme"); }));
   if (!is_missing(k.nm)) read_nm(k.nm, t.n, t.m);
-  if (t.m > 32) k.nm.fail("M = " + std::to_string(t.m) + " is larger than 32", "N:M with M <= 32, e.g. 2:8");
-  if (platform) {
-    const std::vector<unsigned>& supported = platform->sat.nm_m;
-    if (std::find(supported.begin(), supported.end(), t.m) == supported.end()) {
-      std::vector<std::string> list;
-      for (unsigned s : supported) list.push_back(std::to_string(s));
-      k.nm.fail("M = " + std::to_string(t.m) + " is not supported by the platform (sat.nm_m of " + platform->source +
-                    ": " + join(list) + ")",
-                "N:M with M one of " + join(list));
-    }
-  }
+  if (platform) require_supported_m(k.nm, t.m, *platform);
   t.bwd_mask = static_cast<fw::model::BwdMask>(
       optional(k.bdwp_bwd_mask, std::size_t{0}, [](const YamlValue& v) { return choice(v, kBwdMasks, "mask"); }));
   t.sparse_decay = optional(k.sparse_decay, t.sparse_decay, [](const YamlValue& v) { return number(v, 0, 1); });
@@ -624,7 +719,7 @@ TrainWorkload read_train(const TrainKeys& k, const PlatformConfig* platform) {
   // Where the keys are that build_training_image names when the data files or DDR disagree
   // with them; a missing export section stands for its snapshot_interval.
   YamlMap dataset = k.dataset.map(), network = k.network.map();
-  for (const YamlValue& v : {k.batch, k.iterations, k.eval_samples, k.init_weights, dataset.get("path"),
+  for (const YamlValue& v : {k.batch, k.epochs, k.iterations, k.eval_samples, k.init_weights, dataset.get("path"),
                              dataset.get("synthetic"), dataset.get("train_samples"), dataset.get("test_samples"),
                              network.get("layers")})
     t.where[v.path()] = v.where();
@@ -640,13 +735,27 @@ bool valid_run_name(const std::string& name) {
 
 }  // namespace
 
+std::string parse_nm(const std::string& text, std::uint32_t& n, std::uint32_t& m) {
+  constexpr std::uint32_t kMaxGroup = 32;
+  const std::size_t colon = text.find(':');
+  const auto number = [](const std::string& t) -> std::uint32_t {
+    if (t.empty() || t.size() > 3 || t.find_first_not_of("0123456789") != std::string::npos) return 0;
+    return static_cast<std::uint32_t>(std::stoul(t));
+  };
+  if (colon != std::string::npos) n = number(text.substr(0, colon)), m = number(text.substr(colon + 1));
+  if (colon == std::string::npos || n == 0 || m == 0 || n > m) return "'" + text + "' is not an N:M sparsity";
+  if (m > kMaxGroup) return "M = " + std::to_string(m) + " is larger than " + std::to_string(kMaxGroup);
+  return "";
+}
+
 const char* to_string(fw::model::Scheme scheme) { return kSchemes.at(static_cast<std::size_t>(scheme)).c_str(); }
 const char* to_string(fw::model::BwdMask mask) { return kBwdMasks.at(static_cast<std::size_t>(mask)).c_str(); }
 const char* to_string(fw::model::LrSchedule schedule) {
   return kSchedules.at(static_cast<std::size_t>(schedule)).c_str();
 }
 
-Workload load_workload(const std::string& path, const std::vector<Override>& overrides, const PlatformConfig* platform) {
+Workload load_workload(const std::string& path, const std::vector<Override>& overrides, const PlatformConfig* platform,
+                       std::uint64_t host_limit) {
   YamlMap root = load_yaml(path, overrides).map();
   YamlValue name = root.get("name"), program = root.get("program");
   Workload w;
@@ -689,8 +798,8 @@ Workload load_workload(const std::string& path, const std::vector<Override>& ove
   if (present(unused))
     unused.fail("section '" + unused.path() + "' is not used by program '" + w.program + "'",
                 "only the '" + w.program + "' section");
-  if (w.program == "bringup") w.bringup = read_bringup(used.map());
-  else w.engines = read_engines(used.map());
+  if (w.program == "bringup") w.bringup = read_bringup(used.map(), platform, host_limit);
+  else w.engines = read_engines(used, platform);
   return w;
 }
 
@@ -769,7 +878,7 @@ void train_yaml(std::ostream& os, const TrainWorkload& t) {
   os << "export:\n"
      << "  snapshot_interval: " << t.snapshot_interval << "\n"
      << "  log_interval: " << t.log_interval << "\n"
-     << "timeout: " << format_quantity(Quantity::time, static_cast<double>(t.timeout_ns) * 1e-9) << "\n";
+     << "timeout: " << format_quantity(Quantity::time, static_cast<double>(t.timeout_ns) / 1e9) << "\n";
 }
 
 }  // namespace
@@ -790,7 +899,7 @@ std::string to_yaml(const Workload& w) {
        << "  ddr_scratch_offset: " << format_size(e.ddr_scratch_offset) << "\n"
        << "  seed: " << e.seed << "\n"
        << "  nm: \"" << e.n << ':' << e.m << "\"\n"
-       << "  timeout: " << format_quantity(Quantity::time, static_cast<double>(e.timeout_ns) * 1e-9) << "\n";
+       << "  timeout: " << format_quantity(Quantity::time, static_cast<double>(e.timeout_ns) / 1e9) << "\n";
     return os.str();
   }
   const fw::BringupParams& p = w.bringup;
@@ -803,7 +912,7 @@ std::string to_yaml(const Workload& w) {
      << "  dst_stride: " << format_size(p.dst_stride) << "\n"
      << "  chain_descriptors: " << p.chain_descriptors << "\n"
      << "  chain_bytes: " << format_size(p.chain_bytes) << "\n"
-     << "  timeout: " << format_quantity(Quantity::time, static_cast<double>(p.timeout_ns) * 1e-9) << "\n";
+     << "  timeout: " << format_quantity(Quantity::time, static_cast<double>(p.timeout_ns) / 1e9) << "\n";
   return os.str();
 }
 

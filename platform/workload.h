@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "host_memory.h"
 #include "yaml_override.h"
 
 #include <cestvp/bringup.h>
@@ -103,6 +104,12 @@ const char* to_string(fw::model::Scheme scheme);
 const char* to_string(fw::model::BwdMask mask);
 const char* to_string(fw::model::LrSchedule schedule);
 
+// An N:M sparsity as a workload's `nm` and `satvp job --nm` take it: 1 <= N <= M <= 32, the
+// largest group the OSRE ranks (docs/workloads.md). Returns "" for a valid one, else what is
+// wrong with `text` ("M = 64 is larger than 32"), for a message that ends "; expected " kNmExpected.
+std::string parse_nm(const std::string& text, std::uint32_t& n, std::uint32_t& m);
+inline constexpr const char* kNmExpected = "N:M with 1 <= N <= M <= 32, e.g. 2:8";
+
 struct Workload {
   std::string source;   // file it was read from
   std::string name;     // for the run directory and reports
@@ -114,9 +121,11 @@ struct Workload {
 
 // Reads and validates a workload YAML; UserError (file:line:col: key: ...) on any problem.
 // overrides (`--set key=value`) replace values of the file before it is validated. With a
-// platform, a training workload's N:M is checked against the platform's sat.nm_m.
+// platform, a training workload's N:M is checked against the platform's sat.nm_m, and what
+// bring-up and the engine self-test need (DDR, SRAM, and for bring-up `host_limit` bytes of
+// host memory) against the platform.
 Workload load_workload(const std::string& path, const std::vector<Override>& overrides = {},
-                       const PlatformConfig* platform = nullptr);
+                       const PlatformConfig* platform = nullptr, std::uint64_t host_limit = host_memory_limit());
 
 // The resolved workload as YAML, for the run directory; it loads again as is.
 std::string to_yaml(const Workload& workload);

@@ -40,8 +40,8 @@ std::string describe(const YAML::Node& node) {
 std::vector<Override> parse_overrides(const std::vector<std::string>& args) {
   std::vector<Override> overrides;
   for (const std::string& arg : args) {
-    const auto fail = [&arg](const std::string& problem) {
-      throw UserError("--set " + arg + ": " + problem + "; expected key=value");
+    const auto fail = [&arg](const std::string& problem, const std::string& expected = "key=value") {
+      throw UserError("--set " + arg + ": " + problem + "; expected " + expected);
     };
     const std::size_t equals = arg.find('=');
     if (equals == std::string::npos) fail("missing '='");
@@ -51,9 +51,19 @@ std::vector<Override> parse_overrides(const std::vector<std::string>& args) {
     if (std::find(names.begin(), names.end(), "") != names.end()) {
       fail("empty name in key '" + o.path + "'");
     }
+    for (const Override& earlier : overrides) {
+      if (earlier.path == o.path) fail("the key is also set by " + earlier.origin(), "each key set once");
+      if (within(earlier.path, o.path))
+        fail("this replaces " + earlier.path + ", set before by " + earlier.origin(),
+             "each key set once (a mapping first, then keys inside it)");
+    }
     overrides.push_back(std::move(o));
   }
   return overrides;
+}
+
+bool within(const std::string& path, const std::string& outer) {
+  return path.compare(0, outer.size(), outer) == 0 && (path.size() == outer.size() || path[outer.size()] == '.');
 }
 
 std::vector<YAML::Node> apply_overrides(YAML::Node& root, const std::vector<Override>& overrides,

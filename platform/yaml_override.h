@@ -15,14 +15,21 @@ namespace cestvp {
 struct Override {
   std::string path;   // "train.batch"
   std::string value;  // "64", as YAML text
+  std::string option = "--set";  // what the user wrote it as: "--param" for a sweep's values
 
-  std::string argument() const { return path + "=" + value; }  // "train.batch=64"
-  std::string origin() const { return "--set " + argument(); }  // where errors point
+  std::string argument() const { return path + "=" + value; }          // "train.batch=64"
+  std::string origin() const { return option + " " + argument(); }  // where errors point
 };
 
 // Splits each "a.b.c=value" at its first '='. UserError for a missing '=', an empty key or an
-// empty name in the key: "--set train.batch: missing '='; expected key=value".
+// empty name in the key: "--set train.batch: missing '='; expected key=value"; and for an
+// override that would be lost: a key set again, or inside a mapping set after it.
+//   "--set batch=64: the key is also set by --set batch=32; expected each key set once"
+// A key inside a mapping set before it refines that mapping: train={...} then train.batch=64.
 std::vector<Override> parse_overrides(const std::vector<std::string>& args);
+
+// Whether the key path `path` is `outer` or a key inside it: "train.batch" is within "train".
+bool within(const std::string& path, const std::string& outer);
 
 // Replaces, in order, the value at each override's path of `root` (the document of `file`,
 // named in errors about its top level). UserError when the path goes through a value that is

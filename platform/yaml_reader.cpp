@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
 #include <utility>
 
+#include <yaml-cpp/eventhandler.h>
+
+#include "input_file.h"
 #include "user_error.h"
 
 namespace cestvp {
@@ -143,7 +144,7 @@ std::uint64_t YamlValue::unsigned_integer(Range<std::uint64_t> range) const {
 }
 
 double YamlValue::quantity(Quantity quantity, Range<double> range) const {
-  const auto format = [quantity](double value) { return format_quantity(quantity, value); };
+  const auto format = [quantity](double value) { return display_quantity(quantity, value); };
   const std::string noun = name(quantity);
   const std::string expected = (noun[0] == 'e' ? "an " : "a ") + noun + range_text(range, format) +
                                " with a unit (" + unit_symbols(quantity) + ")";
@@ -253,7 +254,8 @@ namespace {
 // reports where it gives up, is named where it opens; a tab in an indentation, which YAML
 // forbids and yaml-cpp reports as some structure not ending, is named at the tab.
 std::string syntax_error(const std::string& file, const std::string& text,
-                         const YAML::Exception& error) {
+                         const YAML::Exception& error,
+                         const std::string& expected = "valid YAML syntax") {
   static const char kKeyCharacters[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
   struct Key {
@@ -340,26 +342,80 @@ std::string syntax_error(const std::string& file, const std::string& text,
            "' is never closed; expected a '" +
            (open.bracket == '{' ? "}' to end the mapping" : "]' to end the list");
   }
-  if (error.mark.is_null()) return file + ": " + error.msg + "; expected valid YAML syntax";
+  if (error.mark.is_null()) return file + ": " + error.msg + "; expected " + expected;
   const std::string path = flows.empty() ? block_path() : flows.back().path;
-  return at(error.mark.line, error.mark.column, path) + error.msg + "; expected valid YAML syntax";
+  return at(error.mark.line, error.mark.column, path) + error.msg + "; expected " + expected;
+}
+
+// YAML allows no control characters in a file but tab, line feed and carriage return; yaml-cpp
+// takes them into values, and a NUL it garbles (it reads 'a<NUL>tb' as 'a<tab>b'), so that the
+// message would quote what the file does not hold.
+void reject_control_characters(const std::string& file, const std::string& text) {
+  YAML::Mark mark;  // line and column 0
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++mark.line;
+      mark.column = 0;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
+      mark.pos = static_cast<int>(i);
+      const std::string problem = "control character " + printable(std::string(1, text[i])) + " in the text";
+      throw UserError(syntax_error(file, text, YAML::Exception(mark, problem),
+                                   "printable text (YAML allows tab, line feed and carriage return)"));
+    }
+    ++mark.column;
+  }
+}
+
+// Only the first document of a file is read: a second one (after `---`, or after `...` ends
+// the first) would be ignored without a word.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;  // of each `---`, or each document's first token without one
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+void reject_second_document(const std::string& file, const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  try {
+    while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+    }
+  } catch (const YAML::Exception& error) {
+    throw UserError(syntax_error(file, text, error));
+  }
+  if (starts.marks.size() < 2) return;
+  // No key path: the first document's keys end where the second starts.
+  throw UserError(at_mark(file, starts.marks[1]) +
+                  ": a second YAML document starts here; expected one document per file (a satvp file is one mapping)");
 }
 
 }  // namespace
 
 YamlValue load_yaml(const std::string& file, const std::vector<Override>& overrides) {
-  std::ifstream in(file);
-  if (!in || std::filesystem::is_directory(file)) {
-    throw UserError(file + ": cannot open the file; expected a readable YAML file");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::string text = InputFile(file, "a YAML file", kMaxTextBytes).read_text();
+  reject_control_characters(file, text);
   YAML::Node root;
   try {
-    root = YAML::Load(text.str());
+    root = YAML::Load(text);
   } catch (const YAML::Exception& error) {
-    throw UserError(syntax_error(file, text.str(), error));
+    throw UserError(syntax_error(file, text, error));
   }
+  reject_second_document(file, text);
   // An empty document has no position; its start is the best one.
   const YAML::Mark mark = root.IsNull() ? YAML::Mark() : root.Mark();
   if (overrides.empty()) return YamlValue(root, mark, file, "");

@@ -25,8 +25,8 @@ inline Command run_command(const std::string& cmd) {
   Command result{-1, {}};
   FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
   if (!pipe) return result;
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), pipe)) result.output += buf.data();
+  std::array<char, 4096> buf;  // read as bytes: a NUL in the output is kept, for tests to see
+  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;) result.output.append(buf.data(), n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;

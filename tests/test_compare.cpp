@@ -348,7 +348,7 @@ TEST(SweepErrors, BadParametersExitWith2AndNameThem) {
   EXPECT_NE(c.output.find("sat.array.rows: 'abc' is not an integer"), std::string::npos) << c.output;
   c = satvp("sweep --param batch=8 --set batch=16" + w);
   EXPECT_EQ(c.exit_code, 2) << c.output;
-  EXPECT_NE(c.output.find("--param batch: also fixed by --set batch=16"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("--param batch=8: the key is also set by --set batch=16"), std::string::npos) << c.output;
   c = satvp("sweep" + w);
   EXPECT_EQ(c.exit_code, 2) << c.output;
   EXPECT_NE(c.output.find("nothing to sweep"), std::string::npos) << c.output;

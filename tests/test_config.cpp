@@ -114,7 +114,10 @@ TEST(Units, RejectsBadQuantities) {
   EXPECT_EQ(frequency(".5 Hz"), "'.5 Hz' does not start with a number");
   EXPECT_EQ(frequency(""), "'' does not start with a number");
   EXPECT_EQ(frequency("1. MHz"), "'1. MHz' has no digits after the decimal point");
-  EXPECT_EQ(frequency("1e9 Hz"), "'1e9 Hz' has unknown unit 'e9 Hz'");
+  EXPECT_EQ(frequency("1e9 eV"), "'1e9 eV' has unknown unit 'eV'");
+  EXPECT_EQ(frequency("1e Hz"), "'1e Hz' has unknown unit 'e Hz'");  // an exponent needs digits
+  EXPECT_EQ(frequency("1e400 Hz"), "'1e400 Hz' is too large or too small to represent");
+  EXPECT_EQ(frequency("1e-400 Hz"), "'1e-400 Hz' is too large or too small to represent");
   const std::string huge = "1" + std::string(400, '0') + " Hz";
   EXPECT_EQ(frequency(huge), "'" + huge + "' is too large or too small to represent");
 }
@@ -216,8 +219,8 @@ TEST(YamlReader, ReportsWrongKindsAndKeys) {
 
 TEST(YamlReader, RejectsFilesThatCannotBeRead) {
   const std::string missing = kBadDir + "/does_not_exist.yaml";
-  EXPECT_EQ(load_error(missing), missing + ": cannot open the file; expected a readable YAML file");
-  EXPECT_EQ(load_error(kBadDir), kBadDir + ": cannot open the file; expected a readable YAML file");
+  EXPECT_EQ(load_error(missing), missing + ": no such file or directory; expected a readable regular file (a YAML file)");
+  EXPECT_EQ(load_error(kBadDir), kBadDir + ": a directory; expected a regular file (a YAML file)");
 }
 
 // ----------------------------------------------------------------------- default platform
@@ -410,7 +413,7 @@ const BadFile kBadFiles[] = {
     {"wuve_pipeline_absurd", "6:151", "sat.wuve.pipeline",
      "'5000' is out of range; expected an integer from 0 to 1000"},
     {"sram_size_zero", "11:42", "address_map.sat_sram_a.size",
-     "'0 B' is out of range; expected a whole size of at least 1 B" SIZE_UNITS},
+     "'0 B' is out of range; expected a whole size from 1 KiB to 256 MiB" SIZE_UNITS},
     {"interrupt_out_of_range", "16:27", "interrupts.sat", "'32' is out of range; expected an integer from 0 to 31"},
     {"energy_negative", "18:15", "energy.mac",
      "'-20 pJ' is negative; expected an energy from 0 J to 1 uJ with a unit (fJ, pJ, nJ, uJ, mJ, J)"},
@@ -439,6 +442,24 @@ const BadFile kBadFiles[] = {
     {"tab_indentation", "12:1", "address_map.sat_sram_b",
      "a tab in the indentation; expected spaces (YAML does not allow tabs for indentation)"},
     {"unclosed_flow_mapping", "4:6", "ddr", "this '{' is never closed; expected a '}' to end the mapping"},
+    // Reliability II, class 5: what failed only at run time. SRAM sizes the SAT cannot report
+    // (SRAM_x_KIB) or address (28-bit offsets), a DDR beyond what its model takes, a region off
+    // its page (DMA descriptors in DDR lost their alignment).
+    {"sram_size_not_whole_kib", "12:42", "address_map.sat_sram_b.size",
+     "1536 B is not a whole number of KiB (the SAT reports its SRAM sizes in KiB); expected a multiple of 1 KiB"},
+    {"sram_size_too_large", "13:42", "address_map.sat_sram_c.size",
+     "'512 MiB' is out of range; expected a whole size from 1 KiB to 256 MiB" SIZE_UNITS},
+    {"ddr_size_too_large", "9:35", "address_map.ddr.size",
+     "'32 TiB' is out of range; expected a whole size from 1 B to 16 TiB" SIZE_UNITS},
+    {"base_not_page_aligned", "14:15", "address_map.dma.base",
+     "0x4010000800 is not a multiple of 4 KiB (0x1000); expected a base on a 4 KiB page"},
+    // Reliability II, class 7: every error has one form. A control character shown escaped,
+    // a second document, a number with an exponent (a number with a unit).
+    {"control_character_in_comment", "5:24", "dma",
+     "control character \\x1b in the text; expected printable text (YAML allows tab, line feed and carriage return)"},
+    {"second_document", "19:1", "",
+     "a second YAML document starts here; expected one document per file (a satvp file is one mapping)"},
+    {"latency_with_exponent", "4:59", "ddr.latency", "'1e30 s' is out of range; expected a time from 0 s to 1 ms" TIME_UNITS},
 };
 
 class BadPlatform : public testing::TestWithParam<BadFile> {};

@@ -10,9 +10,16 @@
 #include <set>
 #include <zlib.h>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 #include "dataset.h"
+#include "input_file.h"
+#include "npy.h"
 #include "user_error.h"
 #include "test_files.h"
+#include "yaml_reader.h"
 
 namespace cestvp {
 namespace {
@@ -209,7 +216,7 @@ TEST(Dataset, BadIdxFiles) {
 
   const std::string missing = write_file("x", Bytes{}) + ".does-not-exist";
   std::string e = error_of([&] { read_idx(missing, good_labels); });
-  EXPECT_CONTAINS(e, missing + ": cannot open file");
+  EXPECT_CONTAINS(e, missing + ": no such file or directory; expected a readable regular file (a dataset file)");
 
   // Truncated: 16 + 3*2*3 = 34 bytes expected, one pixel missing.
   const std::string short_images = write_file("short", Bytes(images.begin(), images.end() - 1));
@@ -268,10 +275,11 @@ TEST(Dataset, BadGzipFiles) {
   EXPECT_CONTAINS(e, magic_only + ": corrupt gzip file");
 
   // A flipped bit in the CRC-32 of the trailer (bytes -8..-5), and in the header's method byte.
+  // The CRC is checked after the last byte the header implies (the reader asks for one more).
   Bytes bad_crc = packed;
   bad_crc[bad_crc.size() - 8] ^= 1;
   const std::string crc = write_file("crc.gz", bad_crc);
-  e = error_of([&] { read_idx(good_images, crc); });
+  e = error_of([&] { read_idx(crc, write_file("l", labels)); });
   EXPECT_CONTAINS(e, crc + ": corrupt gzip file (incorrect data check)");
   Bytes bad_method = packed;
   bad_method[2] = 7;  // 8 is deflate
@@ -287,6 +295,122 @@ TEST(Dataset, BadGzipFiles) {
   EXPECT_CONTAINS(e, tail + ": corrupt gzip file: 1 bytes of trailing data");
 }
 
+// Reliability II, class 4 and 7: the IDX header is checked before the data, and no more data
+// is decompressed than it implies.
+TEST(Dataset, IdxHeaderIsCheckedBeforeItsData) {
+  const Bytes images = idx_images(3, 2, 3, kPixels), labels = idx_labels(kLabels);
+  const std::string good_labels = write_file("labels", labels);
+  const IdxImages mnist{28, 28, "fashion-mnist"};
+  // The image size the workload expects, named whatever else is wrong after the header.
+  std::string e = error_of([&] { read_idx(write_file("small", images), good_labels, SIZE_MAX, mnist); });
+  EXPECT_CONTAINS(e, "/small: images are 2x3; expected 28x28 (fashion-mnist)");
+  e = error_of([&] { read_idx(write_file("cut", Bytes(images.begin(), images.begin() + 20)), good_labels, 5, mnist); });
+  EXPECT_CONTAINS(e, "/cut: images are 2x3; expected 28x28 (fashion-mnist)");
+  expect_small_idx(read_idx(write_file("i", images), good_labels, SIZE_MAX, {2, 3, "small"}));
+
+  // 2^32 - 1 images of 28 x 28 (3.4 TB), plain or gzip: refused from the header alone.
+  Bytes huge;
+  for (std::uint32_t v : {0x803u, 0xFFFFFFFFu, 28u, 28u}) put32(huge, v);
+  for (const std::string& path : {write_file("huge", huge), write_file("huge.gz", gzip(huge))}) {
+    e = error_of([&] { read_idx(path, good_labels, SIZE_MAX, mnist); });
+    EXPECT_CONTAINS(e, path + ": the header's sizes 4294967295 x 28 x 28 imply more than 1 GiB of data; expected an "
+                              "IDX file of at most 1 GiB");
+  }
+
+  // gzip data longer than the header says: 34 bytes expected (16 + 3 x 2 x 3), 8 MiB there.
+  // Decompression stops one byte after the 34.
+  Bytes longer = images;
+  longer.resize(longer.size() + (8u << 20), 0);
+  const std::string too_long = write_file("long.gz", gzip(longer));
+  e = error_of([&] { read_idx(too_long, good_labels); });
+  EXPECT_CONTAINS(e, too_long + ": IDX file too long: more than 34 bytes found after decompression; expected 34 "
+                                "bytes (16 of header + 3 x 2 x 3)");
+  // A complete gzip stream of fewer bytes than the header says.
+  const std::string short_gz = write_file("short.gz", gzip(Bytes(images.begin(), images.end() - 5)));
+  e = error_of([&] { read_idx(short_gz, good_labels); });
+  EXPECT_CONTAINS(e, short_gz + ": truncated IDX file: 29 bytes found after decompression; expected 34 bytes");
+  // The limit keeps the first images only, and the rest is still checked.
+  const Dataset two = read_idx(write_file("i.gz", gzip(images)), good_labels, 2);
+  EXPECT_EQ(two.labels, (std::vector<std::uint16_t>{7, 0}));
+  e = error_of([&] { read_idx(short_gz, good_labels, 1); });
+  EXPECT_CONTAINS(e, "truncated IDX file: 29 bytes found after decompression");
+}
+
+// Every reader opens its files through InputFile: a special file or a filesystem problem is a
+// UserError naming the path, at once (a FIFO without a writer would block a plain open).
+TEST(InputFile, RefusesWhatIsNotARegularFile) {
+  const std::filesystem::path dir = test::test_dir();
+  const std::string labels = write_file("labels", idx_labels(kLabels));
+  const std::string fifo = (dir / "fifo").string();
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(error_of([&] { read_idx(fifo, labels); }), fifo + ": a FIFO; expected a regular file (a dataset file)");
+  EXPECT_EQ(error_of([&] { load_yaml(fifo); }), fifo + ": a FIFO; expected a regular file (a YAML file)");
+  EXPECT_EQ(error_of([&] { read_cifar({fifo}, false); }), fifo + ": a FIFO; expected a regular file (a dataset file)");
+  EXPECT_EQ(error_of([&] { read_npy(fifo); }), fifo + ": a FIFO; expected a regular file (a .npy file)");
+
+  const std::string sub = (dir / "sub").string();
+  std::filesystem::create_directories(sub);
+  EXPECT_EQ(error_of([&] { load_yaml(sub); }), sub + ": a directory; expected a regular file (a YAML file)");
+
+  const std::string loop_a = (dir / "loop_a").string(), loop_b = (dir / "loop_b").string();
+  std::filesystem::remove(loop_a);
+  std::filesystem::remove(loop_b);
+  std::filesystem::create_symlink(loop_b, loop_a);
+  std::filesystem::create_symlink(loop_a, loop_b);
+  EXPECT_EQ(error_of([&] { read_idx(loop_a, labels); }),
+            loop_a + ": too many levels of symbolic links; expected a readable regular file (a dataset file)");
+
+  // A path through a file, and one that does not exist.
+  EXPECT_EQ(error_of([&] { load_yaml(labels + "/x.yaml"); }),
+            labels + "/x.yaml: not a directory; expected a readable regular file (a YAML file)");
+  EXPECT_EQ(error_of([&] { load_yaml(labels + ".yaml"); }),
+            labels + ".yaml: no such file or directory; expected a readable regular file (a YAML file)");
+
+  // A symlink to a regular file is read through, as shells do.
+  const std::string link = (dir / "link").string();
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(labels, link);
+  EXPECT_EQ(InputFile(link, "a test file", 100).read_all(), idx_labels(kLabels));
+
+  // A character device of our own (as /dev/null), where the test may make one (root).
+  const std::string device = (dir / "device").string();
+  std::filesystem::remove(device);
+  if (mknod(device.c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0) {
+    EXPECT_EQ(error_of([&] { read_idx(device, labels); }),
+              device + ": a character device; expected a regular file (a dataset file)");
+    std::filesystem::remove(device);
+  }
+}
+
+// The size limit of each kind, checked before a byte is read: sparse files of one byte more.
+TEST(InputFile, SizeLimitPerKind) {
+  const auto sparse = [](const std::string& name, std::uint64_t bytes) {
+    const std::string path = write_file(name, Bytes{});
+    EXPECT_EQ(truncate(path.c_str(), static_cast<off_t>(bytes)), 0);
+    return path;
+  };
+  const std::string yaml = sparse("big.yaml", (16u << 20) + 1);
+  EXPECT_EQ(error_of([&] { load_yaml(yaml); }),
+            yaml + ": 16777217 bytes; expected at most 16 MiB (a YAML file)");
+  const std::string idx = sparse("big-images", (std::uint64_t{1} << 30) + 1);
+  EXPECT_EQ(error_of([&] { read_idx(idx, idx); }), idx + ": 1073741825 bytes; expected at most 1 GiB (a dataset file)");
+  const std::string npy = sparse("big.npy", 1001);
+  EXPECT_EQ(error_of([&] { read_npy(npy, 1000); }), npy + ": 1001 bytes; expected at most 1 kB (a .npy file)");
+  // At the limit a file is read.
+  const std::string exact = write_file("exact", std::string(100, 'x'));
+  EXPECT_EQ(InputFile(exact, "a test file", 100).read_text(), std::string(100, 'x'));
+}
+
+// Tests run as root, who may read anything: the check is then only that root can.
+TEST(InputFile, PermissionDenied) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads files whatever their permissions";
+  const std::string path = write_file("secret.yaml", std::string("a: 1\n"));
+  ASSERT_EQ(chmod(path.c_str(), 0), 0);
+  EXPECT_EQ(error_of([&] { load_yaml(path); }),
+            path + ": permission denied; expected a readable regular file (a YAML file)");
+}
+
 TEST(Dataset, BadCifarFiles) {
   std::string e = error_of([] { read_cifar({}, false); });
   EXPECT_CONTAINS(e, "no files given");
@@ -294,7 +418,7 @@ TEST(Dataset, BadCifarFiles) {
   const std::string good = write_file("good.bin", cifar_record({1}, 0));
   const std::string missing = good + ".does-not-exist";
   e = error_of([&] { read_cifar({good, missing}, false); });
-  EXPECT_CONTAINS(e, missing + ": cannot open file");
+  EXPECT_CONTAINS(e, missing + ": no such file or directory");
 
   Bytes two = cifar_record({1}, 0), r1 = cifar_record({2}, 0);
   two.insert(two.end(), r1.begin(), r1.end() - 73);

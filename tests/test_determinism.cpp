@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "run_dir.h"
 #include "satvp_command.h"
 
 namespace fs = std::filesystem;
@@ -38,10 +39,12 @@ std::string comparable(const fs::path& file, std::string text, const fs::path& r
   return text;
 }
 
+// The files a run wrote; not the lock file, which names the process that held the directory.
 std::set<fs::path> files_under(const fs::path& dir) {
   std::set<fs::path> files;
   for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file()) files.insert(fs::relative(entry.path(), dir));
+    if (entry.is_regular_file() && entry.path().filename() != cestvp::RunDirLock::kFileName)
+      files.insert(fs::relative(entry.path(), dir));
   return files;
 }
 

@@ -192,7 +192,7 @@ TEST(Npy, BadFilesRejected) {
   }
   const std::string missing = (test_dir() / "missing.npy").string();
   EXPECT_EQ(error_of([&] { read_npy(missing); }),
-            missing + ": cannot open the file; expected a readable .npy file");
+            missing + ": no such file or directory; expected a readable regular file (a .npy file)");
 }
 
 // Paths are checked before a run (check_outputs); what fails while writing is the machine's

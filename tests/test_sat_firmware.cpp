@@ -8,7 +8,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -302,6 +304,162 @@ TEST(SatFirmware, WorkloadWithAnotherProgramsSectionIsRejectedWithFileAndLine) {
   }
 }
 
+// ------------------------------------------- Reliability II, class 5: bring-up and self-test
+
+namespace {
+
+// The default platform under a short name, so that messages do not depend on the checkout.
+PlatformConfig named_default_config() {
+  PlatformConfig config = default_config();
+  config.source = "vcu1525.yaml";
+  return config;
+}
+
+AddressRange& region(PlatformConfig& config, const std::string& name) {
+  return const_cast<AddressRange&>(config.region(name));
+}
+
+std::string load_error(const std::string& path, const PlatformConfig& config, std::uint64_t host_limit) {
+  try {
+    load_workload(path, {}, &config, host_limit);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+struct BadSelftestFile {
+  const char* name;      // in tests/data/bad_bringup
+  const char* position;  // "LINE:COLUMN"
+  const char* key;
+  const char* message;
+};
+
+void PrintTo(const BadSelftestFile& bad, std::ostream* out) { *out << bad.name; }
+
+const std::string kBadSelftestDir = kSource + "/tests/data/bad_bringup";
+
+// Reliability II, class 5: bring-up and engine self-test workloads that the default platform
+// (DDR of 64 GiB, M in {4, 8}) cannot run; they failed only at run time before.
+const BadSelftestFile kBadSelftestFiles[] = {
+    {"scratch_offset_beyond_ddr", "5:23", "bringup.ddr_scratch_offset",
+     "dma-1d needs 132.5 KiB of DDR from ddr_scratch_offset 64 GiB, past the end of DDR, 64 GiB "
+     "(address_map.ddr.size of vcu1525.yaml); expected ddr_scratch_offset at most 65535 MiB"},
+    {"scratch_area_past_ddr", "5:23", "bringup.ddr_scratch_offset",
+     "dma-1d needs 2.0 MiB of DDR from ddr_scratch_offset 65535 MiB, past the end of DDR, 64 GiB "
+     "(address_map.ddr.size of vcu1525.yaml); expected ddr_scratch_offset at most 65533 MiB"},
+    {"scratch_offset_unaligned", "5:23", "bringup.ddr_scratch_offset",
+     "12 B is not a multiple of 8 B (the chained copy's descriptors are 8-byte aligned); expected a multiple of 8 B"},
+    {"chain_larger_than_ddr", "12:16", "bringup.chain_bytes",
+     "dma-chain needs 8.0 TiB of DDR from ddr_scratch_offset 16 MiB, past the end of DDR, 64 GiB "
+     "(address_map.ddr.size of vcu1525.yaml); expected buffers that fit in DDR after ddr_scratch_offset"},
+    {"strided_rows_larger_than_ddr", "9:15", "bringup.src_stride",
+     "dma-2d needs 64.0 TiB of DDR from ddr_scratch_offset 16 MiB, past the end of DDR, 64 GiB "
+     "(address_map.ddr.size of vcu1525.yaml); expected buffers that fit in DDR after ddr_scratch_offset"},
+    {"engines_nm_unsupported", "7:7", "engines.nm",
+     "M = 16 is not supported by the platform (sat.nm_m of vcu1525.yaml: 4, 8); expected N:M with M one of 4, 8"},
+    {"engines_scratch_beyond_ddr", "5:23", "engines.ddr_scratch_offset",
+     "the self-test stages up to 36 KiB from ddr_scratch_offset 64 GiB, past the end of DDR, 64 GiB "
+     "(address_map.ddr.size of vcu1525.yaml); expected ddr_scratch_offset at most 65535 MiB"},
+};
+
+class BadSelftestWorkload : public testing::TestWithParam<BadSelftestFile> {};
+
+}  // namespace
+
+TEST_P(BadSelftestWorkload, IsRejectedByTheLoaderWithFileLineAndKey) {
+  const BadSelftestFile& bad = GetParam();
+  const std::string path = kBadSelftestDir + "/" + bad.name + ".yaml";
+  EXPECT_EQ(load_error(path, named_default_config(), UINT64_MAX),
+            path + ":" + bad.position + ": " + bad.key + ": " + bad.message);
+  // Without a platform the file is valid: what is wrong is what the platform can hold.
+  if (std::string(bad.name) != "scratch_offset_unaligned") EXPECT_NO_THROW(load_workload(path));
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, BadSelftestWorkload, testing::ValuesIn(kBadSelftestFiles),
+                         [](const testing::TestParamInfo<BadSelftestFile>& instance) {
+                           return std::string(instance.param.name);
+                         });
+
+TEST(BadSelftestCorpus, EveryFileIsChecked) {
+  std::set<std::string> files, listed;
+  for (const auto& entry : std::filesystem::directory_iterator(kBadSelftestDir)) files.insert(entry.path().stem().string());
+  for (const BadSelftestFile& bad : kBadSelftestFiles) listed.insert(bad.name);
+  EXPECT_EQ(files, listed);
+}
+
+// rows 65536 x dst_stride 512 KiB fits DDR (32 GiB of destination) but not 16 GiB of host memory.
+// By hand: DDR pages 32 GiB + 64 MiB of source + 4 KiB + 256 B, rounded up to 1 MiB pages:
+// 32833 MiB; SRAM models 3 x 4 MiB; the firmware's buffers: the source 64 MiB + 8 B, the
+// expected and the read-back destination 2 x (32 GiB + 256 B): 64 GiB + 64 MiB + 520 B; in all
+// 96 GiB + 141 MiB + 520 B.
+TEST(SelftestWorkload, BringupHostMemoryIsCheckedBeforeTheRun) {
+  const std::string path =
+      write_temp("bringup_host_memory.yaml",
+                 "name: b\nprogram: bringup\nbringup:\n  ddr_scratch_offset: 16 MiB\n  copy_bytes: 64 KiB\n"
+                 "  rows: 65536\n  row_bytes: 256 B\n  src_stride: 1 KiB\n  dst_stride: 512 KiB\n"
+                 "  chain_descriptors: 8\n  chain_bytes: 4 KiB\n  timeout: 100 ms\n");
+  EXPECT_EQ(load_error(path, named_default_config(), std::uint64_t{16} << 30),
+            path + ":9:15: bringup.dst_stride: dma-2d needs about 96.1 GiB of host memory (DDR pages 32.1 GiB, "
+                   "SRAM models 12 MiB, the firmware's buffers 64.1 GiB) but 16 GiB is available (the machine's memory, or less under a cgroup or ulimit -v limit); expected "
+                   "smaller bring-up buffers, or a machine with more memory");
+  const std::uint64_t needed = (std::uint64_t{96} << 30) + (std::uint64_t{141} << 20) + 520;
+  EXPECT_EQ(load_error(path, named_default_config(), needed), "(accepted)");
+  EXPECT_NE(load_error(path, named_default_config(), needed - 1), "(accepted)");
+}
+
+TEST(SelftestWorkload, EnginesNeedTheirSramFromThePlatform) {
+  PlatformConfig config = named_default_config();
+  region(config, "sat_sram_c").size = 35 << 10;
+  const std::string path = kSource + "/workloads/engines.yaml";
+  EXPECT_EQ(load_error(path, config, UINT64_MAX),
+            path + ":14:3: engines: the self-test's operands need 36 KiB of SRAM C, address_map.sat_sram_c.size of "
+                   "vcu1525.yaml is 35 KiB; expected a platform with at least 32 KiB, 32 KiB and 36 KiB of SRAM A, B "
+                   "and C");
+  region(config, "sat_sram_c").size = 36 << 10;
+  EXPECT_EQ(load_error(path, config, UINT64_MAX), "(accepted)");
+}
+
+// The firmware's own check, for a platform the loader did not see.
+TEST(SatFirmware, SelftestStopsAtTheProbeWhenTheSramIsTooSmall) {
+  PlatformConfig config = default_config();
+  region(config, "sat_sram_a").size = 31 << 10;
+  std::ostringstream log;
+  VpOptions options;
+  options.log = &log;
+  VirtualPlatform vp(config,
+                     [](fw::Hal& hal, const fw::BootInfo& boot) {
+                       return fw::run_engine_selftest(hal, boot, fw::EngineSelftestParams{});
+                     },
+                     options);
+  const RunStats stats = vp.run();
+  EXPECT_EQ(stats.firmware_exit_code, 1) << log.str();
+  EXPECT_NE(log.str().find("FAIL sat-probe"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("SRAM A has 31744 B, the self-test's operands need 32768 B"), std::string::npos) << log.str();
+}
+
+// The smallest SRAM the loader accepts is enough (every operand fits, bad-sram writes the last
+// KiB of C), and M = 32, which the SAT supports, runs (the firmware refused it).
+TEST(Satvp, EnginesSelftestRunsWithTheSmallestSramAndMOf32) {
+  std::ifstream in(kSource + "/yaml/vcu1525.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"nm_m: [4, 8]", "nm_m: [4, 8, 32]"},
+           {"size: 4 MiB         # [assumed] input buffer A;", "size: 32 KiB  #"},
+           {"size: 4 MiB         # [assumed] input buffer B", "size: 32 KiB  #"},
+           {"size: 4 MiB         # [assumed] output", "size: 36 KiB  #"}}) {
+    ASSERT_NE(text.find(from), std::string::npos) << from;
+    text.replace(text.find(from), from.size(), to);
+  }
+  const std::string platform = write_temp("smallest_sram.yaml", text);
+  const Command c = run_command(kSatvp + " run --workload " + kSource + "/workloads/engines.yaml --platform " +
+                                platform + " --set engines.nm=1:32 --mode bit-accurate --out " + CESTVP_BINARY_DIR +
+                                "/test-runs/satvp-engines-small");
+  EXPECT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(c.output.find("engine self-test: 14 of 14 checks passed (bit-accurate mode)"), std::string::npos)
+      << c.output;
+}
+
 TEST(Satvp, RunsTheEnginesWorkload) {
   const Command c = run_command(kSatvp + " run --workload " + kSource + "/workloads/engines.yaml --mode timing --out " +
                                 CESTVP_BINARY_DIR + "/test-runs/satvp-engines");
@@ -383,11 +541,12 @@ TEST(Satvp, JobOptionsAreChecked) {
     const char* args;
     const char* expect;
   } cases[] = {
-      {"--rows 32 --cols 32 --depth 64 --pass wu --nm 2:8", "--nm is not allowed with --pass wu"},
+      {"--rows 32 --cols 32 --depth 64 --pass wu --nm 2:8", "--nm 2:8: not allowed with --pass wu"},
       {"--rows 32 --cols 32 --depth 64 --nm 3:2", "expected N:M"},
       {"--rows 32 --cols 32 --depth 64 --nm 2:16", "M = 16 is not supported by the platform"},
       {"--rows 32 --cols 32", "a GEMM needs --rows, --cols and --depth"},
-      {"--rows 32 --cols 32 --depth 64 --count 5", "--count applies to --engine wuve only"},
+      {"--rows 32 --cols 32 --depth 64 --count 5", "--count: not used by a job of --op gemm; expected --count only "
+                                                    "with --engine wuve"},
       {"--op conv --h 2 --w 2 --cin 4 --cout 4 --kernel 5", "kernel does not fit"},
   };
   for (const auto& k : cases) {

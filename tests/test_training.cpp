@@ -15,6 +15,7 @@
 
 #include <cestvp/train_runtime.h>
 
+#include "golden/order_golden.h"
 #include "golden/ref_trainer.h"
 #include "satvp_command.h"
 #include "test_files.h"
@@ -282,8 +283,10 @@ void expect_matches_reference(const std::vector<Override>& overrides, sat::Mode 
       const std::uint32_t t = ref.iterations_done();
       std::vector<std::uint8_t> pixels, labels;
       const std::size_t size = std::size_t{image.header.image_h} * image.header.image_w * image.header.image_c;
+      const std::vector<std::uint32_t> samples =
+          golden::batch_samples(image.header.train_count, batch, t, run.workload.train.seed);
       for (std::uint32_t i = 0; i < batch; ++i) {
-        const std::uint32_t s = image.order[std::size_t{t} * batch + i];
+        const std::uint32_t s = samples[i];
         pixels.insert(pixels.end(), image.train_images.begin() + s * size, image.train_images.begin() + (s + 1) * size);
         labels.push_back(image.train_labels[s]);
       }
@@ -338,6 +341,13 @@ TEST(TrainingVsReference, DenseBitAccurate) {
 TEST(TrainingVsReference, SrsteBitAccurate) {
   expect_matches_reference(scheme("srste"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
 }
+// Reliability II, class 4: the firmware draws each epoch's sample order itself. 40 samples in
+// batches of 16 make epochs of 2 iterations (8 samples wait for a later epoch); 5 iterations
+// span 3 epochs, the reference taking its batches from the golden order.
+TEST(TrainingVsReference, EveryEpochReshuffledBitAccurate) {
+  expect_matches_reference(parse_overrides({"scheme=bdwp", "dataset.train_samples=40", "iterations=5"}),
+                           sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+}
 TEST(TrainingVsReference, SdgpBitAccurate) {
   expect_matches_reference(scheme("sdgp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
 }
@@ -381,4 +391,17 @@ TEST(TrainingVsReference, TransformerBdwpBitAccurate) {
 TEST(TrainingVsReference, TransformerSrsteBitAccurate) {
   expect_matches_reference(scheme("srste"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
                            with_network(kTransformerLayers));
+}
+
+// Reliability II, class 8: every learning-rate schedule of the workload format (docs/training.md:
+// constant, cosine, step), bit for bit; the runs above use the workload's cosine. The step
+// schedule halves lr every 2 iterations: lr_t = 0.05, 0.05, 0.025, 0.025 for t = 0..3.
+TEST(TrainingVsReference, ConstantScheduleBitAccurate) {
+  expect_matches_reference(parse_overrides({"scheme=dense", "optimizer.schedule=constant"}), sat::Mode::bit_accurate,
+                           fw::SatMode::bit_accurate, kExact);
+}
+TEST(TrainingVsReference, StepScheduleBitAccurate) {
+  expect_matches_reference(
+      parse_overrides({"scheme=dense", "optimizer.schedule=step", "optimizer.lr_step=2", "optimizer.lr_gamma=0.5"}),
+      sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
 }

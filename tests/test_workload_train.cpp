@@ -14,10 +14,15 @@
 #include <map>
 #include <set>
 
+#include <sys/stat.h>
+
+#include <cestvp/descriptor.h>
 #include <cestvp/model.h>
+#include <cestvp/sample_order.h>
 #include <cestvp/sat_abi.h>
 
 #include "config.h"
+#include "golden/order_golden.h"
 #include "npy.h"
 #include "sat/fp16.h"
 #include "satvp_command.h"
@@ -385,7 +390,7 @@ struct BadFile {
   const char* phrase;    // what the message must say
 };
 
-#define NM_EXPECTED "; expected N:M with 1 <= N <= M <= 255, e.g. 2:8"
+#define NM_EXPECTED "; expected N:M with 1 <= N <= M <= 32, e.g. 2:8"  // docs/workloads.md
 
 const BadFile kBadFiles[] = {
     {"unknown_layer_type", "9:14", "network.layers[0].type", "unknown layer type 'conv3d' (did you mean 'conv2d'?)"},
@@ -401,7 +406,7 @@ const BadFile kBadFiles[] = {
     {"no_softmax", "9:5", "network.layers", "the last layer is relu (line 11); expected softmax_ce as the last layer"},
     {"nm_not_nm", "5:5", "nm", "'3:2' is not an N:M sparsity"},
     {"nm_m_not_on_platform", "5:5", "nm", "M = 16 is not supported by the platform"},
-    {"nm_m_over_32", "5:5", "nm", "M = 64 is larger than 32"},
+    {"nm_m_over_32", "5:5", "nm", "M = 64 is larger than 32" NM_EXPECTED},
     {"batch_zero", "4:8", "batch", "'0' is out of range; expected an integer from 1 to 65536"},
     {"batch_larger_than_dataset", "4:8", "batch", "batch 16 is larger than the 8 training samples"},
     {"cifar_missing_path", "6:10", "dataset.path", "cifar10 has no default location"},
@@ -487,8 +492,8 @@ const BadFile kBadFiles[] = {
      "tests/data/bad_datasets/idx_too_long/train-images-idx3-ubyte: IDX file too long: 1684 bytes found; expected "
      "1584 bytes (16 of header + 2 x 28 x 28)"},
     {"idx_zero_rows", "6:38", "dataset.path",
-     "tests/data/bad_datasets/idx_zero_rows/train-images-idx3-ubyte: an image dimension is 0 (2 x 0); expected rows "
-     "and columns >= 1"},
+     "tests/data/bad_datasets/idx_zero_rows/train-images-idx3-ubyte: an image dimension is 0 (2 x 0 x 28); expected "
+     "rows and columns >= 1"},
     {"idx_labels_wrong_magic", "6:38", "dataset.path",
      "tests/data/bad_datasets/idx_labels_wrong_magic/train-labels-idx1-ubyte: wrong magic number 0x00000803; expected "
      "0x00000801 for an IDX labels file"},
@@ -499,8 +504,8 @@ const BadFile kBadFiles[] = {
      "tests/data/bad_datasets/idx_label_out_of_range/train-labels-idx1-ubyte: label 12 of item 1 is out of range; "
      "expected 0..9"},
     {"idx_wrong_image_size", "6:38", "dataset.path",
-     "tests/data/bad_datasets/idx_wrong_image_size/train-images-idx3-ubyte: images are 32x32x1; expected 28x28x1 "
-     "images of fashion-mnist"},
+     "tests/data/bad_datasets/idx_wrong_image_size/train-images-idx3-ubyte: images are 32x32; expected 28x28 "
+     "(fashion-mnist)"},
     {"idx_gzip_corrupt", "6:38", "dataset.path",
      "tests/data/bad_datasets/idx_gzip_corrupt/train-images-idx3-ubyte.gz: corrupt gzip file (invalid block type); "
      "expected valid gzip data"},
@@ -538,12 +543,55 @@ const BadFile kBadFiles[] = {
     {"timeout_zero", "5:10", "timeout", "'0 s' is out of range; expected a time from 1 us to 1000 s"},
     {"lr_negative", "5:17", "optimizer.lr", "'-0.1' is out of range; expected a number from 0 to 100"},
     {"loss_scale_zero", "5:13", "loss_scale", "0 is out of range; expected a number above 0 to 65536"},
+    // Reliability II, class 7: every error has one form. Bytes a message must show escaped, on
+    // one line (a NUL cut it short, a newline split it); a second document; a number with an
+    // exponent is a number with a unit.
+    {"control_character", "5:9", "scheme",
+     "control character \\x1b in the text; expected printable text (YAML allows tab, line feed and carriage return)"},
+    {"nul_byte", "5:12", "scheme",
+     "control character \\x00 in the text; expected printable text (YAML allows tab, line feed and carriage return)"},
+    {"escaped_nul", "5:9", "scheme",
+     "unknown scheme 'den\\x00se' (did you mean 'dense'?); expected one of dense, srste, sdgp, bdwp"},
+    {"multiline_value", "5:9", "scheme", "unknown scheme 'dense\\nbdwp\\n'; expected one of dense, srste, sdgp, bdwp"},
+    {"invalid_utf8", "5:9", "scheme",
+     "unknown scheme 'dens\\xff' (did you mean 'dense'?); expected one of dense, srste, sdgp, bdwp"},
+    {"second_document", "12:1", "",
+     "a second YAML document starts here; expected one document per file (a satvp file is one mapping)"},
+    {"time_with_exponent", "5:10", "timeout",
+     "'1e30 s' is out of range; expected a time from 1 us to 1000 s with a unit (ps, ns, us, ms, s)"},
+    // Reliability II, class 4 (and 7: the image size): an IDX header is checked before its data,
+    // and no more is decompressed than it implies; a run that does not fit the host's memory
+    // (kCorpusHostMemory) is named at the key behind its largest part.
+    {"idx_wrong_image_size_truncated", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_wrong_image_size_truncated/train-images-idx3-ubyte: images are 32x32; expected "
+     "28x28 (fashion-mnist)"},
+    {"idx_gzip_too_long", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_gzip_too_long/train-images-idx3-ubyte.gz: IDX file too long: more than 1584 bytes "
+     "found after decompression; expected 1584 bytes (16 of header + 2 x 28 x 28)"},
+    {"idx_gzip_short", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_gzip_short/train-images-idx3-ubyte.gz: truncated IDX file: 1016 bytes found after "
+     "decompression; expected 1584 bytes (16 of header + 2 x 28 x 28)"},
+    {"idx_header_huge", "6:38", "dataset.path",
+     "tests/data/bad_datasets/idx_header_huge/train-images-idx3-ubyte: the header's sizes 4294967295 x 28 x 28 imply "
+     "more than 1 GiB of data; expected an IDX file of at most 1 GiB"},
+    // 10^8 records of 24 B in DDR (2.2 GiB, the largest part: its key is iterations) and read
+    // back (2.2 GiB).
+    {"host_memory_iterations", "6:13", "iterations",
+     "the run needs about 4.5 GiB of host memory (dataset 0.0 MiB, DDR and SRAM models 2.2 GiB, firmware buffers "
+     "0.0 MiB, results and their export 2.2 GiB) but 4.0 GiB is available (the machine's memory, or less under a cgroup or ulimit -v limit); expected fewer iterations"},
+    {"host_memory_synthetic", "6:39", "dataset.synthetic",
+     "the run needs about 24.2 GiB of host memory (dataset 20.0 GiB, DDR and SRAM models 4.1 GiB, firmware buffers "
+     "132.1 MiB, results and their export 0.0 MiB) but 4.0 GiB is available (the machine's memory, or less under a cgroup or ulimit -v limit)"},
 };
 
 // Names the case in test output (and CTest test names) instead of dumping its bytes.
 void PrintTo(const BadFile& bad, std::ostream* out) { *out << bad.name; }
 
 class BadTrainWorkload : public testing::TestWithParam<BadFile> {};
+
+// The host memory the corpus is loaded for: its host_memory_* files need more, every other
+// file much less.
+constexpr std::uint64_t kCorpusHostMemory = std::uint64_t{4} << 30;
 
 // The corpus names its dataset directories relative to the source root: a relative
 // dataset.path is relative to the working directory, as for satvp run from there.
@@ -560,8 +608,9 @@ TEST_P(BadTrainWorkload, IsRejectedWithFileLineKeyAndReason) {
   const BadFile& bad = GetParam();
   const std::string path = kBadDir + "/" + bad.name + ".yaml";
   const InSourceRoot in_source_root;
-  // Some problems show only against the data files or DDR: the loader builds the image.
-  const std::string message = error_of([&] { build_training_image(load(path).train, boot()); });
+  // Some problems show only against the data files, DDR or the host's memory: the loader
+  // builds the image, on a machine of kCorpusHostMemory whatever the test runs on.
+  const std::string message = error_of([&] { build_training_image(load(path).train, boot(), kCorpusHostMemory); });
   const std::string prefix = path + ":" + bad.position + ": " + (*bad.key ? std::string(bad.key) + ": " : "");
   EXPECT_EQ(message.substr(0, prefix.size()), prefix) << message;
   EXPECT_NE(message.find(bad.phrase), std::string::npos) << message;
@@ -628,7 +677,6 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> named_buffers(const Trainin
       {h.train_labels, h.train_count},
       {h.test_images, std::uint64_t{h.test_count} * h.image_h * h.image_w * h.image_c},
       {h.test_labels, h.test_count},
-      {h.sample_order, std::uint64_t{h.iterations} * h.batch * 4},
       {h.scratch, h.scratch_bytes},
       {h.result, h.result_bytes},
       {h.snapshots, h.snapshot_bytes * h.snapshot_capacity}};
@@ -815,7 +863,8 @@ TEST(TrainImage, CnnDescriptorParsesBackFromMemory) {
   for (const model::Param& p : params) snapshot += model::param_snapshot_bytes(p, 2, 8);
   EXPECT_EQ(h.snapshot_bytes, snapshot);
 
-  // Contents: masters, zero momentum, FP16 copies, dataset, order.
+  // Contents: masters, zero momentum, FP16 copies, dataset; the order's seed, not the order
+  // (the firmware draws it).
   for (std::size_t i = 0; i < params.size(); ++i) {
     const model::Param& p = params[i];
     for (std::uint32_t k = 0; k < p.count; k += 97) {
@@ -833,7 +882,7 @@ TEST(TrainImage, CnnDescriptorParsesBackFromMemory) {
             0);
   EXPECT_EQ(image.train_images.size(), 1000u * 784u);
   EXPECT_EQ(std::memcmp(memory.bytes.data() + (h.test_labels - memory.base), image.test_labels.data(), 300), 0);
-  EXPECT_EQ(std::memcmp(memory.bytes.data() + (h.sample_order - memory.base), image.order.data(), 15 * 64 * 4), 0);
+  EXPECT_EQ(h.order_seed, 1u);
 }
 
 TEST(TrainImage, DatasetBytesAreThePixelBytes) {
@@ -908,7 +957,6 @@ TEST(TrainImage, EvalAndSnapshotCountsAndEpochs) {
   EXPECT_EQ(image.snapshot_iterations, (std::vector<std::uint32_t>{0, 5, 10, 15}));
   const TrainingImage exact = tiny_image("dense", "iterations: 7\nepochs: 9\n");
   EXPECT_EQ(exact.header.iterations, 7u);  // iterations wins over epochs
-  EXPECT_EQ(exact.order.size(), 7u * 4u);
   EXPECT_EQ(exact.train_epochs, 2u);
   EXPECT_EQ(eval_capacity(exact), 1u);
 }
@@ -1245,70 +1293,133 @@ TEST(TrainImage, Cifar10FromItsBinaryFiles) {
 
 // ------------------------------------------------------------------- order and init values
 
-// An independent Fisher-Yates of the documented algorithm.
-std::vector<std::uint32_t> reference_shuffle(std::uint32_t n, std::uint64_t seed) {
-  std::uint64_t state = seed;
-  const auto next = [&state] {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
-  std::vector<std::uint32_t> a(n);
-  for (std::uint32_t i = 0; i < n; ++i) a[i] = i;
-  for (std::uint32_t i = n - 1; i >= 1; --i) {
-    const auto j = static_cast<std::uint32_t>((next() >> 32) * (i + 1) >> 32);
-    std::swap(a[i], a[j]);
+// The shuffle the firmware draws each epoch with, against the golden one of the documentation.
+TEST(SampleOrder, EpochOrderIsTheDocumentedShuffle) {
+  std::vector<std::uint32_t> order;
+  for (std::uint64_t epoch = 0; epoch < 3; ++epoch) {
+    fw::epoch_order(1000, 7, epoch, order);
+    EXPECT_EQ(order, golden::epoch_shuffle(1000, 7 + epoch)) << "epoch " << epoch;
+    EXPECT_EQ(std::set<std::uint32_t>(order.begin(), order.end()).size(), 1000u);  // a permutation
   }
-  return a;
+  std::vector<std::uint32_t> again, other_seed;
+  fw::epoch_order(1000, 7, 2, again);
+  fw::epoch_order(1000, 8, 2, other_seed);
+  EXPECT_EQ(again, order);
+  EXPECT_NE(other_seed, order);
+  // Hand-checked: one sample has one order; of two, sample 1 swaps with sample j = (high 32
+  // bits of the first draw x 2) >> 32, which is the draw's top bit: SplitMix64(0)'s first draw
+  // is 0xE220A8397B1DCDAF (j = 1, no swap), SplitMix64(3)'s 0x1D0B14E4DB018FED (j = 0).
+  fw::epoch_order(1, 5, 0, order);
+  EXPECT_EQ(order, (std::vector<std::uint32_t>{0}));
+  fw::epoch_order(2, 0, 0, order);
+  EXPECT_EQ(order, (std::vector<std::uint32_t>{0, 1}));
+  fw::epoch_order(2, 0, 3, order);  // seed 0, epoch 3: SplitMix64(3)
+  EXPECT_EQ(order, (std::vector<std::uint32_t>{1, 0}));
 }
 
-// init_weights: a conv weight given in PyTorch's OIHW order lands in the hardware's OHWI order;
-// params without a file keep their He-normal values.
-TEST(TrainImage, InitialWeightsFromNpyFilesInPytorchLayout) {
-  const TrainingImage he = tiny_image("dense");
-  const ParamInfo& conv = he.param_info[0];
-  ASSERT_EQ(conv.torch_shape, (std::vector<std::size_t>{8, 2, 3, 3}));  // O, I, KH, KW
-  const fs::path dir = test::test_dir() / "init";
-  fs::create_directories(dir);
-  std::vector<float> oihw(8 * 2 * 3 * 3);
-  for (std::size_t i = 0; i < oihw.size(); ++i) oihw[i] = static_cast<float>(i);
-  write_npy((dir / (conv.name + ".npy")).string(), oihw.data(), conv.torch_shape);
+// The descriptor no longer holds a sample order; the firmware's reader checks what it draws
+// one from: at least one whole batch of training samples.
+namespace {
 
-  const TrainingImage loaded = tiny_image("dense", "init_weights: \"" + dir.string() + "\"\n");
-  for (std::size_t o = 0; o < 8; ++o)
-    for (std::size_t kh = 0; kh < 3; ++kh)
-      for (std::size_t kw = 0; kw < 3; ++kw)
-        for (std::size_t i = 0; i < 2; ++i)
-          ASSERT_EQ(loaded.initial[0][((o * 3 + kh) * 3 + kw) * 2 + i], static_cast<float>(((o * 2 + i) * 3 + kh) * 3 + kw))
-              << o << " " << kh << " " << kw << " " << i;
-  for (std::size_t p = 1; p < he.initial.size(); ++p) EXPECT_EQ(loaded.initial[p], he.initial[p]) << p;
+// The firmware's memory access over a Memory (read only).
+class MemoryHal final : public fw::Hal {
+ public:
+  explicit MemoryHal(Memory& memory) : memory_(memory) {}
+  fw::BusStatus read_block(std::uint64_t addr, void* dst, std::size_t bytes) override {
+    if (addr < memory_.base || addr - memory_.base > memory_.bytes.size() ||
+        bytes > memory_.bytes.size() - (addr - memory_.base))
+      return fw::BusStatus::address_error;
+    std::memcpy(dst, memory_.bytes.data() + (addr - memory_.base), bytes);
+    return fw::BusStatus::ok;
+  }
+  fw::BusStatus read32(std::uint64_t addr, std::uint32_t& value) override { return read_block(addr, &value, 4); }
+  fw::BusStatus write32(std::uint64_t, std::uint32_t) override { return fw::BusStatus::address_error; }
+  fw::BusStatus write_block(std::uint64_t, const void*, std::size_t) override { return fw::BusStatus::address_error; }
+  bool wait_for_interrupt(std::uint64_t) override { return false; }
+  std::uint64_t now_ps() override { return 0; }
+  void charge_host_time(std::uint64_t) override {}
+  void log(fw::LogLevel, const char*) override {}
 
-  std::vector<float> wrong(8 * 2 * 9);
-  write_npy((dir / (conv.name + ".npy")).string(), wrong.data(), {8, 18});
-  const std::string error = error_of([&] { tiny_image("dense", "init_weights: \"" + dir.string() + "\"\n"); });
-  EXPECT_NE(error.find(conv.name + ".npy: shape 8 x 18; expected 8 x 2 x 3 x 3"), std::string::npos) << error;
-  const std::string missing = error_of([&] { tiny_image("dense", "init_weights: /no/such/dir\n"); });
-  EXPECT_NE(missing.find("init_weights: no directory '/no/such/dir'"), std::string::npos) << missing;
+ private:
+  Memory& memory_;
+};
+
+std::string descriptor_problem(Memory& memory, const TrainingImage& image) {
+  MemoryHal hal(memory);
+  model::Descriptor d;
+  return model::read_descriptor(hal, image.model_addr, boot().ddr, d);
 }
 
-TEST(SampleOrder, IsAPermutationPerEpochDeterministicAndAsDocumented) {
-  // 1000 samples, batch 64: 15 batches (960 samples) per epoch; 40 iterations span 3 epochs.
-  const std::vector<std::uint32_t> order = sample_order(1000, 64, 40, 7);
-  ASSERT_EQ(order.size(), 40u * 64u);
-  for (std::uint32_t epoch = 0; epoch < 3; ++epoch) {
-    const auto begin = order.begin() + epoch * 960;
-    const auto end = epoch == 2 ? order.end() : begin + 960;
-    const std::set<std::uint32_t> distinct(begin, end);
-    EXPECT_EQ(distinct.size(), static_cast<std::size_t>(end - begin)) << "epoch " << epoch;
-    EXPECT_LT(*distinct.rbegin(), 1000u);
-    const std::vector<std::uint32_t> expected = reference_shuffle(1000, 7 + epoch);
-    EXPECT_TRUE(std::equal(begin, end, expected.begin())) << "epoch " << epoch;
-  }
-  EXPECT_EQ(sample_order(1000, 64, 40, 7), order);
-  EXPECT_NE(sample_order(1000, 64, 40, 8), order);
-  EXPECT_FALSE(std::equal(order.begin(), order.begin() + 960, order.begin() + 960));  // epochs differ
-  EXPECT_TRUE(sample_order(10, 64, 5, 1).empty());  // no whole batch
+}  // namespace
+
+TEST(TrainImage, DescriptorVersion2HasAnOrderSeedAndAWholeBatch) {
+  const TrainingImage image = tiny_image("dense");  // 20 samples, batch 4, seed 3
+  EXPECT_EQ(image.header.version_major, 2u);
+  EXPECT_EQ(image.header.order_seed, 3u);
+  for (const MemoryArea& a : image.areas) EXPECT_EQ(a.name.find("order"), std::string::npos) << a.name;
+  Memory memory = written(image);
+  EXPECT_EQ(descriptor_problem(memory, image), "");
+  model::Header h = image.header;
+  h.train_count = 3;
+  memory.writer()(image.model_addr, &h, sizeof h);
+  EXPECT_EQ(descriptor_problem(memory, image), "the descriptor has 3 training samples, fewer than one batch of 4");
+  h = image.header;
+  h.version_major = 1;
+  memory.writer()(image.model_addr, &h, sizeof h);
+  EXPECT_EQ(descriptor_problem(memory, image), "model descriptor version 1.0, this firmware reads 2.x");
+}
+
+// Reliability II, class 4: what a run needs of the host's memory, by hand for the tiny
+// workload: synthetic 6x6x2 (72 pixels), 20 training and 6 test samples, batch 4, 5 iterations.
+TEST(HostMemory, EstimateOfATinyRunByHand) {
+  const TrainingImage image = tiny_image("dense");
+  const HostMemory m = estimate_host_memory(image, load(write_file("tiny.yaml", synthetic_workload("dense"))).train, boot());
+  // 26 samples generated as floats (72 x 4 + 2 B) and kept as bytes (72 + 1 B).
+  EXPECT_EQ(m.dataset, 26u * 290u + 26u * 73u);
+  // Every DDR page of the image, and the three 4 MiB SRAMs of yaml/vcu1525.yaml.
+  EXPECT_EQ(m.memories, (image.bytes() + (1u << 20) - 1) / (1u << 20) * (1u << 20) + 3u * (4u << 20));
+  // The order (20 x 4 B), a batch of pixels (4 x 72 B), 8 FP32 copies of the largest tensor
+  // (conv0's output, 4 x 6 x 6 x 8 = 1152 values; the largest param has 8 x 9 x 8 = 576).
+  EXPECT_EQ(m.firmware, 20u * 4u + 4u * 72u + 8u * 4u * 1152u);
+  // 5 iteration records and 1 evaluation record copied out of DDR (24 B each; the CSV files
+  // are written row by row), 2 snapshot iterations at 4 B.
+  EXPECT_EQ(m.results, 6u * 24u + 2u * 4u);
+  EXPECT_EQ(m.total(), m.dataset + m.memories + m.firmware + m.results);
+
+  // Timing mode keeps no samples, draws no order, writes only the control areas of DDR.
+  const std::string timing = write_file("timing.yaml", synthetic_workload("dense", "mode: timing\n"));
+  const TrainingImage t = build_training_image(load(timing).train, boot());
+  const HostMemory mt = estimate_host_memory(t, load(timing).train, boot());
+  EXPECT_EQ(mt.dataset, 0u);
+  EXPECT_EQ(mt.firmware, 0u);
+  EXPECT_LE(mt.memories, m.memories);  // test_timing_mode checks it against the pages a run allocates
+  EXPECT_EQ(mt.results, m.results);
+}
+
+TEST(HostMemory, RunThatDoesNotFitIsRefusedAtItsLargestPart) {
+  // 10^8 iterations in timing mode: 2.4 GB of records in DDR and 2.4 GB read back for the
+  // export, whatever the dataset.
+  const std::string path =
+      write_file("long.yaml", synthetic_workload("dense", "mode: timing\niterations: 100000000\n"));
+  const TrainWorkload w = load(path).train;
+  const std::string error = error_of([&] { build_training_image(w, boot(), 4ull << 30); });
+  EXPECT_EQ(error.rfind(path + ":8:13: iterations: the run needs about 4.5 GiB of host memory (dataset 0.0 MiB, DDR "
+                               "and SRAM models ", 0), 0u)
+      << error;
+  EXPECT_NE(error.find("results and their export 2.2 GiB) but 4.0 GiB is available (the machine's memory, or less under a cgroup or ulimit -v limit); expected fewer iterations"),
+            std::string::npos) << error;
+  // The same run on a machine that has the memory.
+  EXPECT_EQ(build_training_image(w, boot(), std::uint64_t{1} << 40).header.iterations, 100000000u);
+  // A synthetic dataset of 2^32 values is refused before a sample is generated.
+  const std::string big = write_file(
+      "big.yaml", "name: big\nprogram: train\nbatch: 4\noptimizer: {lr: 0.1}\n"
+                  "dataset: {name: synthetic, synthetic: {height: 256, width: 256, channels: 4, train: 16000, test: 384}}\n"
+                  "network:\n  layers:\n    - {type: flatten}\n    - {type: linear, out: 10}\n    - {type: softmax_ce}\n");
+  const std::string data_error = error_of([&] { build_training_image(load(big).train, boot(), 8ull << 30); });
+  // 16384 samples of 262144 values: 16384 x (4 x 262144 + 2 + 262144 + 1) B = 20.0 GiB.
+  EXPECT_EQ(data_error.rfind(big + ":5:39: dataset.synthetic: the run needs about 24.2 GiB of host memory (dataset "
+                                   "20.0 GiB, ", 0), 0u)
+      << data_error;
 }
 
 TEST(InitialWeights, HeNormalStatisticsOnALargeLayer) {
@@ -1570,7 +1681,21 @@ TEST(TrainImage, FullFashionMnistLoads) {
   EXPECT_EQ(image.header.train_count, 60000u);
   EXPECT_EQ(image.header.test_count, 10000u);
   EXPECT_EQ(image.header.iterations, 937u);
-  EXPECT_EQ(image.order.size(), 937u * 64u);
+}
+
+// Reliability II, class 4: a workload or platform path to a FIFO (which nothing writes) is exit
+// 2 naming it, at once: the timeout of 20 s would end a blocked open with 124.
+TEST(TrainSatvp, FifoAsWorkloadOrPlatformIsExit2AtOnce) {
+  const std::string fifo = (test::test_dir() / "fifo.yaml").string();
+  fs::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string out = (test::test_dir() / "run").string();
+  for (const std::string& args : {"--workload " + fifo, "--workload " + kSource + "/workloads/bringup.yaml --platform " + fifo}) {
+    const test::Command c = test::run_command("timeout 20 " + test::kSatvp + " run " + args + " --out " + out);
+    EXPECT_EQ(c.exit_code, 2) << args << "\n" << c.output;
+    EXPECT_NE(c.output.find("satvp: error: " + fifo + ": a FIFO; expected a regular file (a YAML file)"), std::string::npos)
+        << c.output;
+  }
 }
 
 TEST(TrainSatvp, RunStartsTheTrainingRuntimeWithTheOverrides) {

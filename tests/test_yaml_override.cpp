@@ -89,6 +89,36 @@ TEST(YamlOverride, ParseErrors) {
             "--set train.=64: empty name in key 'train.'; expected key=value");
 }
 
+// An override that a later one would undo is an error naming both, not silently lost.
+TEST(YamlOverride, AKeySetTwiceIsAnError) {
+  const auto parse_error = [](const std::vector<std::string>& args) {
+    return error_of([&args] { parse_overrides(args); });
+  };
+  EXPECT_EQ(parse_error({"train.batch=32", "scheme=dense", "train.batch=64"}),
+            "--set train.batch=64: the key is also set by --set train.batch=32; expected each key set once");
+  EXPECT_EQ(parse_error({"scheme=dense", "scheme=dense"}),
+            "--set scheme=dense: the key is also set by --set scheme=dense; expected each key set once");
+  EXPECT_EQ(parse_error({"train.batch=32", "train={batch: 64}"}),
+            "--set train={batch: 64}: this replaces train.batch, set before by --set train.batch=32; expected each "
+            "key set once (a mapping first, then keys inside it)");
+  EXPECT_EQ(parse_error({"train.layers=[1]", "train.note=x", "train={batch: 1}"}),
+            "--set train={batch: 1}: this replaces train.layers, set before by --set train.layers=[1]; expected each "
+            "key set once (a mapping first, then keys inside it)");
+  // Keys that only share a prefix, and a key refining a mapping set before it, are fine.
+  EXPECT_EQ(parse_overrides({"train.batch=1", "train.batches=2", "train.bat=3"}).size(), 3u);
+  EXPECT_EQ(parse_overrides({"train={batch: 1, lr: 1, layers: [1], note: 1}", "train.batch=2"}).size(), 2u);
+}
+
+TEST(YamlOverride, Within) {
+  EXPECT_TRUE(within("train", "train"));
+  EXPECT_TRUE(within("train.batch", "train"));
+  EXPECT_TRUE(within("a.b.c", "a.b"));
+  EXPECT_FALSE(within("train", "train.batch"));
+  EXPECT_FALSE(within("trainer", "train"));
+  EXPECT_FALSE(within("train.batch", "train.bat"));
+  EXPECT_FALSE(within("sat", "scheme"));
+}
+
 TEST(YamlOverride, ApplyReplacesValuesInPlace) {
   YAML::Node root = YAML::Load(kWorkload);
   const std::vector<YAML::Node> values = apply_overrides(
@@ -118,10 +148,9 @@ TEST(YamlOverride, ValuesReadBackThroughReader) {
   EXPECT_EQ(t.lr, "0.5");
   EXPECT_EQ(t.layers, (std::vector<unsigned>{4, 8, 16}));
 
-  // A whole mapping, then a key inside it; the last override of a key wins.
-  const Train m = read_train(load({"train={batch: 8, lr: 1, layers: [1], note: x}",
-                                   "train.batch=16", "train.batch=128"}));
-  EXPECT_EQ(m.batch, 128u);
+  // A whole mapping, then a key inside it (a key set twice is an error: AKeySetTwiceIsAnError).
+  const Train m = read_train(load({"train={batch: 8, lr: 1, layers: [1], note: x}", "train.batch=16"}));
+  EXPECT_EQ(m.batch, 16u);
   EXPECT_EQ(m.lr, "1");
   EXPECT_EQ(m.layers, std::vector<unsigned>{1});
 

@@ -12,8 +12,9 @@
 //              gradient; a sparse layer under SR-STE or BDWP has its weight's compressed forms;
 //              a view (flatten, tokens) shares its input's bytes, and one layer in all reads it.
 //   data       the input tensor holds the images (1 to 4 channels: the header has 4 means and
-//              standard deviations), the logits 1 to 256 classes (labels are bytes); images,
-//              labels, sample order and scratch inside DDR.
+//              standard deviations), the logits 1 to 256 classes (labels are bytes); at least
+//              one batch of training samples (an epoch's order is cut to whole batches); images,
+//              labels and scratch inside DDR. Every order_seed is valid.
 //   results    the result area inside DDR holds the records of every iteration, at least one
 //              evaluation, and the profile table if it has one.
 //   snapshots  the snapshot area inside DDR holds snapshot_capacity snapshots of at least what
@@ -310,7 +311,8 @@ class Reader {
     shape(tensor(h_.input_tensor, "the descriptor", "input"), "the descriptor", "input tensor", h_.image_h, h_.image_w,
           h_.image_c);
     if (h_.classes == 0 || h_.classes > kMaxClasses) fail(str(h_.classes) + " classes, expected 1 to " + str(kMaxClasses));
-    if (h_.train_count == 0) fail("the descriptor has no training samples");
+    if (h_.train_count < h_.batch)
+      fail("the descriptor has " + str(h_.train_count) + " training samples, fewer than one batch of " + str(h_.batch));
     const std::uint64_t pixels = times(h_.image_h, h_.image_w, h_.image_c);
     area("the training images", h_.train_images, times(h_.train_count, pixels));
     area("the training labels", h_.train_labels, h_.train_count);
@@ -318,7 +320,6 @@ class Reader {
       area("the test images", h_.test_images, times(h_.test_count, pixels));
       area("the test labels", h_.test_labels, h_.test_count);
     }
-    area("the sample order", h_.sample_order, times(h_.iterations, h_.batch, 4));
     area("the scratch area", h_.scratch, h_.scratch_bytes);
   }
 

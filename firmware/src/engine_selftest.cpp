@@ -408,10 +408,18 @@ std::string Selftest::check_probe() {
   if (!p.ok) return p.problem;
   info_ = p.info;
   const std::uint32_t n = params_.n, m = params_.m;
-  if (n == 0 || n > m || m >= 32 || !(info_.nm_m_mask & m)) {
+  if (n == 0 || n > m || m > 32 || !(info_.nm_m_mask & m)) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "the self-test's N:M %u:%u is not supported by this SAT (NM_SUPPORT 0x%x)", n, m,
                   info_.nm_m_mask);
+    return buf;
+  }
+  const std::uint64_t sram[3] = {info_.sram_a_bytes, info_.sram_b_bytes, info_.sram_c_bytes};
+  for (unsigned b = 0; b < 3; ++b) {
+    if (sram[b] >= kSelftestSramBytes[b]) continue;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "SRAM %c has %llu B, the self-test's operands need %llu B", "ABC"[b], ull(sram[b]),
+                  ull(kSelftestSramBytes[b]));
     return buf;
   }
   note("SAT v%u.%u, %ux%u uMACs, %.3f MHz", info_.version_major, info_.version_minor, info_.array_rows,

@@ -15,6 +15,7 @@
 #include "cestvp/host_layers.h"
 #include "cestvp/irq.h"
 #include "cestvp/model.h"
+#include "cestvp/sample_order.h"
 #include "cestvp/sat_driver.h"
 #include "cestvp/sat_probe.h"
 #include "cestvp/sat_reference.h"
@@ -78,7 +79,10 @@ class Runtime {
   }
   bool accumulates(std::uint32_t t) const { return consumers_[t] > 1; }
   host::LossResult loss(const Layer& layer, std::uint32_t batch, bool training);
-  void load_batch(const std::uint32_t* samples, std::uint64_t images, std::uint64_t labels, std::uint32_t count);
+  // Samples samples[first, first + count) into the input tensor and batch_labels_ (host work).
+  void load_batch(const std::vector<std::uint32_t>& samples, std::size_t first, std::uint64_t images,
+                  std::uint64_t labels, std::uint32_t count);
+  void draw_order(std::uint32_t epoch);
   void fold_sparse_decay(const Param& p);
 
   // Scheme questions about a layer.
@@ -134,6 +138,7 @@ class Runtime {
   std::vector<bool> grad_written_;        // per tensor, in the current backward pass
 
   std::vector<std::uint8_t> batch_labels_;
+  std::vector<std::uint32_t> order_;  // the current epoch's sample order; empty in timing mode
   std::vector<std::uint16_t> half_;  // staging of FP16 tensors between DDR and the host layers
   ResultHeader result_;
   std::uint64_t host_ps_ = 0;
@@ -269,12 +274,14 @@ float Runtime::lr_at(std::uint32_t t) const {
   return h_.lr;
 }
 
-void Runtime::load_batch(const std::uint32_t* samples, std::uint64_t images, std::uint64_t labels, std::uint32_t count) {
+void Runtime::load_batch(const std::vector<std::uint32_t>& order, std::size_t first, std::uint64_t images,
+                         std::uint64_t labels, std::uint32_t count) {
   const Tensor& input = tensors_[h_.input_tensor];
   const std::size_t pixels = std::size_t{h_.image_h} * h_.image_w * h_.image_c;
   batch_labels_.resize(count);
   host_work(boot_.host_cost.input, pixels * count, [&] {
     std::vector<std::uint8_t> raw(pixels * count);
+    const std::uint32_t* samples = order.data() + first;
     for (std::uint32_t i = 0; i < count; ++i) {
       read(images + std::uint64_t{samples[i]} * pixels, raw.data() + i * pixels, pixels);
       read(labels + samples[i], &batch_labels_[i], 1);
@@ -307,14 +314,19 @@ void Runtime::backward(std::uint32_t batch) {
   }
 }
 
+// Host work: one draw and one swap per sample, charged as an elementwise operation each. Timing
+// mode reads no sample, so it charges the time without drawing (order_ stays empty).
+void Runtime::draw_order(std::uint32_t epoch) {
+  host_work(boot_.host_cost.elementwise, h_.train_count,
+            [&] { epoch_order(h_.train_count, h_.order_seed, epoch, order_); });
+}
+
 void Runtime::train_iteration(std::uint32_t t) {
-  std::vector<std::uint32_t> samples(h_.batch);
   enter(runtime_row(), Pass::forward);
-  read(h_.sample_order + std::uint64_t{t} * h_.batch * 4, samples.data(), samples.size());
-  for (std::uint32_t s : samples)
-    if (s >= h_.train_count)
-      fail("the sample order names sample " + std::to_string(s) + " of " + std::to_string(h_.train_count));
-  load_batch(samples.data(), h_.train_images, h_.train_labels, h_.batch);
+  const std::uint32_t batches = h_.train_count / h_.batch;  // per epoch (the descriptor has at least one)
+  const std::uint32_t step = t % batches;
+  if (step == 0) draw_order(t / batches);
+  load_batch(order_, std::size_t{step} * h_.batch, h_.train_images, h_.train_labels, h_.batch);
   const host::LossResult loss = forward(h_.batch, true);
   backward(h_.batch);
   update(t);
@@ -347,7 +359,7 @@ void Runtime::evaluate(std::uint32_t after) {
     const std::uint32_t count = std::min(h_.batch, total - first);
     for (std::uint32_t i = 0; i < count; ++i) samples[i] = first + i;
     enter(runtime_row(), Pass::evaluate);
-    load_batch(samples.data(), h_.test_images, h_.test_labels, count);
+    load_batch(samples, 0, h_.test_images, h_.test_labels, count);
     const host::LossResult r = forward(count, false);
     loss_sum += r.loss_sum;
     correct += r.correct;

@@ -30,6 +30,13 @@ struct EngineSelftestParams {
   SatMode mode = SatMode::functional;
 };
 
+// The self-test's operands are of fixed shapes: SAT SRAM A, B and C must hold at least these
+// bytes (the largest any check places; the bad-sram check writes the last 1 KiB of C), and the
+// DDR staging area from ddr_scratch_offset the largest transfer, one buffer's used part. The
+// loader checks both against the platform; the probe step checks the SRAM sizes again.
+inline constexpr std::uint64_t kSelftestSramBytes[3] = {32 << 10, 32 << 10, 36 << 10};
+inline constexpr std::uint64_t kSelftestStagingBytes = 36 << 10;
+
 int run_engine_selftest(Hal& hal, const BootInfo& boot, const EngineSelftestParams& params);
 
 // --- One engine job (satvp job) ----------------------------------------------------------------

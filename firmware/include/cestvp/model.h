@@ -6,7 +6,7 @@
 //
 //   DDR image at boot_info.ddr.base + kModelOffset:
 //     Header | Tensor[tensor_count] | Param[param_count] | Layer[layer_count]
-//   everything else (tensors, dataset, sample order, result area) at the addresses those name.
+//   everything else (tensors, dataset, result area) at the addresses those name.
 #pragma once
 #include <cstdint>
 
@@ -15,8 +15,8 @@
 namespace cestvp::fw::model {
 
 inline constexpr std::uint32_t kMagic = 0x4D505643u;  // "CVPM" little-endian
-inline constexpr std::uint16_t kVersionMajor = 1;     // a layout change the firmware cannot read
-inline constexpr std::uint16_t kVersionMinor = 4;     // an addition older firmware may ignore (1: batchnorm, add; 2: transformer layers; 3: attention on STCE; 4: profile)
+inline constexpr std::uint16_t kVersionMajor = 2;     // a layout change the firmware cannot read (2: the firmware draws the sample order)
+inline constexpr std::uint16_t kVersionMinor = 0;     // an addition older firmware may ignore (1.1: batchnorm, add; 1.2: transformer layers; 1.3: attention on STCE; 1.4: profile)
 inline constexpr std::uint64_t kModelOffset = 0;      // from the start of DDR
 inline constexpr std::uint32_t kNone = 0xFFFFFFFFu;   // no tensor / param
 // Entries a descriptor may have per table (tensors, params, layers): the firmware keeps the
@@ -207,9 +207,10 @@ struct Header {
   std::uint32_t train_count = 0, test_count = 0;
   std::uint32_t image_h = 0, image_w = 0, image_c = 0, classes = 0;
   float mean[4] = {}, stdev[4] = {};
-  // Sample order: uint32 training-sample indices, iterations * batch of them, in the order the
-  // batches use them (the loader shuffles per epoch, so the reference trainer sees the same).
-  std::uint64_t sample_order = 0;
+  // Sample order: the firmware draws each epoch's order when the epoch starts, epoch e being
+  // fw::epoch_order(train_count, order_seed, e) (sample_order.h), cut to whole batches. Nothing
+  // in DDR: its size would grow with the iterations (major version 2; 1.x read it from DDR).
+  std::uint64_t order_seed = 0;
   std::uint32_t input_tensor = 0, logits_tensor = 0;  // tensor indices
 
   // Scratch DDR the runtime may use (host-layer state such as max-pool argmax, staging).
