@@ -22,25 +22,24 @@ constexpr int kMaxSymlinkHops = 40;
 
 std::string os_error(int error) { return std::strerror(error); }
 
-// "a FIFO", "a directory", ... for the kinds of file an output must not replace.
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
 // Why the existing entry at `resolved` is not a regular file, or "" (also when it is absent).
 std::string not_regular(const std::string& resolved) {
   struct stat st {};
   if (::lstat(resolved.c_str(), &st) != 0) return errno == ENOENT || errno == ENOTDIR ? "" : os_error(errno);
   if (S_ISREG(st.st_mode)) return "";
-  return std::string("is ") + kind_of(st.st_mode);
+  return std::string("is ") + file_kind(st.st_mode);
 }
 
 }  // namespace
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return S_ISREG(mode) ? "a regular file" : "not a regular file";
+}
 
 OutputError::OutputError(std::string path, std::string error)
     : std::runtime_error(path + ": " + error), path_(std::move(path)), error_(std::move(error)) {}

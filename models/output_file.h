@@ -15,7 +15,13 @@
 #include <string>
 #include <string_view>
 
+#include <sys/types.h>
+
 namespace cestvp {
+
+// "a FIFO (named pipe)", "a directory", ...: what a stat() mode says a file is, for messages
+// about paths that must be regular files (outputs here, inputs in platform/input_file.h).
+const char* file_kind(mode_t mode);
 
 // An output that could not be written, for the run's summary and report.
 struct OutputFailure {

@@ -7,21 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "output_file.h"
 #include "units.h"
 #include "user_error.h"
 
 namespace cestvp {
 
 namespace {
-
-const char* file_type(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
 
 // strerror's text as the problem of a message: "no such file or directory".
 std::string os_error(int error) {
@@ -36,7 +28,7 @@ InputFile::InputFile(const std::string& path, const std::string& what, std::uint
     : path_(path), what_(what), limit_(limit) {
   const std::string expected = "; expected a readable regular file (" + what + ")";
   const auto check = [&](const struct stat& st) {
-    if (!S_ISREG(st.st_mode)) throw UserError(path + ": " + file_type(st.st_mode) + "; expected a regular file (" + what + ")");
+    if (!S_ISREG(st.st_mode)) throw UserError(path + ": is " + file_kind(st.st_mode) + "; expected a regular file (" + what + ")");
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size > limit)
       throw UserError(path + ": " + std::to_string(size) + " bytes; expected at most " + format_size(limit) + " (" +

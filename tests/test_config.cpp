@@ -220,7 +220,7 @@ TEST(YamlReader, ReportsWrongKindsAndKeys) {
 TEST(YamlReader, RejectsFilesThatCannotBeRead) {
   const std::string missing = kBadDir + "/does_not_exist.yaml";
   EXPECT_EQ(load_error(missing), missing + ": no such file or directory; expected a readable regular file (a YAML file)");
-  EXPECT_EQ(load_error(kBadDir), kBadDir + ": a directory; expected a regular file (a YAML file)");
+  EXPECT_EQ(load_error(kBadDir), kBadDir + ": is a directory; expected a regular file (a YAML file)");
 }
 
 // ----------------------------------------------------------------------- default platform

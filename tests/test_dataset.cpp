@@ -344,14 +344,14 @@ TEST(InputFile, RefusesWhatIsNotARegularFile) {
   const std::string fifo = (dir / "fifo").string();
   std::filesystem::remove(fifo);
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  EXPECT_EQ(error_of([&] { read_idx(fifo, labels); }), fifo + ": a FIFO; expected a regular file (a dataset file)");
-  EXPECT_EQ(error_of([&] { load_yaml(fifo); }), fifo + ": a FIFO; expected a regular file (a YAML file)");
-  EXPECT_EQ(error_of([&] { read_cifar({fifo}, false); }), fifo + ": a FIFO; expected a regular file (a dataset file)");
-  EXPECT_EQ(error_of([&] { read_npy(fifo); }), fifo + ": a FIFO; expected a regular file (a .npy file)");
+  EXPECT_EQ(error_of([&] { read_idx(fifo, labels); }), fifo + ": is a FIFO (named pipe); expected a regular file (a dataset file)");
+  EXPECT_EQ(error_of([&] { load_yaml(fifo); }), fifo + ": is a FIFO (named pipe); expected a regular file (a YAML file)");
+  EXPECT_EQ(error_of([&] { read_cifar({fifo}, false); }), fifo + ": is a FIFO (named pipe); expected a regular file (a dataset file)");
+  EXPECT_EQ(error_of([&] { read_npy(fifo); }), fifo + ": is a FIFO (named pipe); expected a regular file (a .npy file)");
 
   const std::string sub = (dir / "sub").string();
   std::filesystem::create_directories(sub);
-  EXPECT_EQ(error_of([&] { load_yaml(sub); }), sub + ": a directory; expected a regular file (a YAML file)");
+  EXPECT_EQ(error_of([&] { load_yaml(sub); }), sub + ": is a directory; expected a regular file (a YAML file)");
 
   const std::string loop_a = (dir / "loop_a").string(), loop_b = (dir / "loop_b").string();
   std::filesystem::remove(loop_a);
@@ -378,7 +378,7 @@ TEST(InputFile, RefusesWhatIsNotARegularFile) {
   std::filesystem::remove(device);
   if (mknod(device.c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0) {
     EXPECT_EQ(error_of([&] { read_idx(device, labels); }),
-              device + ": a character device; expected a regular file (a dataset file)");
+              device + ": is a character device; expected a regular file (a dataset file)");
     std::filesystem::remove(device);
   }
 }

@@ -373,7 +373,9 @@ TEST_P(BadSelftestWorkload, IsRejectedByTheLoaderWithFileLineAndKey) {
   EXPECT_EQ(load_error(path, named_default_config(), UINT64_MAX),
             path + ":" + bad.position + ": " + bad.key + ": " + bad.message);
   // Without a platform the file is valid: what is wrong is what the platform can hold.
-  if (std::string(bad.name) != "scratch_offset_unaligned") EXPECT_NO_THROW(load_workload(path));
+  if (std::string(bad.name) != "scratch_offset_unaligned") {
+    EXPECT_NO_THROW(load_workload(path));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, BadSelftestWorkload, testing::ValuesIn(kBadSelftestFiles),

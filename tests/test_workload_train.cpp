@@ -1693,7 +1693,7 @@ TEST(TrainSatvp, FifoAsWorkloadOrPlatformIsExit2AtOnce) {
   for (const std::string& args : {"--workload " + fifo, "--workload " + kSource + "/workloads/bringup.yaml --platform " + fifo}) {
     const test::Command c = test::run_command("timeout 20 " + test::kSatvp + " run " + args + " --out " + out);
     EXPECT_EQ(c.exit_code, 2) << args << "\n" << c.output;
-    EXPECT_NE(c.output.find("satvp: error: " + fifo + ": a FIFO; expected a regular file (a YAML file)"), std::string::npos)
+    EXPECT_NE(c.output.find("satvp: error: " + fifo + ": is a FIFO (named pipe); expected a regular file (a YAML file)"), std::string::npos)
         << c.output;
   }
 }
