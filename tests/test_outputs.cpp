@@ -98,16 +98,19 @@ TEST(OutputPath, RegularFilesAndAbsentPathsAreOutputsAndNothingElseIs) {
   EXPECT_EQ(output_path_problem((dir / "missing_dir" / "x").string()),
             "its directory " + (dir / "missing_dir").string() + ": No such file or directory");
 
-  // A socket is neither: bind one in the test's directory.
+  // A socket is neither. A socket's path must fit sun_path (108 bytes), which the test's
+  // directory in a deep build tree may not: bind it in a short temporary folder.
+  char short_dir[] = "/tmp/satvp-sock-XXXXXX";
+  ASSERT_NE(::mkdtemp(short_dir), nullptr);
+  const std::string sock_path = std::string(short_dir) + "/sock";
   const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  const std::string sock_path = (dir / "sock").string();
-  ASSERT_LT(sock_path.size(), sizeof addr.sun_path);
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
   ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   EXPECT_EQ(output_path_problem(sock_path), "is a socket");
   ::close(sock);
+  fs::remove_all(short_dir);
   EXPECT_TRUE(tmp_files(dir).empty());
   EXPECT_FALSE(fs::exists(dir / (".satvp-probe-" + std::to_string(::getpid()))));
 }
