@@ -64,7 +64,7 @@ RunDirLock::RunDirLock(const fs::path& dir, const std::string& option) {
       throw UserError(option + " " + dir.string() + ": another run is writing to this directory (" +
                       holder(lock_file) + "); expected a run directory no other satvp run is using");
     throw UserError(option + " " + dir.string() + ": cannot lock " + lock_file.string() + " (" +
-                    std::strerror(error) + ")");
+                    std::strerror(error) + "); expected a directory on a file system with file locks");
   }
   // Informational only: the lock is the flock, not the text, so a failed write is harmless.
   const std::string text = this_process() + "\n";

@@ -887,7 +887,7 @@ std::string fixed(double value, int digits) {
 void create_dir(const fs::path& dir) {
   std::error_code error;
   fs::create_directories(dir, error);
-  if (error) throw UserError("cannot create directory " + dir.string() + ": " + error.message());
+  if (error) throw OutputError(dir.string(), "cannot create the directory: " + error.message());
 }
 
 std::vector<std::size_t> mask_shape(const ParamInfo& info, const model::Param& p) {
