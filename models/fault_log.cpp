@@ -52,7 +52,9 @@ void FaultLog::record_register(const std::string& source, const std::string& wha
 
 void FaultLog::add(Fault fault) {
   if (step_) fault.step = step_();
+  fault.expected = expected_ && expected_();
   ++count_;
+  if (!fault.expected) ++unexpected_;
   if (first_.size() < kKept) first_.push_back(fault);
   last_ = std::move(fault);
   if (stop_ && count_ == 1) stop_();
@@ -71,6 +73,7 @@ std::string FaultLog::describe(const Fault& f) {
   if (!f.initiator.empty()) line += ", " + f.initiator + ' ' + f.detail + " at " + hex(f.address) + " (" + f.place + ')';
   else line += " (" + f.place + " at " + hex(f.address) + (f.detail.empty() ? "" : "; " + f.detail) + ')';
   line += f.step.empty() ? "; firmware step: none yet" : "; firmware step: " + f.step;
+  if (f.expected) line += " (provoked on purpose by the firmware)";
   return line;
 }
 

@@ -28,6 +28,7 @@ class FaultLog {
     std::string place;      // "sat_regs.STCE_START", "ddr + 0x1000", "unmapped"
     std::string step;       // the firmware's step at the time, "" before its first
     std::string detail;     // "write of 4 B", the job's registers, ...
+    bool expected = false;  // the firmware announced it (fw::Hal::expect_faults)
   };
 
   // A region of the address map, so that faults name it (and its register, for a register block).
@@ -35,6 +36,8 @@ class FaultLog {
                       const BlockSpec* registers = nullptr);
   // Where the firmware is; asked at each fault.
   void set_step_source(std::function<std::string()> step) { step_ = std::move(step); }
+  // Whether the fault being recorded was announced by the firmware; asked at each fault.
+  void set_expected_source(std::function<bool()> expected) { expected_ = std::move(expected); }
   // Called at the first fault, to end the simulation there and look at the state it left.
   void set_stop_on_fault(std::function<void()> stop) { stop_ = std::move(stop); }
 
@@ -46,6 +49,8 @@ class FaultLog {
                        std::string detail, const sc_core::sc_time& at);
 
   std::uint64_t count() const { return count_; }
+  // Faults the firmware did not announce: the ones that can explain a failure.
+  std::uint64_t unexpected() const { return unexpected_; }
   // The first kKept faults and the last one, in order.
   std::vector<Fault> kept() const;
   static std::string describe(const Fault& fault);  // one line
@@ -64,10 +69,11 @@ class FaultLog {
 
   std::vector<Region> regions_;
   std::function<std::string()> step_;
+  std::function<bool()> expected_;
   std::function<void()> stop_;
   std::vector<Fault> first_;
   Fault last_;
-  std::uint64_t count_ = 0;
+  std::uint64_t count_ = 0, unexpected_ = 0;
 };
 
 }  // namespace cestvp

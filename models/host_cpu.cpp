@@ -112,6 +112,8 @@ class HostCpu::TlmHal final : public fw::Hal {
 
   void set_block_timing(bool charged) override { charge_blocks_ = charged; }
 
+  void expect_faults(unsigned count) override { expected_faults_ = count; }
+
   void phase(const char* name) override {
     ++progress_;
     step_ = name;
@@ -133,6 +135,7 @@ class HostCpu::TlmHal final : public fw::Hal {
   std::uint64_t mmio_ = 0;
   std::uint64_t block_bytes_ = 0;
   std::string step_;
+  unsigned expected_faults_ = 0;
   std::uint64_t progress_ = 0;
   bool computing_ = false;
   Wait wait_;
@@ -233,6 +236,12 @@ void HostCpu::set_timeline(Timeline* timeline) {
 std::uint64_t HostCpu::mmio_transactions() const { return hal_->mmio_; }
 std::uint64_t HostCpu::block_bytes() const { return hal_->block_bytes_; }
 const std::string& HostCpu::step() const { return hal_->step_; }
+
+bool HostCpu::take_expected_fault() {
+  if (hal_->expected_faults_ == 0) return false;
+  --hal_->expected_faults_;
+  return true;
+}
 std::uint64_t HostCpu::progress() const { return hal_->progress_; }
 bool HostCpu::computing() const { return hal_->computing_; }
 HostCpu::Wait HostCpu::interrupt_wait() const { return hal_->wait_; }

@@ -48,6 +48,9 @@ class HostCpu : public sc_core::sc_module {
   std::uint64_t block_bytes() const;
   // The firmware's step: its last fw::Hal::phase, "" before the first.
   const std::string& step() const;
+  // Whether the firmware said the fault being recorded was provoked on purpose
+  // (fw::Hal::expect_faults); each call uses up one announced fault.
+  bool take_expected_fault();
   // Counts what moves the firmware forward (writes, block transfers, host work, phases,
   // interrupts taken), not polling reads or wait timeouts, for a no-progress watchdog.
   std::uint64_t progress() const;

@@ -137,13 +137,16 @@ struct RunEnd {
   bool failed;  // the firmware reported failure
   int signal;   // SIGINT or SIGTERM received, else 0
   const OutputFailures& outputs;
+  bool stop_on_fault;  // --stop-on-fault: the first fault, even one provoked on purpose, ends the run
 
   bool hung() const { return !stats.firmware_finished && !signal && stats.watchdog != Watchdog::Verdict::time_limit; }
+  // A fault the firmware did not provoke on purpose (or --stop-on-fault's) can explain the end.
+  bool fault_explains() const { return stats.unexpected_faults || (stop_on_fault && hung() && stats.faults); }
   int exit_code() const {
     if (signal) return 128 + signal;
     if (!outputs.list().empty()) return kExitSimulatorError;
     if (stats.watchdog == Watchdog::Verdict::time_limit) return kExitTimeLimit;
-    if ((failed || hung()) && stats.faults) return kExitHardwareFault;
+    if ((failed || hung()) && fault_explains()) return kExitHardwareFault;
     if (hung()) return kExitHung;
     return failed ? kExitFirmwareFailed : kExitSuccess;
   }
@@ -151,10 +154,19 @@ struct RunEnd {
   std::string stopped_by() const {
     if (signal) return signal_name(signal);
     if (stats.firmware_finished) return "";
-    if (stats.watchdog == Watchdog::Verdict::none) return stats.faults ? "hardware fault" : "nothing left to simulate";
+    if (stats.watchdog == Watchdog::Verdict::none) return fault_explains() ? "hardware fault" : "nothing left to simulate";
     return std::string("watchdog: ") + to_string(stats.watchdog);
   }
 };
+
+// The fault that explains a failure: the last the firmware did not provoke on purpose (of the
+// faults kept), or with --stop-on-fault the first.
+const FaultLog::Fault& last_explaining(const std::vector<FaultLog::Fault>& kept, bool stop_on_fault) {
+  if (stop_on_fault) return kept.front();
+  for (auto f = kept.rbegin(); f != kept.rend(); ++f)
+    if (!f->expected) return *f;
+  return kept.back();
+}
 
 // Unless the firmware ended the run normally, says why on stderr and writes a diagnostic dump
 // (the platform's state) to stdout and DIR/diagnostic.txt.
@@ -170,14 +182,14 @@ void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& option
     std::snprintf(headline, sizeof headline, "watchdog: the simulated-time limit of %s was reached (--max-sim-time)",
                   display_quantity(Quantity::time, options.time_limit.to_seconds()).c_str());
   } else if (end.exit_code() == kExitHardwareFault) {
-    const std::string last = FaultLog::describe(vp.faults().kept().back());
+    const std::string last = FaultLog::describe(last_explaining(vp.faults().kept(), options.stop_on_fault));
     if (options.stop_on_fault)
       std::snprintf(headline, sizeof headline, "hardware fault: the run stopped at the first fault (--stop-on-fault): %s",
                     last.c_str());
     else
       std::snprintf(headline, sizeof headline, "hardware fault: the firmware %s after %llu fault%s; the last: %s",
-                    end.failed ? "failed" : "hung", static_cast<unsigned long long>(s.faults), s.faults == 1 ? "" : "s",
-                    last.c_str());
+                    end.failed ? "failed" : "hung", static_cast<unsigned long long>(s.unexpected_faults),
+                    s.unexpected_faults == 1 ? "" : "s", last.c_str());
   } else if (s.watchdog == Watchdog::Verdict::no_progress) {
     std::snprintf(headline, sizeof headline,
                   "watchdog: no progress for %s of simulated time, since %.3f us (--watchdog): the firmware hangs",
@@ -208,8 +220,9 @@ void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformC
               static_cast<unsigned long long>(s.bus_transactions), static_cast<unsigned long long>(s.bus_errors));
   std::printf("  simulation speed    %.3f M SAT cycles per wall second\n", s.sat_cycles_per_wall_second() / 1e6);
   if (s.faults) {
-    std::printf("  faults              %llu (bus, engine and DMA errors, expected ones included)\n",
-                static_cast<unsigned long long>(s.faults));
+    std::printf("  faults              %llu (bus, engine and DMA errors; %llu provoked on purpose by the firmware)\n",
+                static_cast<unsigned long long>(s.faults),
+                static_cast<unsigned long long>(s.faults - s.unexpected_faults));
     const std::vector<FaultLog::Fault> kept = vp.faults().kept();
     for (std::size_t i = 0; i < kept.size(); ++i) {
       if (i < 3 || i + 1 == kept.size()) std::printf("    %s\n", FaultLog::describe(kept[i]).c_str());
@@ -228,8 +241,8 @@ void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformC
 // a firmware that hangs still ends the simulation).
 class TrainingMonitor {
  public:
-  TrainingMonitor(const TrainingImage& image, MemRead read, std::uint32_t log_interval)
-      : image_(image), read_(std::move(read)), interval_(log_interval), next_(log_interval) {}
+  TrainingMonitor(const TrainingImage& image, MemRead read, std::uint32_t log_interval, bool computed)
+      : image_(image), read_(std::move(read)), interval_(log_interval), next_(log_interval), computed_(computed) {}
 
   void start() {
     sc_core::sc_spawn_options options;
@@ -267,13 +280,14 @@ class TrainingMonitor {
     if (evals) read_(eval_records_addr(image_) + std::uint64_t{evals - 1} * sizeof eval, &eval, sizeof eval);
     const double wall = std::chrono::duration<double>(now - wall_start_).count();
     const double eta = wall / done * (image_.header.iterations - done);
-    std::printf("%s\n", progress_line(image_, done, last, evals ? &eval : nullptr, wall, eta).c_str());
+    std::printf("%s\n", progress_line(image_, done, last, evals ? &eval : nullptr, wall, eta, computed_).c_str());
     std::fflush(stdout);
   }
 
   const TrainingImage& image_;
   MemRead read_;
   std::uint32_t interval_, next_;
+  bool computed_;  // loss and accuracy exist: not a timing run
   bool started_ = false;
   std::chrono::steady_clock::time_point wall_start_;
 };
@@ -320,14 +334,14 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   std::fflush(stdout);
 
   const MemRead read = ddr_reader(vp.ddr, boot.ddr.base);
-  TrainingMonitor monitor(image, read, train.log_interval);
+  TrainingMonitor monitor(image, read, train.log_interval, mode != "timing");
   if (train.log_interval) monitor.start();
   const RunStats stats = vp.run();
   const TrainingResult result = read_training_result(image, read);
   OutputFailures failures;
   failures.add(stats.output_failures);
   const RunEnd end{stats, stats.firmware_finished && (result.header.status == 2 || stats.firmware_exit_code != 0),
-                   signals.received(), failures};
+                   signals.received(), failures, args.stop_on_fault};
   explain_end(vp, end, options, dir, failures);
 
   print_summary(stats, vp, config, dir);
@@ -383,7 +397,7 @@ int run_workload(const RunArgs& args) {
   const RunStats stats = vp.run();
   OutputFailures failures;
   failures.add(stats.output_failures);
-  const RunEnd end{stats, stats.firmware_finished && stats.firmware_exit_code != 0, signals.received(), failures};
+  const RunEnd end{stats, stats.firmware_finished && stats.firmware_exit_code != 0, signals.received(), failures, args.stop_on_fault};
   explain_end(vp, end, options, dir, failures);
 
   print_summary(stats, vp, config, dir);

@@ -935,17 +935,19 @@ void write_npy_u8(const std::string& path, const std::uint8_t* data, const std::
 }
 
 std::string progress_line(const TrainingImage& img, std::uint32_t done, const model::IterationRecord& last,
-                          const model::EvalRecord* latest_eval, double wall_seconds, double eta_seconds) {
+                          const model::EvalRecord* latest_eval, double wall_seconds, double eta_seconds,
+                          bool computed) {
   const std::string total = std::to_string(img.header.iterations);
   std::string count = std::to_string(done);
   count.insert(0, total.size() > count.size() ? total.size() - count.size() : 0, ' ');
-  std::string line = "train: iteration " + count + "/" + total + "  loss " + fixed(last.loss, 4) + "  batch acc " +
-                     percent(last.accuracy) + "  test acc " +
-                     (latest_eval ? percent(latest_eval->accuracy) + " (at " + std::to_string(latest_eval->iteration) + ")"
-                                  : std::string("-")) +
-                     "  sim " + duration(static_cast<double>(last.end_ps) * 1e-12) + "  wall " + wall(wall_seconds) +
-                     "  ETA " + wall(eta_seconds);
-  return line;
+  const std::string figures =
+      !computed ? "  (timing mode: no loss or accuracy)"
+                : "  loss " + fixed(last.loss, 4) + "  batch acc " + percent(last.accuracy) + "  test acc " +
+                      (latest_eval ? percent(latest_eval->accuracy) + " (at " + std::to_string(latest_eval->iteration) + ")"
+                                   : std::string("-"));
+  return "train: iteration " + count + "/" + total + figures + "  sim " +
+         duration(static_cast<double>(last.end_ps) * 1e-12) + "  wall " + wall(wall_seconds) + "  ETA " +
+         wall(eta_seconds);
 }
 
 std::string export_training(const TrainingImage& img, const TrainingResult& result, const MemRead& read,

@@ -168,9 +168,11 @@ std::vector<std::uint8_t> decode_mask(const fw::model::Param& p, std::uint32_t n
 std::vector<float> to_torch_layout(const ParamInfo& info, const fw::model::Param& p, const std::vector<float>& hw);
 
 // One progress line: iteration done/N, batch loss and accuracy, the latest test accuracy,
-// simulated time, wall time and the estimated wall time left.
+// simulated time, wall time and the estimated wall time left. A timing run computes no loss
+// or accuracy (`computed` false): the line says so instead of showing zeros.
 std::string progress_line(const TrainingImage& image, std::uint32_t done, const fw::model::IterationRecord& last,
-                          const fw::model::EvalRecord* latest_eval, double wall_seconds, double eta_seconds);
+                          const fw::model::EvalRecord* latest_eval, double wall_seconds, double eta_seconds,
+                          bool computed);
 
 struct TrainingRunInfo {
   std::string workload;  // name

@@ -108,6 +108,7 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
 
   // Faults name the firmware's step at the time.
   faults_.set_step_source([this] { return cpu.step(); });
+  faults_.set_expected_source([this] { return cpu.take_expected_fault(); });
   if (options.stop_on_fault)
     faults_.set_stop_on_fault([this] {
       cpu.halt();
@@ -193,6 +194,7 @@ RunStats VirtualPlatform::run() {
   s.sat_cycles = s.simulated.to_seconds() * config_.clocks.sat_hz;
   s.watchdog = watchdog.verdict();
   s.faults = faults_.count();
+  s.unexpected_faults = faults_.unexpected();
   if (tracer_) {
     tracer_->close();
     s.output_failures = tracer_->failures();

@@ -52,6 +52,7 @@ struct RunStats {
   double sat_cycles = 0;  // simulated time in SAT clock cycles
   Watchdog::Verdict watchdog = Watchdog::Verdict::none;  // why the run ended early, if it did
   std::uint64_t faults = 0;                              // FaultLog entries
+  std::uint64_t unexpected_faults = 0;                   // of which the firmware did not announce
   std::vector<OutputFailure> output_failures;            // traces that could not be written whole
   double sat_cycles_per_wall_second() const { return wall_seconds > 0 ? sat_cycles / wall_seconds : 0; }
 };

@@ -77,6 +77,37 @@ TEST(Faults, UnmappedAccessNamesInitiatorAddressAndFirmwareStep) {
   EXPECT_NE(line.find("firmware step: probe the hole"), std::string::npos) << line;
 }
 
+// A fault the firmware announces (Hal::expect_faults) is marked provoked on purpose and does
+// not count among the faults that can explain a failure; the announcement covers exactly the
+// number of faults it names.
+TEST(Faults, AnnouncedFaultsAreKeptApartFromTheOthers) {
+  Booted b;
+  VirtualPlatform vp(default_config(),
+                     [&](fw::Hal& hal, const fw::BootInfo& boot) {
+                       std::uint32_t v = 0;
+                       hal.expect_faults(2);
+                       hal.read32(unmapped(boot), v);  // announced
+                       hal.read32(unmapped(boot), v);  // announced
+                       hal.read32(unmapped(boot), v);  // one more than announced
+                       hal.expect_faults(1);
+                       hal.expect_faults(0);           // withdrawn before it happened
+                       hal.read32(unmapped(boot), v);
+                       return 1;
+                     },
+                     b.options);
+  const RunStats s = vp.run();
+  EXPECT_EQ(s.faults, 4u);
+  EXPECT_EQ(s.unexpected_faults, 2u);
+  const std::vector<FaultLog::Fault> kept = vp.faults().kept();
+  ASSERT_EQ(kept.size(), 4u);
+  EXPECT_TRUE(kept[0].expected);
+  EXPECT_TRUE(kept[1].expected);
+  EXPECT_FALSE(kept[2].expected);
+  EXPECT_FALSE(kept[3].expected);
+  EXPECT_NE(FaultLog::describe(kept[0]).find("(provoked on purpose by the firmware)"), std::string::npos);
+  EXPECT_EQ(FaultLog::describe(kept[2]).find("provoked"), std::string::npos);
+}
+
 TEST(Faults, MisalignedAndReadOnlyRegisterAccessesNameTheRegister) {
   Booted b;
   fw::BusStatus misaligned{}, read_only{};
@@ -372,4 +403,25 @@ TEST(SatvpExit, SigintStopsATrainingRunWithAPartialReportAndACompleteVcd) {
   const std::string metrics = read_text(out + "/metrics.csv");
   const std::string last_row = metrics.substr(metrics.rfind('\n', metrics.size() - 2) + 1);
   EXPECT_GE(vcd_end_us, std::stod(last_row.substr(last_row.rfind(',') + 1))) << last_row;
+}
+
+// Bring-up provokes four faults on purpose. When it fails for another reason (here a DMA
+// timeout), the exit code and the message must not blame them: exit 1, not 5. The checks after
+// the timeout are not run while the DMA is still busy, instead of failing on START_WHILE_BUSY.
+TEST(SatvpExit, BringupFailureIsNotBlamedOnTheFaultsItProvokes) {
+  const test::Command c = run_command(kSatvp + " run --workload " + kSource +
+                                      "/workloads/bringup.yaml --set 'bringup.timeout=5 us' --out " + kRuns +
+                                      "bringup-timeout");
+  EXPECT_EQ(c.exit_code, 1) << c.output;
+  EXPECT_EQ(c.output.find("hardware fault"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("FAIL dma-1d         DMA driver: no DMA interrupt within the timeout"), std::string::npos)
+      << c.output;
+  EXPECT_NE(c.output.find("FAIL dma-2d         not run: the DMA is still busy with the transfer that timed out in "
+                          "dma-1d"),
+            std::string::npos)
+      << c.output;
+  EXPECT_EQ(c.output.find("START_WHILE_BUSY"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("faults              2 (bus, engine and DMA errors; 2 provoked on purpose by the firmware)"),
+            std::string::npos)
+      << c.output;
 }

@@ -1667,10 +1667,13 @@ TEST(TrainExport, ProgressLine) {
   const TrainingImage image = tiny_image("dense", "iterations: 150\n");
   const model::IterationRecord last{49, 0.4321f, 0.75f, 0.1f, 2'500'000'000};
   const model::EvalRecord eval{40, 6, 0.5f, 0.8125f, 0};
-  EXPECT_EQ(progress_line(image, 50, last, &eval, 3.0, 6.0),
+  EXPECT_EQ(progress_line(image, 50, last, &eval, 3.0, 6.0, true),
             "train: iteration  50/150  loss 0.4321  batch acc 75.00%  test acc 81.25% (at 40)  sim 2.500 ms  wall 3.0 s  "
             "ETA 6.0 s");
-  EXPECT_NE(progress_line(image, 50, last, nullptr, 3.0, 6.0).find("test acc -"), std::string::npos);
+  EXPECT_NE(progress_line(image, 50, last, nullptr, 3.0, 6.0, true).find("test acc -"), std::string::npos);
+  // A timing run's records hold zeros where loss and accuracy would be: they are not shown.
+  EXPECT_EQ(progress_line(image, 50, last, &eval, 3.0, 6.0, false),
+            "train: iteration  50/150  (timing mode: no loss or accuracy)  sim 2.500 ms  wall 3.0 s  ETA 6.0 s");
 }
 
 // ------------------------------------------------------------------------------ satvp run

@@ -106,6 +106,7 @@ class Bringup {
   DmaDriver dma_;
   unsigned passed_ = 0, failed_ = 0, not_compared_ = 0;
   std::string last_timing_;
+  std::string busy_after_;  // the check whose transfer timed out and may still be running
 };
 
 void Bringup::say(LogLevel level, const char* fmt, ...) {
@@ -120,7 +121,14 @@ void Bringup::say(LogLevel level, const char* fmt, ...) {
 bool Bringup::step(const char* name, const Check& check) {
   hal_.phase(name);  // faults and the timeline name the check
   last_timing_.clear();
-  const std::string problem = check();
+  // A transfer that timed out may still be running, and the DMA has no abort: a new one would
+  // be refused (START_WHILE_BUSY) and blamed on this check.
+  const bool blocked = !busy_after_.empty() && dma_.busy();
+  if (!blocked) busy_after_.clear();
+  const std::string problem =
+      blocked ? "not run: the DMA is still busy with the transfer that timed out in " + busy_after_ : check();
+  if (!problem.empty() && busy_after_.empty() && dma_.busy()) busy_after_ = name;
+  hal_.expect_faults(0);  // what a check announced and did not happen must not cover a later fault
   if (problem.empty()) {
     ++passed_;
     say(LogLevel::info, "PASS %-14s %s", name, last_timing_.c_str());
@@ -185,6 +193,7 @@ std::string Bringup::check_registers() {
   if (io.faulted()) return "SCRATCH access failed: " + io.fault();
   // The rules of the register layer, seen from firmware: these two must fail, visibly.
   say(LogLevel::info, "sat-registers: the next two bus errors are expected");
+  hal_.expect_faults(2);
   if (const BusStatus s = hal_.write32(boot_.sat_regs.base + r::ID, 0); s != BusStatus::command_error)
     return std::string("write to read-only ID answered ") + to_string(s) + ", expected COMMAND_ERROR";
   std::uint32_t unused = 0;
@@ -326,6 +335,7 @@ std::string Bringup::check_dma_error() {
   const DmaCopy c{bad, scratch(0), kErrorBytes, 1, 0, 0};
   say(LogLevel::info, "dma-error: copying from unmapped 0x%llx, a READ_ERROR is expected",
       static_cast<unsigned long long>(bad));
+  hal_.expect_faults(2);  // the DMA's read answered ADDRESS_ERROR, and the DMA's READ_ERROR
   const DmaResult r = dma_.copy(c);
   if (!r.problem.empty()) return r.problem;
   if (r.ok) return "the DMA reported success reading an unmapped address";

@@ -83,6 +83,8 @@ void DmaDriver::go(std::uint32_t mode) {
   }
 }
 
+bool DmaDriver::busy() { return (io_.read(r::STATUS) & r::STATUS_BUSY_MASK) != 0; }
+
 DmaResult DmaDriver::wait() {
   DmaResult result;
   if (!start_problem_.empty()) {

@@ -44,6 +44,9 @@ class DmaDriver {
   void start_chain(std::uint64_t desc_addr);
   // Waits for the transfer started last and reports how it ended.
   DmaResult wait();
+  // A transfer is still in progress (STATUS.BUSY): after a wait() that timed out, the engine
+  // may go on for a long time, and it has no abort.
+  bool busy();
 
   // Fills a descriptor of regs::dma_desc::SIZE bytes.
   static void encode(const DmaCopy& copy, std::uint64_t next, std::uint8_t* out);

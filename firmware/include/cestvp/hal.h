@@ -47,6 +47,10 @@ class Hal {
   // The firmware enters a phase of its work ("layer 3 conv2d FF"), for a timeline of the run;
   // it lasts until the next phase. Costs no time; a real control processor may ignore it.
   virtual void phase(const char* name) { (void)name; }
+  // The next `count` faults (bus errors, engine or DMA errors) are provoked on purpose, as
+  // bring-up does to check that they are reported: the platform keeps them apart from the
+  // faults that explain a failure. A real control processor ignores it.
+  virtual void expect_faults(unsigned count) { (void)count; }
 };
 
 // Block accesses cost no time while it lives (Hal::set_block_timing): the scope of host work
