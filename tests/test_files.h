@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -32,15 +33,16 @@ inline std::string write_file(const std::string& name, const std::vector<unsigne
   return write_file(name, std::string(bytes.begin(), bytes.end()));
 }
 
-// The message of the UserError that `action` throws; fails the test if it throws none.
-template <typename Action>
+// The message of the Error (by default a UserError) that `action` throws; fails the test if
+// it throws none.
+template <typename Error = UserError, typename Action>
 std::string error_of(Action action) {
   try {
     action();
-  } catch (const UserError& error) {
+  } catch (const Error& error) {
     return error.what();
   }
-  ADD_FAILURE() << "no UserError thrown";
+  ADD_FAILURE() << "no " << (std::is_same_v<Error, UserError> ? "UserError" : "error of the expected type") << " thrown";
   return "";
 }
 

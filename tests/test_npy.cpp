@@ -202,12 +202,7 @@ TEST(Npy, UnwritablePathRejectedAndNothingLeft) {
   const std::string path = (dir / "no_such_dir" / "a.npy").string();
   const float one = 1.0f;
   const auto output_error = [&](const std::string& target) {
-    try {
-      write_npy(target, &one, {1});
-    } catch (const OutputError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    return error_of<OutputError>([&] { write_npy(target, &one, {1}); });
   };
   EXPECT_EQ(output_error(path), path + ": cannot create " + path + ".tmp: No such file or directory");
   // A directory at the path is not replaced, and no temporary file is left.

@@ -62,17 +62,6 @@ std::vector<std::string> tmp_files(const fs::path& dir) {
   return found;
 }
 
-// The message of the OutputError `action` throws, or "" if none.
-template <typename Action>
-std::string output_error_of(Action action) {
-  try {
-    action();
-  } catch (const OutputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(OutputPath, RegularFilesAndAbsentPathsAreOutputsAndNothingElseIs) {
   const fs::path dir = fresh_dir();
   std::ofstream(dir / "file") << "x";
@@ -118,11 +107,11 @@ TEST(OutputPath, RegularFilesAndAbsentPathsAreOutputsAndNothingElseIs) {
 TEST(OutputPath, AtomicWriteNeverReplacesASpecialFileAndWritesThroughSymlinks) {
   const fs::path dir = fresh_dir();
   const fs::path fifo = make_fifo(dir / "out.json");
-  EXPECT_EQ(output_error_of([&] { write_text_atomically(fifo.string(), "{}"); }),
+  EXPECT_EQ(test::error_of<OutputError>([&] { write_text_atomically(fifo.string(), "{}"); }),
             fifo.string() + ": is a FIFO (named pipe); not replaced");
   EXPECT_TRUE(is_named_pipe(fifo));
   fs::create_directories(dir / "d.json");
-  EXPECT_EQ(output_error_of([&] { write_text_atomically((dir / "d.json").string(), "{}"); }),
+  EXPECT_EQ(test::error_of<OutputError>([&] { write_text_atomically((dir / "d.json").string(), "{}"); }),
             (dir / "d.json").string() + ": is a directory; not replaced");
   EXPECT_TRUE(fs::is_directory(dir / "d.json"));
 
@@ -168,7 +157,8 @@ TEST(OutputFile, AnAtomicWriteThatDoesNotFitThrowsAndLeavesTheOldFileAndNoTmp) {
   const fs::path path = fresh_dir() / "report.json";
   std::ofstream(path) << "old";
   const int code = with_file_size_limit(1000, [&] {
-    const std::string message = output_error_of([&] { write_text_atomically(path.string(), std::string(5000, 'y')); });
+    const std::string message =
+        test::error_of<OutputError>([&] { write_text_atomically(path.string(), std::string(5000, 'y')); });
     return message == path.string() + ": write failed after 1000 bytes: File too large (writing " + path.string() +
                           ".tmp, removed)"
                ? 0
