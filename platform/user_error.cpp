@@ -51,7 +51,7 @@ bool invisible(std::uint32_t c) {
 std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  char escape[8];
+  char escape[16];  // "\\u" and up to 8 hex digits: the compiler cannot see that invisible() keeps it to 4
   for (std::size_t i = 0; i < text.size();) {
     std::uint32_t c = 0;
     const std::size_t length = utf8_sequence(text.substr(i), c);
