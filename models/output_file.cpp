@@ -58,7 +58,7 @@ std::string resolve_output_path(const std::string& path) {
   }
 }
 
-std::string output_path_problem(const std::string& path) {
+std::string replace_problem(const std::string& path) {
   std::string resolved;
   try {
     resolved = resolve_output_path(path);
@@ -67,6 +67,12 @@ std::string output_path_problem(const std::string& path) {
   }
   if (std::string kind = not_regular(resolved); !kind.empty())
     return resolved == path ? kind : kind + " (through the symlink to " + resolved + ")";
+  return "";
+}
+
+std::string output_path_problem(const std::string& path) {
+  if (std::string problem = replace_problem(path); !problem.empty()) return problem;
+  const std::string resolved = resolve_output_path(path);  // resolves: replace_problem found no loop
   fs::path dir = fs::path(resolved).parent_path();
   if (dir.empty()) dir = ".";
   struct stat st {};

@@ -45,6 +45,10 @@ class OutputError : public std::runtime_error {
 // exist yet). Throws OutputError for a symlink loop or a chain longer than the OS allows.
 std::string resolve_output_path(const std::string& path);
 
+// Why the file at `path` must not be replaced, or "" when it is a regular file (directly or
+// through symlinks) or does not exist.
+std::string replace_problem(const std::string& path);
+
 // Why `path` cannot be an output, or "" when it can: it is a regular file (directly or through
 // symlinks) or does not exist, and its directory exists and takes new files (checked by
 // creating and removing a probe file, which also catches read-only file systems).

@@ -98,9 +98,10 @@ void check_outputs(const std::vector<OutputOption>& options, const fs::path& run
       throw UserError(o.option + " " + o.path + ": " + problem +
                       "; expected a regular file or a path that does not exist, in a writable directory");
   }
+  // The lock file showed that the run directory takes new files: only what is there is checked.
   for (const std::string& name : run_dir_files) {
     const fs::path path = run_dir / name;
-    if (const std::string problem = output_path_problem(path.string()); !problem.empty())
+    if (const std::string problem = replace_problem(path.string()); !problem.empty())
       throw UserError("run directory " + run_dir.string() + ": " + name + " " + problem +
                       "; expected a regular file or nothing there");
   }

@@ -34,8 +34,9 @@ struct OutputOption {
 
 // Checks before a run that every output can be written: each named path is a regular file or
 // does not exist (its directory is created), in a directory that takes new files; the files a
-// run writes into `run_dir` are not special files either. Throws UserError naming the option
-// and the problem, so a bad --timeline fails in the first second, not after a long run.
+// run writes into `run_dir` (already locked, so known to take files) are not special files
+// either. Throws UserError naming the option and the problem, so a bad --timeline fails in the
+// first second, not after a long run.
 void check_outputs(const std::vector<OutputOption>& options, const std::filesystem::path& run_dir,
                    const std::vector<std::string>& run_dir_files);
 
