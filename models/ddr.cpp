@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <new>
 
 #include "dmi_timing.h"
 #include "tlm_access.h"
@@ -24,7 +25,9 @@ Ddr::Ddr(const sc_core::sc_module_name& name, const Params& params)
 std::uint8_t* Ddr::page(std::uint64_t offset) {
   auto& p = pages_[offset / kPageBytes];
   if (!p) {
-    p = std::make_unique<std::uint8_t[]>(kPageBytes);  // value-initialised: zeros
+    p.reset(static_cast<std::uint8_t*>(std::aligned_alloc(4096, kPageBytes)));
+    if (!p) throw std::bad_alloc();
+    std::memset(p.get(), 0, kPageBytes);
     ++pages_allocated_;
   }
   return p.get();

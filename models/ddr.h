@@ -11,6 +11,7 @@
 // A TimingOnly access (tlm_access.h) is timed and counted but moves no bytes and allocates no page.
 #pragma once
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -59,7 +60,11 @@ class Ddr : public sc_core::sc_module {
   void copy(std::uint64_t offset, std::uint8_t* data, std::uint64_t len, bool is_write);
 
   Params params_;
-  std::vector<std::unique_ptr<std::uint8_t[]>> pages_;
+  // Page-aligned, so that a CPU emulator can map a DMI page into its guest's memory directly.
+  struct FreePage {
+    void operator()(std::uint8_t* page) const { std::free(page); }
+  };
+  std::vector<std::unique_ptr<std::uint8_t, FreePage>> pages_;
   std::vector<sc_core::sc_time> channel_free_at_;
   std::uint64_t channel_time_bytes_ = 0;
   sc_core::sc_time channel_time_;  // of channel_time_bytes_

@@ -22,6 +22,8 @@ namespace {
 
 constexpr const char* kTopScope = "satvp";
 constexpr std::uint64_t kUnmappedTarget = 0xFF;
+constexpr unsigned kTextWidth = 32;
+constexpr const char* kNoText = "-";  // what value 0 of a text signal shows
 
 const char* const kCommandNames[] = {"read", "write", "ignore"};
 const char kCommandLetters[] = {'R', 'W', '-'};
@@ -60,6 +62,15 @@ void append_ns(std::string& out, std::uint64_t ps) {
   *end++ = static_cast<char>('0' + frac / 10 % 10);
   *end++ = static_cast<char>('0' + frac % 10);
   out.append(text, end);
+}
+
+// A time in ns, right-aligned so that the "ns" after it lines up with the other log lines up to
+// width characters.
+void append_time_column(std::string& out, std::uint64_t ps, std::size_t width) {
+  const std::size_t begin = out.size();
+  append_ns(out, ps);
+  const std::size_t length = out.size() - begin;
+  if (length < width) out.insert(begin, width - length, ' ');
 }
 
 void append_hex16(std::string& out, std::uint64_t value) {
@@ -126,6 +137,20 @@ Tracer::~Tracer() { close(); }
 bool Tracer::vcd_enabled() const { return vcd_ != nullptr; }
 bool Tracer::log_enabled() const { return log_ != nullptr; }
 
+Tracer::TextSignal Tracer::declare_text(const std::string& scope, const std::string& name) {
+  if (!vcd_ && !log_) return TextSignal{};
+  TextSignalState s;
+  s.full_name = scope.empty() ? name : scope + '.' + name;
+  if (vcd_) s.vcd = declare(scope, name, kTextWidth);
+  if (s.vcd.valid()) {
+    s.names = value_names_.size();
+    value_names_.emplace_back(s.vcd.id, std::vector<std::string>{kNoText});
+  }
+  text_signals_.push_back(std::move(s));
+  update_legend();
+  return TextSignal{static_cast<std::uint32_t>(text_signals_.size() - 1)};
+}
+
 Tracer::Signal Tracer::declare(const std::string& scope, const std::string& name,
                                unsigned width, std::vector<std::string> value_names) {
   if (!vcd_) return Signal{};
@@ -158,7 +183,8 @@ void Tracer::declare_targets(const std::vector<std::string>& names) {
 }
 
 void Tracer::update_legend() {
-  if (vcd_ && !initiators_.empty() && !vcd_->header_written()) vcd_->set_comment(legend("  "));
+  if (vcd_ && (!initiators_.empty() || !text_signals_.empty()) && !vcd_->header_written())
+    vcd_->set_comment(legend("  "));
 }
 
 void Tracer::transaction(unsigned initiator, int target, const tlm::tlm_generic_payload& gp,
@@ -181,6 +207,49 @@ void Tracer::change(Signal signal, const sc_core::sc_time& at, std::uint64_t val
   if (!vcd_ || !signal.valid()) return;
   vcd_->change(signal.id, to_ps(at), value);
   flush_if_due();
+}
+
+void Tracer::change_text(TextSignal signal, const sc_core::sc_time& at, std::string_view text) {
+  if (!signal.valid() || (!vcd_ && !log_)) return;
+  assert(signal.id < text_signals_.size());
+  TextSignalState& s = text_signals_[signal.id];
+  text_.assign(text);
+  for (char& c : text_)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  const std::uint64_t at_ps = to_ps(at);
+  if (vcd_ && s.vcd.valid()) {
+    vcd_->change(s.vcd.id, at_ps, text_code(s, text_));
+    flush_if_due();
+  }
+  if (log_ && text_ != s.logged) log_text(s, at_ps, text_);
+}
+
+// Codes number the texts in order of first use; the filter file lists them in that order.
+std::uint64_t Tracer::text_code(TextSignalState& s, const std::string& text) {
+  if (text.empty()) return 0;
+  std::vector<std::string>& names = value_names_[s.names].second;
+  const auto [entry, added] = s.codes.try_emplace(text, names.size());
+  if (added) {
+    assert(names.size() < (std::uint64_t{1} << kTextWidth) && "text codes fit the signal");
+    names.push_back(text);
+  }
+  return entry->second;
+}
+
+// A comment line, so that tools reading the transaction lines skip it.
+void Tracer::log_text(TextSignalState& s, std::uint64_t at_ps, const std::string& text) {
+  s.logged = text;
+  line_ = "# ";
+  append_time_column(line_, at_ps, 10);
+  line_ += " ns  ";
+  line_ += s.full_name;
+  line_ += "  ";
+  if (text.empty())
+    line_ += kNoText;
+  else
+    line_ += text;
+  line_ += '\n';
+  log_->write(line_);
 }
 
 void Tracer::close() {
@@ -257,9 +326,8 @@ void Tracer::log_transaction(const InitiatorSignals& s, int target,
                              const tlm::tlm_generic_payload& gp, std::uint64_t start_ps,
                              std::uint64_t end_ps) {
   line_.clear();
-  append_ns(line_, start_ps);
   // Right-aligned start times keep the columns readable up to 100 ms.
-  if (line_.size() < 12) line_.insert(0, 12 - line_.size(), ' ');
+  append_time_column(line_, start_ps, 12);
   line_ += " ns  ";
   line_ += s.name;
   line_ += " -> ";
@@ -287,9 +355,18 @@ void Tracer::append_target(std::string& out, int target) const {
     append_number(out, static_cast<std::uint64_t>(target));  // declare_targets() not called
 }
 
-// The legend of the bus signals, for the VCD header and the save file.
+// The legend of the text and bus signals, for the VCD header and the save file.
 std::string Tracer::legend(const char* indent) const {
-  std::string text = indent;
+  std::string text;
+  // Not the file's own name: the same events give the same VCD whatever it is called.
+  for (const TextSignalState& s : text_signals_) {
+    if (!s.vcd.valid()) continue;
+    text += indent;
+    text += s.full_name + ": text; value N shows line \"N text\" of " +
+            value_filter_path("<trace>", s.vcd.id) + " (written at the end), 0 none\n";
+  }
+  if (initiators_.empty()) return text;
+  text += indent;
   text += "bus.<initiator>.cmd: 0 read, 1 write, 2 ignore\n";
   text += indent;
   text += "bus.<initiator>.resp:";
@@ -329,7 +406,7 @@ std::string Tracer::value_filter_path(const std::string& stem, std::uint32_t sig
 
 void Tracer::write_save_file(const std::string& stem) const {
   std::ostringstream out;
-  out << "[*] CEST-VP trace. Bus signal codes:\n" << legend("[*]   ");
+  out << "[*] CEST-VP trace. Signal codes:\n" << legend("[*]   ");
   out << "[dumpfile] \"" << absolute_path(vcd_path_) << "\"\n[timestart] 0\n";
   out << "[size] " << kWindowWidth << ' ' << kWindowHeight << "\n[pos] -1 -1\n";
   // GTKWave draws 2^-zoom time units per 200 pixels.
@@ -342,7 +419,27 @@ void Tracer::write_save_file(const std::string& stem) const {
   out << "[sst_expanded] 1\n[sst_vpaned_height] 200\n";
 
   SaveFileTraces traces(out, *vcd_);
-  std::vector<bool> shown(vcd_->signals().size(), false);
+  const auto& signals = vcd_->signals();
+  std::vector<bool> shown(signals.size(), false);
+  // A group with every signal of `scope` not shown yet, in declaration order.
+  const auto show_scope = [&](const std::string& scope) {
+    traces.begin_group(scope);
+    for (std::uint32_t i = 0; i < signals.size(); ++i) {
+      if (shown[i] || signals[i].scope != scope) continue;
+      const auto named = std::find_if(value_names_.begin(), value_names_.end(),
+                                      [i](const auto& entry) { return entry.first == i; });
+      if (named != value_names_.end())
+        traces.add(i, kFlagTranslated, kFirstValueFilter + static_cast<int>(named - value_names_.begin()),
+                   value_filter_path(stem, i));
+      else
+        traces.add(i, signals[i].width == 1 ? kFlagBin : kFlagHex);
+      shown[i] = true;
+    }
+    traces.end_group(scope);
+  };
+  // What the firmware was doing comes first: it is how a user finds the place to look at.
+  for (const TextSignalState& s : text_signals_)
+    if (s.vcd.valid() && !shown[s.vcd.id]) show_scope(signals[s.vcd.id].scope);
   for (const InitiatorSignals& s : initiators_) {
     if (!s.busy.valid()) continue;  // declared too late to be traced
     traces.begin_group("bus." + s.name);
@@ -356,24 +453,8 @@ void Tracer::write_save_file(const std::string& stem) const {
     for (Signal signal : {s.busy, s.cmd, s.addr, s.len, s.resp, s.target}) shown[signal.id] = true;
   }
   // Every other scope becomes a group, in the order its first signal was declared.
-  const auto& signals = vcd_->signals();
-  for (std::uint32_t first = 0; first < signals.size(); ++first) {
-    if (shown[first]) continue;
-    const std::string& scope = signals[first].scope;
-    traces.begin_group(scope);
-    for (std::uint32_t i = first; i < signals.size(); ++i) {
-      if (shown[i] || signals[i].scope != scope) continue;
-      const auto named = std::find_if(value_names_.begin(), value_names_.end(),
-                                      [i](const auto& entry) { return entry.first == i; });
-      if (named != value_names_.end())
-        traces.add(i, kFlagTranslated, kFirstValueFilter + static_cast<int>(named - value_names_.begin()),
-                   value_filter_path(stem, i));
-      else
-        traces.add(i, signals[i].width == 1 ? kFlagBin : kFlagHex);
-      shown[i] = true;
-    }
-    traces.end_group(scope);
-  }
+  for (std::uint32_t first = 0; first < signals.size(); ++first)
+    if (!shown[first]) show_scope(signals[first].scope);
   write_text_atomically(stem + ".gtkw", out.str());
 }
 

@@ -19,17 +19,27 @@
 // A zero-duration transaction would be a pulse on busy that no viewer can draw, so it leaves
 // busy 0 and only changes the other signals.
 //
-// close() writes, next to trace.vcd, trace.gtkw (one group per initiator, then one per other
-// scope, zoomed to the whole run) and translate filter files trace.{cmd,target,resp}.filter
-// through which GTKWave shows the codes above by name. The same events give a byte-identical
-// VCD and log.
+// Text signals (declare_text: what the firmware is doing, "layer 3 conv2d FF") are 32-bit
+// vectors in the VCD whose value numbers the distinct texts in order of first use, 0 meaning
+// no text. Texts are only known during the run, so their translate filter file
+// (trace.<scope>.<name>.filter, "N text" per line) is written at close(). VCD string variables
+// would need no filter, but GTKWave cuts their values at the first space.
+//
+// close() writes, next to trace.vcd, trace.gtkw (first the scopes of text signals, then one
+// group per initiator, then one per other scope, zoomed to the whole run) and translate filter
+// files trace.{cmd,target,resp}.filter through which GTKWave shows the codes above by name.
+// The same events give a byte-identical VCD, filters and log.
 //
 // Log line: "<start> ns  <initiator> -> <target|unmapped>  R|W|-  0x<address, 16 hex digits>
-// <length>  <OK|ADDRESS_ERROR|...>  <duration> ns", times in ns with 3 decimals.
+// <length>  <OK|ADDRESS_ERROR|...>  <duration> ns", times in ns with 3 decimals. A text
+// signal's change is a comment line "#<time> ns  <scope>.<name>  <text>", its time in the
+// start column, written when the text differs from the one logged before for that signal.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -52,6 +62,11 @@ class Tracer {
     std::uint32_t id = UINT32_MAX;
     bool valid() const { return id != UINT32_MAX; }
   };
+  // A separate type, so that a text signal cannot be given a number by change().
+  struct TextSignal {
+    std::uint32_t id = UINT32_MAX;
+    bool valid() const { return id != UINT32_MAX; }
+  };
 
   explicit Tracer(const Options& options);
   ~Tracer();  // close()
@@ -66,6 +81,9 @@ class Tracer {
   // value_names, if given, name the values 0, 1, ...: GTKWave shows the names.
   Signal declare(const std::string& scope, const std::string& name, unsigned width,
                  std::vector<std::string> value_names = {});
+  // A signal whose values are texts, for the VCD and the log; invalid when neither is written.
+  // Declared after tracing began, it still reaches the log.
+  TextSignal declare_text(const std::string& scope, const std::string& name);
   // Declares bus.<name>.{busy,cmd,addr,len,resp,target} for one bus initiator; returns its index.
   unsigned declare_initiator(const std::string& name);
   // Target names, by index, for the target signal's legend and the text log.
@@ -76,6 +94,9 @@ class Tracer {
   void transaction(unsigned initiator, int target, const tlm::tlm_generic_payload& gp,
                    const sc_core::sc_time& start, const sc_core::sc_time& end);
   void change(Signal signal, const sc_core::sc_time& at, std::uint64_t value);
+  // Control characters in text become spaces (a filter file holds one text per line); an
+  // empty text means none and shows as "-".
+  void change_text(TextSignal signal, const sc_core::sc_time& at, std::string_view text);
 
   std::uint64_t transactions() const { return transactions_; }
 
@@ -89,6 +110,13 @@ class Tracer {
     std::string name;
     Signal busy, cmd, addr, len, resp, target;
   };
+  struct TextSignalState {
+    std::string full_name;  // "scope.name", for the log
+    Signal vcd;             // invalid when the VCD is off or the signal came too late
+    std::size_t names = 0;  // index into value_names_, whose list grows with each new text
+    std::unordered_map<std::string, std::uint64_t> codes;  // text -> value in the VCD
+    std::string logged;     // the last text written to the log
+  };
 
   std::uint64_t to_ps(const sc_core::sc_time& t);
   void init_time_scale();
@@ -100,6 +128,8 @@ class Tracer {
   void log_transaction(const InitiatorSignals& s, int target,
                        const tlm::tlm_generic_payload& gp, std::uint64_t start_ps,
                        std::uint64_t end_ps);
+  std::uint64_t text_code(TextSignalState& s, const std::string& text);
+  void log_text(TextSignalState& s, std::uint64_t at_ps, const std::string& text);
   void update_legend();
   std::string legend(const char* indent) const;
   void append_target(std::string& out, int target) const;
@@ -112,6 +142,7 @@ class Tracer {
   std::string vcd_path_;
   std::vector<InitiatorSignals> initiators_;
   std::vector<std::string> targets_;
+  std::vector<TextSignalState> text_signals_;
   std::vector<std::pair<std::uint32_t, std::vector<std::string>>> value_names_;  // by signal
   std::uint64_t transactions_ = 0;
   // sc_time values to ps, learnt at the first event: asking for the resolution earlier would
@@ -120,6 +151,7 @@ class Tracer {
   std::uint64_t ps_div_ = 0;
   std::uint64_t max_lag_ps_ = 0;  // largest sc_time_stamp() - start seen in transaction()
   std::string line_;  // log line being built, reused so that logging does not allocate
+  std::string text_;  // a text being cleaned, reused likewise
   std::vector<OutputFailure> failures_;
 };
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include <sys/resource.h>
@@ -18,6 +20,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "elf_loader.h"
 #include "report.h"
 #include "run_dir.h"
 #include "run_output.h"
@@ -76,15 +79,73 @@ class OutputFailures {
 
 // The workload's program; the engine self-test and bring-up are told the run's mode, to know
 // what to compare.
-VirtualPlatform::Firmware firmware_for(const Workload& workload, fw::SatMode mode) {
-  if (workload.program == "engines") {
-    fw::EngineSelftestParams params = workload.engines;
-    params.mode = mode;
-    return [params](fw::Hal& hal, const fw::BootInfo& boot) { return fw::run_engine_selftest(hal, boot, params); };
+fw::ProgramCall program_for(const Workload& workload, fw::SatMode mode) {
+  fw::ProgramCall call;
+  call.program = workload.program == "engines" ? fw::Program::engines : fw::Program::bringup;
+  call.engines = workload.engines;
+  call.engines.mode = mode;
+  call.bringup = workload.bringup;
+  call.bringup.mode = mode;
+  return call;
+}
+
+// What the RV64 core needs beyond the platform: the firmware ELF and, to debug it, a GDB server.
+struct HostSetup {
+  std::optional<GuestImage> elf;
+  std::unique_ptr<GdbServer> gdb;
+
+  void apply(VpOptions& options) const {
+    options.firmware_elf = elf ? &*elf : nullptr;
+    options.gdb = gdb.get();
   }
-  fw::BringupParams params = workload.bringup;
-  params.mode = mode;
-  return [params](fw::Hal& hal, const fw::BootInfo& boot) { return fw::run_bringup(hal, boot, params); };
+};
+
+// --gdb PORT or ADDRESS:PORT (an IPv6 address in brackets); loopback unless an address is given.
+std::pair<std::string, std::uint16_t> gdb_endpoint(const std::string& text) {
+  const std::string expected = "; expected PORT or ADDRESS:PORT, e.g. --gdb 1234 or --gdb 0.0.0.0:1234";
+  std::string address = "127.0.0.1", port = text;
+  if (const auto colon = text.rfind(':'); colon != std::string::npos) {
+    address = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+    if (address.empty()) throw UserError("--gdb " + text + ": the address is empty" + expected);
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535)
+    throw UserError("--gdb " + text + ": '" + port + "' is not a port number (0-65535)" + expected);
+  return {address, static_cast<std::uint16_t>(std::stoul(port))};
+}
+
+// Applies --cpu, and for the RV64 core loads and places the firmware ELF and opens the GDB port,
+// all before anything runs.
+HostSetup prepare_host(const RunArgs& args, PlatformConfig& config, const std::string& mode) {
+  if (!args.cpu.empty()) config.host.cpu = *parse_host_cpu(args.cpu);
+  HostSetup setup;
+  const bool rv64 = config.host.cpu == PlatformConfig::Host::Cpu::rv64;
+  if (!rv64) {
+    if (!args.gdb.empty())
+      throw UserError("--gdb " + args.gdb + ": GDB debugs the firmware ELF on the RV64 core; expected --cpu rv64 "
+                      "(or host.cpu: rv64 in the platform YAML)");
+    return setup;
+  }
+  if (mode == "timing")
+    throw UserError("--mode timing: a timing run skips the firmware's host work, but the RV64 core times the host by "
+                    "the instructions it executes; expected --cpu native for timing runs (its host cost table "
+                    "can be measured on the RV64 core: satvp host-costs)");
+  setup.elf = load_guest_elf(args.firmware);
+  std::vector<AddressRange> others;
+  for (const AddressRange& r : config.address_map)
+    if (r.name != "host_ram") others.push_back(r);
+  check_guest_placement(*setup.elf, config.region("host_ram"), others);
+  if (!args.gdb.empty()) {
+    const auto [address, port] = gdb_endpoint(args.gdb);
+    try {
+      setup.gdb = std::make_unique<GdbServer>(address, port);
+    } catch (const GdbServer::Error& e) {
+      throw UserError("--gdb " + args.gdb + ": " + e.what());
+    }
+  }
+  return setup;
 }
 
 double peak_rss_mib() {
@@ -219,6 +280,11 @@ void print_summary(const RunStats& s, const VirtualPlatform& vp, const PlatformC
   std::printf("  bus transactions    %llu (%llu answered with an error)\n",
               static_cast<unsigned long long>(s.bus_transactions), static_cast<unsigned long long>(s.bus_errors));
   std::printf("  simulation speed    %.3f M SAT cycles per wall second\n", s.sat_cycles_per_wall_second() / 1e6);
+  if (config.host.cpu == PlatformConfig::Host::Cpu::rv64)
+    std::printf("  RV64 core           %llu instructions (%.3f ms of host time at CPI %g, %g MHz); %.1f guest MIPS\n",
+                static_cast<unsigned long long>(s.guest_instructions),
+                static_cast<double>(s.guest_instructions) * config.host.cpi / config.clocks.host_hz * 1e3,
+                config.host.cpi, config.clocks.host_hz / 1e6, s.guest_mips());
   if (s.faults) {
     std::printf("  faults              %llu (bus, engine and DMA errors; %llu provoked on purpose by the firmware)\n",
                 static_cast<unsigned long long>(s.faults),
@@ -306,8 +372,9 @@ ReportInputs report_inputs(const VirtualPlatform& vp, const PlatformConfig& conf
 
 // program: train. Loads the image into DDR, runs fw::run_training with a progress monitor,
 // then exports what the firmware measured into the run directory.
-int run_training_workload(const RunArgs& args, const PlatformConfig& config, const Workload& workload,
-                          const std::string& mode, const fs::path& dir, const StopSignals& signals) {
+int run_training_workload(const RunArgs& args, const PlatformConfig& config, const HostSetup& host,
+                          const Workload& workload, const std::string& mode, const fs::path& dir,
+                          const StopSignals& signals) {
   TrainWorkload train = workload.train;
   train.mode = mode;  // --mode wins over the file: the loader leaves the data out of a timing image
   const fw::BootInfo boot = VirtualPlatform::make_boot_info(config);
@@ -315,14 +382,15 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   const TrainingImage image = build_training_image(train, boot);
   const fw::model::Header& h = image.header;
 
-  const VpOptions options = vp_options(args, mode, signals);
-  fw::TrainingParams params;
-  params.model_addr = image.model_addr;
-  params.mode = parse_fw_mode(mode);
-  params.timeout_ns = train.timeout_ns;
-  params.log_interval = train.log_interval;
-  VirtualPlatform vp(
-      config, [params](fw::Hal& hal, const fw::BootInfo& b) { return fw::run_training(hal, b, params); }, options);
+  VpOptions options = vp_options(args, mode, signals);
+  host.apply(options);
+  fw::ProgramCall call;
+  call.program = fw::Program::training;
+  call.training.model_addr = image.model_addr;
+  call.training.mode = parse_fw_mode(mode);
+  call.training.timeout_ns = train.timeout_ns;
+  call.training.log_interval = train.log_interval;
+  VirtualPlatform vp(config, call, options);
   write_training_image(image, ddr_writer(vp.ddr, boot.ddr.base));
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   std::printf("train: %s: %s, %u training and %u test samples of %ux%ux%u, %u iterations of batch %u (%u epoch%s), "
@@ -375,7 +443,7 @@ sat::Mode parse_mode(const std::string& s) {
 }
 
 int run_workload(const RunArgs& args) {
-  const PlatformConfig config = load_platform_config(args.platform);
+  PlatformConfig config = load_platform_config(args.platform);
   const Workload workload = load_workload(args.workload, parse_overrides(args.sets), &config);
   // --mode, when given, overrides a training workload's `mode`; other programs default to functional.
   const std::string mode = !args.mode.empty() ? args.mode : workload.program == "train" ? workload.train.mode : "functional";
@@ -387,13 +455,15 @@ int run_workload(const RunArgs& args) {
                  {"--trace-log", args.trace_log},
                  {"--timeline", args.timeline}},
                 dir, kRunDirFiles);
+
+  const HostSetup host = prepare_host(args, config, mode);
   write_text_atomically(dir / "platform.yaml", to_yaml(config));
   write_text_atomically(dir / "workload.yaml", to_yaml(workload));
-
   const StopSignals signals;
-  if (workload.program == "train") return run_training_workload(args, config, workload, mode, dir, signals);
-  const VpOptions options = vp_options(args, mode, signals);
-  VirtualPlatform vp(config, firmware_for(workload, parse_fw_mode(mode)), options);
+  if (workload.program == "train") return run_training_workload(args, config, host, workload, mode, dir, signals);
+  VpOptions options = vp_options(args, mode, signals);
+  host.apply(options);
+  VirtualPlatform vp(config, program_for(workload, parse_fw_mode(mode)), options);
   const RunStats stats = vp.run();
   OutputFailures failures;
   failures.add(stats.output_failures);
@@ -436,6 +506,15 @@ void add_run_options(CLI::App& cmd, RunArgs& args) {
   cmd.add_flag("--stop-on-fault", args.stop_on_fault,
                "End the run at the first bus, engine or DMA fault, with a diagnostic dump (exit 5), to look at the "
                "state it left (bring-up provokes some faults on purpose)");
+  cmd.add_option("--cpu", args.cpu,
+                 "Host CPU that runs the firmware: native (the firmware as host code, timed by host_cost; fast) or "
+                 "rv64 (the cross-built firmware ELF on an emulated RV64GC core, timed by its instructions); default: "
+                 "the platform's host.cpu")
+      ->check(one_of({"native", "rv64"}));
+  cmd.add_option("--firmware", args.firmware, "RV64 core: the firmware ELF to boot")->capture_default_str();
+  cmd.add_option("--gdb", args.gdb,
+                 "RV64 core: halt at the entry point and serve GDB's remote protocol on [ADDRESS:]PORT (loopback "
+                 "unless an address is given); then: gdb-multiarch ELF -ex 'target remote :PORT'");
   cmd.add_option("--log-level", args.log_level, "Firmware log level")
       ->check(one_of({"error", "warning", "info", "debug"}))
       ->capture_default_str();

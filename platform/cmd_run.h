@@ -24,6 +24,9 @@ struct RunArgs {
   std::string max_sim_time;        // "" or a time with a unit: the watchdog's limit
   std::string watchdog = "1 s";    // simulated time without progress that ends a run; "0 s": off
   bool stop_on_fault = false;
+  std::string cpu;                               // "" (the platform's host.cpu), native or rv64
+  std::string firmware = CESTVP_FIRMWARE_ELF;    // the RV64 core's firmware ELF
+  std::string gdb;                               // "" or [ADDRESS:]PORT: serve GDB, halted at the entry
 };
 
 // satvp's exit codes (docs/reliability.md); a run stopped by a signal exits 128 + its number.

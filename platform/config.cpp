@@ -35,6 +35,7 @@ constexpr Range<double> kEventEnergy{0, 1e-6};     // 0 .. 1 uJ per MAC or byte
 constexpr Range<double> kStaticPower{0, 10e3};     // 0 .. 10 kW
 constexpr Range<unsigned> kLanes{1, 1024};
 constexpr Range<unsigned> kPipeline{0, 1000};  // cycles
+constexpr Range<double> kCpi{0.1, 100};          // RV64 core: wide issue .. a slow microcoded core
 constexpr std::uint64_t kBurstAlign = 4;  // the DMA moves whole 32-bit words
 
 // Every region starts on a 4 KiB page, so that firmware can map it with ordinary pages (and
@@ -60,7 +61,10 @@ constexpr RegionSpec kRegions[] = {{"ddr", 1, kMaxDdr, false},
                                    {"sat_sram_b", kSramGranule, kMaxSram, true},
                                    {"sat_sram_c", kSramGranule, kMaxSram, true},
                                    {"dma", kPage, kMaxAddress, false},
-                                   {"irqc", kPage, kMaxAddress, false}};
+                                   {"irqc", kPage, kMaxAddress, false},
+                                   // The RV64 core's boot block, firmware, heap and 1 MiB stack.
+                                   {"host_ram", 4 << 20, std::uint64_t{1} << 36, false},
+                                   {"host_local", kPage, kPage, false}};
 
 bool is_power_of_two(std::uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
@@ -283,6 +287,20 @@ PlatformConfig::Interrupts read_interrupts(const YamlValue& value) {
   return interrupts;
 }
 
+PlatformConfig::Host read_host(const YamlValue& value) {
+  YamlMap map = value.map();
+  const YamlValue cpu = map.get("cpu");
+  const YamlValue cpi = map.get("cpi");
+  map.finish();
+  PlatformConfig::Host host;
+  const std::string name = cpu.string();
+  const auto parsed = parse_host_cpu(name);
+  if (!parsed) cpu.fail("'" + name + "' is not a host CPU", "native or rv64");
+  host.cpu = *parsed;
+  host.cpi = cpi.number(kCpi);
+  return host;
+}
+
 fw::HostCosts read_host_cost(const YamlValue& value) {
   YamlMap map = value.map();
   const YamlValue input = map.get("input"), elementwise = map.get("elementwise"), pool = map.get("pool"),
@@ -320,6 +338,7 @@ PlatformConfig load_platform_config(const std::string& path) {
   const YamlValue tlm = root.get("tlm");
   const YamlValue address_map = root.get("address_map");
   const YamlValue interrupts = root.get("interrupts");
+  const YamlValue host = root.get("host");
   const YamlValue host_cost = root.get("host_cost");
   const YamlValue energy = root.get("energy");
   root.finish();
@@ -333,9 +352,20 @@ PlatformConfig load_platform_config(const std::string& path) {
   config.tlm = read_tlm(tlm);
   config.address_map = read_address_map(address_map);
   config.interrupts = read_interrupts(interrupts);
+  config.host = read_host(host);
   config.host_cost = read_host_cost(host_cost);
   config.energy = read_energy(energy);
   return config;
+}
+
+const char* to_string(PlatformConfig::Host::Cpu cpu) {
+  return cpu == PlatformConfig::Host::Cpu::rv64 ? "rv64" : "native";
+}
+
+std::optional<PlatformConfig::Host::Cpu> parse_host_cpu(const std::string& text) {
+  if (text == "native") return PlatformConfig::Host::Cpu::native;
+  if (text == "rv64") return PlatformConfig::Host::Cpu::rv64;
+  return std::nullopt;
 }
 
 std::string to_yaml(const PlatformConfig& config) {
@@ -380,6 +410,9 @@ std::string to_yaml(const PlatformConfig& config) {
   out << "interrupts:\n"
       << "  dma: " << config.interrupts.dma << "\n"
       << "  sat: " << config.interrupts.sat << "\n";
+  out << "host:\n"
+      << "  cpu: " << to_string(config.host.cpu) << "\n"
+      << "  cpi: " << config.host.cpi << "\n";
   const fw::HostCosts& h = config.host_cost;
   out << "host_cost: {input: " << h.input << ", elementwise: " << h.elementwise << ", pool: " << h.pool
       << ", softmax: " << h.softmax << ", reduce: " << h.reduce << ", nm_decode: " << h.nm_decode << "}\n";

@@ -3,6 +3,7 @@
 // stored here in base SI units (Hz, seconds, bytes, bytes per second).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,8 @@ struct PlatformConfig {
   } tlm;
 
   // Fixed set of regions, in this order: ddr, sat_regs, sat_sram_a, sat_sram_b, sat_sram_c,
-  // dma, irqc. The SRAM regions' sizes are the SAT SRAM buffer sizes.
+  // dma, irqc, host_ram, host_local. The SRAM regions' sizes are the SAT SRAM buffer sizes.
+  // host_ram and host_local are the RV64 host core's own (not on the bus).
   std::vector<AddressRange> address_map;
   const AddressRange& region(const std::string& name) const;  // asserts the name exists
 
@@ -63,6 +65,12 @@ struct PlatformConfig {
     unsigned dma = 0;  // interrupt controller input line of the DMA
     unsigned sat = 0;  // ... of the SAT
   } interrupts;
+
+  // Which host CPU runs the firmware (docs/firmware-guide.md).
+  struct Host {
+    enum class Cpu { native, rv64 } cpu = Cpu::native;
+    double cpi = 1;  // RV64 core: host clock cycles per guest instruction
+  } host;
 
   // Host CPU cycles per element of the work the firmware does itself (docs/training.md).
   fw::HostCosts host_cost;
@@ -81,6 +89,10 @@ struct PlatformConfig {
 // YAML syntax errors, unknown keys, wrong types or units, missing values, out-of-range values
 // and overlapping address ranges.
 PlatformConfig load_platform_config(const std::string& path);
+
+const char* to_string(PlatformConfig::Host::Cpu cpu);
+// "native" or "rv64"; nullopt for anything else.
+std::optional<PlatformConfig::Host::Cpu> parse_host_cpu(const std::string& text);
 
 // The resolved configuration as YAML (every value with its unit), for the run directory.
 std::string to_yaml(const PlatformConfig& config);

@@ -1,6 +1,7 @@
 #include "vp.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -9,6 +10,8 @@
 
 #include <regmap_tables.h>
 
+#include "native_cpu.h"
+#include "rv64_cpu.h"
 #include "tlm_access.h"
 
 namespace cestvp {
@@ -53,6 +56,10 @@ std::unique_ptr<Tracer> make_tracer(const VpOptions& options) {
 
 unsigned irq_lines(const PlatformConfig& c) { return std::max(c.interrupts.dma, c.interrupts.sat) + 1; }
 
+HostCpu::Params cpu_params(const VpOptions& options) {
+  return {16u << 20, options.log_level, options.log, options.stop_request};
+}
+
 }  // namespace
 
 fw::BootInfo VirtualPlatform::make_boot_info(const PlatformConfig& c) {
@@ -72,6 +79,21 @@ fw::BootInfo VirtualPlatform::make_boot_info(const PlatformConfig& c) {
 }
 
 VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware, const VpOptions& options)
+    : VirtualPlatform(config, options, [&](VirtualPlatform& vp) -> std::unique_ptr<HostCpu> {
+        return std::make_unique<NativeCpu>(
+            "cpu", cpu_params(options),
+            [&vp, fw_main = std::move(firmware)](fw::Hal& hal) { return fw_main(hal, vp.boot_); });
+      }) {}
+
+VirtualPlatform::VirtualPlatform(const PlatformConfig& config, const fw::ProgramCall& program, const VpOptions& options)
+    : VirtualPlatform(config, options, [&](VirtualPlatform& vp) -> std::unique_ptr<HostCpu> {
+        if (config.host.cpu == PlatformConfig::Host::Cpu::rv64) return vp.make_rv64(program, options);
+        return std::make_unique<NativeCpu>("cpu", cpu_params(options), [&vp, program](fw::Hal& hal) {
+          return fw::run_program(hal, vp.boot_, program);
+        });
+      }) {}
+
+VirtualPlatform::VirtualPlatform(const PlatformConfig& config, const VpOptions& options, const MakeCpu& make_cpu)
     : config_(config),
       boot_(make_boot_info(config)),
       tracer_(make_tracer(options)),
@@ -82,8 +104,7 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
       dma("dma", {config.dma.burst_bytes, period(config.clocks.peripheral_hz), options.mode == sat::Mode::timing}),
       irqc("irqc", {irq_lines(config), period(config.clocks.peripheral_hz)}),
       sat("sat", sat_params(config, options.mode)),
-      cpu("cpu", {16u << 20, options.log_level, options.log, options.stop_request},
-          [this, fw_main = std::move(firmware)](fw::Hal& hal) { return fw_main(hal, boot_); }),
+      cpu_(make_cpu(*this)),
       watchdog("watchdog", {options.time_limit, options.no_progress, options.stop_request}, [this] { return progress(); }) {
   tlm::tlm_global_quantum::instance().set(seconds(config.tlm.quantum_s));
 
@@ -101,17 +122,22 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
   map(sat.sram_c.socket, "sat_sram_c");
   map(dma.regs_socket, "dma", &regmap::dma);
   map(irqc.socket, "irqc", &regmap::irqc);
+  // The RV64 core's own memory and devices: not on the bus, but faults there are named too.
+  for (const char* own : {"host_ram", "host_local"}) {
+    const AddressRange& r = config.region(own);
+    faults_.declare_region(own, r.base, r.size, own == std::string("host_local") ? &regmap::host_local : nullptr);
+  }
 
   // Bind initiators.
-  bus.connect_initiator(cpu.socket, "cpu");
+  bus.connect_initiator(cpu_->socket, "cpu");
   bus.connect_initiator(dma.data_socket, "dma");
 
   // Faults name the firmware's step at the time.
-  faults_.set_step_source([this] { return cpu.step(); });
-  faults_.set_expected_source([this] { return cpu.take_expected_fault(); });
+  faults_.set_step_source([this] { return cpu_->step(); });
+  faults_.set_expected_source([this] { return cpu_->take_expected_fault(); });
   if (options.stop_on_fault)
     faults_.set_stop_on_fault([this] {
-      cpu.halt();
+      cpu_->halt();
       sc_core::sc_stop();
     });
   bus.set_fault_log(&faults_);
@@ -132,11 +158,11 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
   dma.irq.bind(irq_dma_);
   sat.irq.bind(irq_sat_);
   irqc.cpu_irq.bind(irq_cpu_);
-  cpu.irq.bind(irq_cpu_);
+  cpu_->irq.bind(irq_cpu_);
 
   // Trace.
   if (timeline_) {
-    cpu.set_timeline(timeline_.get());
+    cpu_->set_timeline(timeline_.get());
     sat.set_timeline(timeline_.get());
     dma.set_timeline(timeline_.get());
   }
@@ -155,6 +181,27 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, Firmware firmware
 }
 
 VirtualPlatform::~VirtualPlatform() = default;
+
+std::unique_ptr<HostCpu> VirtualPlatform::make_rv64(const fw::ProgramCall& program, const VpOptions& options) {
+  assert(options.firmware_elf && "host.cpu rv64 needs the firmware ELF");
+  const auto window = [this](const char* name) {
+    const AddressRange& r = config_.region(name);
+    return Rv64Cpu::Window{name, r.base, r.size};
+  };
+  Rv64Cpu::Config c;
+  c.image = options.firmware_elf;
+  c.ram = window("host_ram");
+  c.local_base = config_.region("host_local").base;
+  c.ddr = window("ddr");
+  for (const char* name : {"sat_regs", "sat_sram_a", "sat_sram_b", "sat_sram_c", "dma", "irqc"})
+    c.devices.push_back(window(name));
+  c.instruction_time = seconds(config_.host.cpi / config_.clocks.host_hz);
+  c.boot.boot = boot_;
+  c.boot.call = program;
+  c.gdb = options.gdb;
+  c.faults = &faults_;
+  return std::make_unique<Rv64Cpu>("cpu", cpu_params(options), c);
+}
 
 void VirtualPlatform::trace_line(sc_core::sc_signal<bool>& line, const std::string& name) {
   const Tracer::Signal signal = tracer_->declare("irq", name, 1);
@@ -186,8 +233,8 @@ RunStats VirtualPlatform::run() {
   sc_core::sc_start();
   RunStats s;
   s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  s.firmware_finished = cpu.finished();
-  s.firmware_exit_code = cpu.exit_code();
+  s.firmware_finished = cpu_->finished();
+  s.firmware_exit_code = cpu_->exit_code();
   s.simulated = sc_core::sc_time_stamp();
   s.bus_transactions = bus.transactions();
   s.bus_errors = bus.error_responses();
@@ -195,6 +242,10 @@ RunStats VirtualPlatform::run() {
   s.watchdog = watchdog.verdict();
   s.faults = faults_.count();
   s.unexpected_faults = faults_.unexpected();
+  if (const auto* rv64 = dynamic_cast<const Rv64Cpu*>(cpu_.get())) {
+    s.guest_instructions = rv64->instructions();
+    s.guest_seconds = rv64->emulation_seconds();
+  }
   if (tracer_) {
     tracer_->close();
     s.output_failures = tracer_->failures();
@@ -209,9 +260,9 @@ RunStats VirtualPlatform::run() {
 // Anything that moves the run forward changes the snapshot; a busy engine or host work in
 // progress changes it with the time.
 std::uint64_t VirtualPlatform::progress() const {
-  std::uint64_t snapshot = cpu.progress() + dma.bytes_moved();
+  std::uint64_t snapshot = cpu_->progress() + dma.bytes_moved();
   for (unsigned e = 0; e < 3; ++e) snapshot += sat.counters(static_cast<Sat::Engine>(e)).cycles;
-  if (cpu.computing() || sat.busy() || dma.busy())
+  if (cpu_->computing() || sat.busy() || dma.busy())
     snapshot += static_cast<std::uint64_t>(sc_core::sc_time_stamp() / sc_core::sc_time(1, sc_core::SC_PS)) + 1;
   return snapshot;
 }
@@ -230,7 +281,7 @@ std::string VirtualPlatform::register_dump(const char* region, const BlockSpec& 
     gp.set_address(base + reg.offset);
     gp.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
     gp.set_data_length(4);
-    if (cpu.socket->transport_dbg(gp) != 4 || value == 0) continue;
+    if (cpu_->socket->transport_dbg(gp) != 4 || value == 0) continue;
     char item[96];
     std::snprintf(item, sizeof item, "%s%s=0x%x", shown % 4 ? "  " : "\n    ", reg.name, value);
     out += item;
@@ -245,10 +296,10 @@ std::string VirtualPlatform::diagnostics() {
   std::string out;
   std::snprintf(line, sizeof line, "diagnostic dump at %.3f us simulated\n", us(sc_core::sc_time_stamp()));
   out += line;
-  const HostCpu::Wait wait = cpu.interrupt_wait();
-  const std::string& step = cpu.step();
-  if (cpu.finished())
-    std::snprintf(line, sizeof line, "  firmware: finished (exit %d)", cpu.exit_code());
+  const HostCpu::Wait wait = cpu_->interrupt_wait();
+  const std::string& step = cpu_->step();
+  if (cpu_->finished())
+    std::snprintf(line, sizeof line, "  firmware: finished (exit %d)", cpu_->exit_code());
   else if (wait.waiting)
     std::snprintf(line, sizeof line, "  firmware: waiting for an interrupt since %.3f us, %s", us(wait.since),
                   wait.timeout ? "with a timeout" : "with no timeout");

@@ -12,12 +12,15 @@
 
 #include <cestvp/boot_info.h>
 #include <cestvp/hal.h>
+#include <cestvp/program.h>
 
 #include "bus.h"
 #include "config.h"
 #include "ddr.h"
 #include "dma.h"
 #include "fault_log.h"
+#include "gdb_server.h"
+#include "guest_image.h"
 #include "host_cpu.h"
 #include "irqc.h"
 #include "output_file.h"
@@ -40,6 +43,10 @@ struct VpOptions {
   sc_core::sc_time no_progress{1, sc_core::SC_SEC};          // simulated time without progress
   const std::atomic<int>* stop_request = nullptr;            // set by SIGINT/SIGTERM: stop cleanly
   bool stop_on_fault = false;                                // end the run at the first fault
+  // host.cpu rv64: the firmware ELF (loaded and checked by platform/elf_loader.h) and, to debug
+  // it, a GDB server the core halts for at the entry point.
+  const GuestImage* firmware_elf = nullptr;
+  GdbServer* gdb = nullptr;
 };
 
 struct RunStats {
@@ -54,6 +61,10 @@ struct RunStats {
   std::uint64_t faults = 0;                              // FaultLog entries
   std::uint64_t unexpected_faults = 0;                   // of which the firmware did not announce
   std::vector<OutputFailure> output_failures;            // traces that could not be written whole
+  // RV64 core: guest instructions executed, and the wall time the emulator ran them in.
+  std::uint64_t guest_instructions = 0;
+  double guest_seconds = 0;
+  double guest_mips() const { return guest_seconds > 0 ? guest_instructions / guest_seconds / 1e6 : 0; }
   double sat_cycles_per_wall_second() const { return wall_seconds > 0 ? sat_cycles / wall_seconds : 0; }
 };
 
@@ -61,6 +72,10 @@ class VirtualPlatform {
  public:
   using Firmware = std::function<int(fw::Hal&, const fw::BootInfo&)>;
 
+  // Runs `program` on the host CPU the configuration names (host.cpu): natively, or the
+  // firmware ELF of options.firmware_elf on the RV64 core.
+  VirtualPlatform(const PlatformConfig& config, const fw::ProgramCall& program, const VpOptions& options);
+  // Runs `firmware` on the native core, whatever host.cpu says (tests, benchmarks, satvp job).
   VirtualPlatform(const PlatformConfig& config, Firmware firmware, const VpOptions& options);
   ~VirtualPlatform();
 
@@ -79,7 +94,13 @@ class VirtualPlatform {
   // Config-derived boot information: the firmware's view of the address map.
   static fw::BootInfo make_boot_info(const PlatformConfig& config);
 
+  HostCpu& cpu() { return *cpu_; }
+  const HostCpu& cpu() const { return *cpu_; }
+
  private:
+  using MakeCpu = std::function<std::unique_ptr<HostCpu>(VirtualPlatform&)>;
+  VirtualPlatform(const PlatformConfig& config, const VpOptions& options, const MakeCpu& make_cpu);
+  std::unique_ptr<HostCpu> make_rv64(const fw::ProgramCall& program, const VpOptions& options);
   void trace_line(sc_core::sc_signal<bool>& line, const std::string& name);
   std::uint64_t progress() const;
   std::string register_dump(const char* region, const BlockSpec& block);
@@ -96,7 +117,11 @@ class VirtualPlatform {
   Dma dma;
   Irqc irqc;
   Sat sat;
-  HostCpu cpu;
+
+ private:
+  std::unique_ptr<HostCpu> cpu_;
+
+ public:
   Watchdog watchdog;
 
  private:

@@ -258,7 +258,9 @@ TEST(PlatformConfig, DefaultPlatformHasThePaperAndAssumedValues) {
       {"sat_sram_b", 0x4002000000, 4194304},
       {"sat_sram_c", 0x4003000000, 4194304},
       {"dma", 0x4010000000, 4096},
-      {"irqc", 0x4010001000, 4096}};
+      {"irqc", 0x4010001000, 4096},
+      {"host_ram", 0x4100000000, 268435456},  // 256 MiB
+      {"host_local", 0x4020000000, 4096}};
   ASSERT_EQ(config.address_map.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     const auto& [name, base, size] = expected[i];
@@ -338,7 +340,7 @@ const BadFile kBadFiles[] = {
      "unknown key (did you mean 'clocks'?); expected one of clocks, bus, ddr, dma, sat, tlm, "
      "address_map, interrupts, host_cost, energy"},
     {"unknown_region", "16:3", "address_map.uart",
-     "unknown key; expected one of ddr, sat_regs, sat_sram_a, sat_sram_b, sat_sram_c, dma, irqc"},
+     "unknown key; expected one of ddr, sat_regs, sat_sram_a, sat_sram_b, sat_sram_c, dma, irqc, host_ram, host_local"},
     {"wrong_type_string", "4:17", "ddr.channels",
      "'four' is not an integer; expected an integer from 1 to 64"},
     {"wrong_type_map", "3:20", "bus.hop_latency",
@@ -515,6 +517,8 @@ void expect_same(const PlatformConfig& a, const PlatformConfig& b) {
   }
   EXPECT_EQ(a.interrupts.dma, b.interrupts.dma);
   EXPECT_EQ(a.interrupts.sat, b.interrupts.sat);
+  EXPECT_EQ(a.host.cpu, b.host.cpu);
+  EXPECT_EQ(a.host.cpi, b.host.cpi);
   EXPECT_EQ(a.host_cost.input, b.host_cost.input);
   EXPECT_EQ(a.host_cost.elementwise, b.host_cost.elementwise);
   EXPECT_EQ(a.host_cost.pool, b.host_cost.pool);
@@ -560,9 +564,12 @@ TEST(PlatformConfig, ResolvedDumpOfTheDefaultPlatform) {
             "  sat_sram_c: {base: 0x4003000000, size: 4 MiB}\n"
             "  dma: {base: 0x4010000000, size: 4 KiB}\n"
             "  irqc: {base: 0x4010001000, size: 4 KiB}\n"
+            "  host_ram: {base: 0x4100000000, size: 256 MiB}\n"
+            "  host_local: {base: 0x4020000000, size: 4 KiB}\n"
             "interrupts:\n"
             "  dma: 0\n"
             "  sat: 1\n"
+            "host: {cpu: rv64, cpi: 1.5}\n"
             "host_cost: {input: 4, elementwise: 1, pool: 1, softmax: 20, reduce: 1, nm_decode: 4}\n"
             "energy: {mac: 20 pJ, sram_byte: 2.5 pJ, ddr_byte: 160 pJ, static: 3 W}\n");
 }
@@ -585,6 +592,7 @@ TEST(PlatformConfig, ResolvedDumpLoadsBackToTheSameValues) {
   odd.address_map[0].size = 1000000;
   odd.address_map[0].base = 0xffffffffff000000;  // near the top of the address space
   odd.interrupts = {31, 7};
+  odd.host = {PlatformConfig::Host::Cpu::rv64, 2.5};
   const std::string odd_text = to_yaml(odd);
   const PlatformConfig reloaded = load_platform_config(write_file("odd.yaml", odd_text));
   expect_same(reloaded, odd);

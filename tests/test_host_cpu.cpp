@@ -10,7 +10,7 @@
 
 #include "bus.h"
 #include "fault_log.h"
-#include "host_cpu.h"
+#include "native_cpu.h"
 #include "sram.h"
 #include "tlm_initiator.h"
 
@@ -23,9 +23,9 @@ struct Bench {
   Bus bus{"bus", {ns(10)}};
   Sram mem{"mem", {0x10000, 8, ns(1)}};
   sc_core::sc_signal<bool> irq{"irq"};
-  HostCpu cpu;
+  NativeCpu cpu;
 
-  explicit Bench(HostCpu::Program program) : cpu("cpu", HostCpu::Params{1u << 20, fw::LogLevel::error, nullptr}, std::move(program)) {
+  explicit Bench(NativeCpu::Program program) : cpu("cpu", HostCpu::Params{1u << 20, fw::LogLevel::error, nullptr}, std::move(program)) {
     tlm::tlm_global_quantum::instance().set(ns(1000));
     bus.map_target(mem.socket, 0x0, 0x10000, "mem");
     bus.connect_initiator(cpu.socket, "cpu");

@@ -3,8 +3,8 @@
 // are checked too.
 //
 // SystemC elaborates once per process, so every test shares one simulation (run()). It drives
-// two tracers: `small`, a handful of hand-placed transactions and changes with known values,
-// and `bulk`, enough traffic to force flushes while the simulation runs, from decoupled
+// two tracers: `small`, a handful of hand-placed transactions, changes and firmware phases
+// (a text signal) with known values, and `bulk`, enough traffic to force flushes while the simulation runs, from decoupled
 // initiators (times ahead) and from one whose target waits (starts already past).
 #include <gtest/gtest.h>
 
@@ -182,6 +182,13 @@ struct Change {
   sc_time reported;
 };
 
+struct TextChange {
+  Tracer::TextSignal signal;
+  sc_time at;
+  std::string text;
+  sc_time reported;
+};
+
 constexpr int kDdr = 0, kSat = 1, kUnmapped = -1;
 constexpr unsigned kCpu = 0, kDma = 1;
 const sc_time kSmallEnd(300, SC_NS);
@@ -233,6 +240,7 @@ SC_MODULE(Stimulus) {
   Tracer& small;
   Tracer& bulk;
   std::vector<Change> small_changes;
+  std::vector<TextChange> small_text_changes;
   Tracer::Signal bulk_counter_signal;
   BulkRecord record;
 
@@ -242,6 +250,7 @@ SC_MODULE(Stimulus) {
     SC_THREAD(small_initiator_cpu);
     SC_THREAD(small_initiator_dma);
     SC_THREAD(small_signals);
+    SC_THREAD(small_texts);
     SC_THREAD(close_small);
     SC_THREAD(bulk_initiator_0);
     SC_THREAD(bulk_initiator_1);
@@ -267,6 +276,13 @@ SC_MODULE(Stimulus) {
     for (const Change& c : small_changes) {
       wait_until(c.reported);
       small.change(c.signal, c.at, c.value);
+    }
+  }
+
+  void small_texts() {
+    for (const TextChange& c : small_text_changes) {
+      wait_until(c.reported);
+      small.change_text(c.signal, c.at, c.text);
     }
   }
 
@@ -369,6 +385,22 @@ std::vector<Change> small_changes(Tracer& tracer) {
   };
 }
 
+// The firmware's phase. Reported at times no other small initiator reports at, so that the
+// order of lines in the log is known.
+std::vector<TextChange> small_text_changes(Tracer& tracer) {
+  const Tracer::TextSignal phase = tracer.declare_text("firmware", "phase");
+  const sc_time ns(1, SC_NS);
+  return {
+      {phase, 10 * ns, "boot", 5 * ns},                // code 1
+      {phase, 40 * ns, "layer 3 conv2d FF", 5 * ns},   // code 2
+      {phase, 60 * ns, "layer 3 conv2d FF", 30 * ns},  // the same text: nothing written
+      {phase, 90 * ns, "dma-1d", 30 * ns},             // code 3
+      {phase, 120 * ns, "layer 3 conv2d FF", 100 * ns},  // code 2 again
+      {phase, 170 * ns, "dma\n2d", 100 * ns},          // code 4, "dma 2d"
+      {phase, 200 * ns, "", 150 * ns},                 // none: code 0
+  };
+}
+
 const Run& run() {
   static const Run result = [] {
     Run r;
@@ -386,6 +418,7 @@ const Run& run() {
     bulk.declare_initiator("gen2");
     Stimulus stimulus("stimulus", small, bulk);
     stimulus.small_changes = small_changes(small);
+    stimulus.small_text_changes = small_text_changes(small);
     stimulus.bulk_counter_signal = bulk.declare("gen", "counter", 16);
     sc_start();
     r.small_transactions = small.transactions();
@@ -417,6 +450,7 @@ TEST(TracerVcd, DeclaresHierarchicalSignalsWithWidths) {
       {"satvp.bus.dma.addr[63:0]", 64}, {"satvp.bus.dma.len[31:0]", 32},
       {"satvp.bus.dma.resp[2:0]", 3},  {"satvp.bus.dma.target[7:0]", 8},
       {"satvp.dma.state[3:0]", 4},     {"satvp.irq.dma_done", 1},
+      {"satvp.firmware.phase[31:0]", 32},
   };
   ASSERT_EQ(vcd.vars.size(), expected.size());
   for (const auto& [name, width] : expected) {
@@ -524,9 +558,10 @@ TEST(TracerVcd, SaveFileNamesTheDumpAndEverySignal) {
 }
 
 TEST(TracerVcd, LogHasOneLinePerTransaction) {
-  const std::vector<std::string> lines = lines_of(run().small.log);
-  ASSERT_EQ(lines.size(), 1 + small_transactions().size());
-  EXPECT_EQ(lines[0][0], '#');
+  std::vector<std::string> lines;  // without the comment lines (header, phases)
+  for (const std::string& line : lines_of(run().small.log))
+    if (line[0] != '#') lines.push_back(line);
+  ASSERT_EQ(lines.size(), small_transactions().size());
   EXPECT_EQ(run().small_transactions, small_transactions().size());
   // Written as reported: the cpu's 100 ns transaction comes before the dma's.
   const std::vector<std::string> expected = {"100.000", "ns",          "cpu",
@@ -534,10 +569,127 @@ TEST(TracerVcd, LogHasOneLinePerTransaction) {
                                              "0x00000000dead0000",     "4",
                                              "ADDRESS_ERROR",          "30.000",
                                              "ns"};
-  EXPECT_EQ(fields_of(lines[3]), expected);
-  EXPECT_EQ(fields_of(lines[2])[5], "W");
-  EXPECT_EQ(fields_of(lines[2])[9], "0.000");
-  EXPECT_EQ(fields_of(lines[5])[8], "COMMAND_ERROR");
+  EXPECT_EQ(fields_of(lines[2]), expected);
+  EXPECT_EQ(fields_of(lines[1])[5], "W");
+  EXPECT_EQ(fields_of(lines[1])[9], "0.000");
+  EXPECT_EQ(fields_of(lines[4])[8], "COMMAND_ERROR");
+}
+
+// ---- Tests: the firmware phase, a text signal -----------------------------------------------
+
+const char* const kPhase = "satvp.firmware.phase[31:0]";
+
+TEST(TracerVcdText, ValuesNumberTheTextsInOrderOfFirstUse) {
+  const Vcd vcd = parse_vcd(run().small.vcd);
+  using Timeline = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+  EXPECT_EQ(vcd.of(kPhase), (Timeline{{0, 0},
+                                      {ps(10), 1},
+                                      {ps(40), 2},
+                                      {ps(90), 3},
+                                      {ps(120), 2},
+                                      {ps(170), 4},
+                                      {ps(200), 0}}));
+}
+
+// Reads the filter as GTKWave does: the first word is the value as shown (decimal), the rest
+// of the line, without surrounding blanks, the text.
+std::map<std::uint64_t, std::string> read_filter(const fs::path& path) {
+  std::map<std::uint64_t, std::string> texts;
+  for (const std::string& line : lines_of(path)) {
+    const std::size_t space = line.find(' ');
+    const std::size_t text = line.find_first_not_of(' ', space);
+    if (space == std::string::npos || text == std::string::npos)
+      throw std::runtime_error("filter line without a text: '" + line + "'");
+    texts[std::stoull(line.substr(0, space))] = line.substr(text);
+  }
+  return texts;
+}
+
+TEST(TracerVcdText, FilterFileNamesEveryValue) {
+  const fs::path filter = run().dir / "small.firmware.phase.filter";
+  EXPECT_EQ(read_text(filter), "0 -\n1 boot\n2 layer 3 conv2d FF\n3 dma-1d\n4 dma 2d\n");
+  // What GTKWave shows at a few times: the VCD's value through the filter.
+  const Vcd vcd = parse_vcd(run().small.vcd);
+  const std::map<std::uint64_t, std::string> texts = read_filter(filter);
+  const std::vector<std::pair<double, std::string>> shown = {
+      {9.999, "-"},   {10, "boot"},    {39.999, "boot"},   {40, "layer 3 conv2d FF"},
+      {65, "layer 3 conv2d FF"},       {90, "dma-1d"},     {119.999, "dma-1d"},
+      {120, "layer 3 conv2d FF"},      {170, "dma 2d"},    {200, "-"},  {300, "-"}};
+  for (const auto& [ns, text] : shown) EXPECT_EQ(texts.at(vcd.at(kPhase, ps(ns))), text) << ns;
+}
+
+TEST(TracerVcdText, SaveFileShowsThePhaseFirstThroughItsFilter) {
+  const std::string gtkw = read_text(run().small.gtkw);
+  const std::string filter = fs::absolute(run().dir / "small.firmware.phase.filter").string();
+  // The first group is the firmware's; filters 1-3 are the bus codes, 4 dma.state's.
+  const std::string group = "@800200\n-firmware\n@2024\n^5 " + filter +
+                            "\n+{phase} satvp.firmware.phase[31:0]\n@1000200\n-firmware\n";
+  EXPECT_NE(gtkw.find(group), std::string::npos) << gtkw;
+  EXPECT_EQ(gtkw.find("@800200\n"), gtkw.find(group));
+  EXPECT_NE(gtkw.find("[*]   firmware.phase: text; value N shows line \"N text\" of "
+                      "<trace>.firmware.phase.filter"),
+            std::string::npos);
+}
+
+// Phase lines are comments, their time in the start column, written in the order reported
+// and only when the text changes.
+TEST(TracerVcdText, LogHasALineWhenThePhaseChanges) {
+  const std::vector<std::string> lines = lines_of(run().small.log);
+  const std::vector<std::string> expected = {
+      "# start ns  initiator -> target  R|W|-  address  length  response  duration ns",
+      "#     10.000 ns  firmware.phase  boot",
+      "#     40.000 ns  firmware.phase  layer 3 conv2d FF",
+      "      15.000 ns  cpu -> ddr  R  0x0000000080000000  4  OK  20.000 ns",
+      "      45.000 ns  cpu -> sat  W  0x0000000040000010  4  OK  0.000 ns",
+      "     100.000 ns  cpu -> unmapped  R  0x00000000dead0000  4  ADDRESS_ERROR  30.000 ns",
+      "      50.000 ns  dma -> ddr  W  0x0000000080001000  64  OK  30.000 ns",
+      "#     90.000 ns  firmware.phase  dma-1d",
+      "      80.000 ns  dma -> sat  R  0x0000000040000000  4  COMMAND_ERROR  15.000 ns",
+      "#    120.000 ns  firmware.phase  layer 3 conv2d FF",
+      "#    170.000 ns  firmware.phase  dma 2d",
+      "#    200.000 ns  firmware.phase  -",
+  };
+  EXPECT_EQ(lines, expected);
+}
+
+// Declared once the VCD header is out, a text signal cannot join the VCD but still reaches the
+// log.
+TEST(TracerVcdText, TextSignalDeclaredLateStillLogs) {
+  const fs::path dir = run().dir;
+  Tracer tracer({(dir / "text_late.vcd").string(), (dir / "text_late.log").string()});
+  const Tracer::Signal counter = tracer.declare("gen", "counter", 16);
+  const sc_time base = sc_time_stamp();
+  // Enough changes to make the tracer flush, which writes the header.
+  for (int i = 0; i < (1 << 16); ++i) tracer.change(counter, base + sc_time(i, SC_NS), i % 2);
+  const int warnings = sc_report_handler::get_count(SC_WARNING);
+  const Tracer::TextSignal phase = tracer.declare_text("firmware", "phase");
+  EXPECT_EQ(sc_report_handler::get_count(SC_WARNING), warnings + 1);
+  ASSERT_TRUE(phase.valid());
+  tracer.change_text(phase, base, "late");
+  tracer.close();
+  EXPECT_TRUE(tracer.failures().empty());
+  EXPECT_EQ(parse_vcd(dir / "text_late.vcd").vars.count(kPhase), 0u);
+  EXPECT_FALSE(fs::exists(dir / "text_late.firmware.phase.filter"));
+  EXPECT_EQ(fields_of(lines_of(dir / "text_late.log").back()).back(), "late");
+}
+
+TEST(TracerVcdText, TextSignalWithoutVcdStillLogs) {
+  const fs::path log = run().dir / "text_log_only.log";
+  {
+    Tracer tracer({"", log.string()});
+    const Tracer::TextSignal phase = tracer.declare_text("firmware", "phase");
+    ASSERT_TRUE(phase.valid());
+    const sc_time base = sc_time_stamp();
+    tracer.change_text(phase, base + sc_time(1, SC_NS), "a b");
+    tracer.change_text(phase, base + sc_time(2, SC_NS), "a b");
+    tracer.change_text(phase, base + sc_time(3, SC_NS), "c");
+  }
+  const std::vector<std::string> lines = lines_of(log);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(fields_of(lines[1]), (std::vector<std::string>{"#", fields_of(lines[1])[1], "ns",
+                                                           "firmware.phase", "a", "b"}));
+  EXPECT_EQ(fields_of(lines[2]).back(), "c");
+  EXPECT_EQ(std::stod(fields_of(lines[2])[1]) - std::stod(fields_of(lines[1])[1]), 2.0);
 }
 
 // ---- Tests: the bulk trace, flushed while the simulation ran ------------------------------------
@@ -594,6 +746,7 @@ void feed(Tracer& tracer) {
   tracer.declare_targets({"ddr"});
   const unsigned cpu = tracer.declare_initiator("cpu");
   const Tracer::Signal irq = tracer.declare("irq", "line", 1);
+  const Tracer::TextSignal phase = tracer.declare_text("firmware", "phase");
   const sc_time base = sc_time_stamp();
   for (int i = 0; i < 1000; ++i) {
     Transaction t{cpu,
@@ -607,6 +760,7 @@ void feed(Tracer& tracer) {
                   {}};
     report(tracer, t);
     tracer.change(irq, base + sc_time(7.0 * i, SC_NS), static_cast<std::uint64_t>(i % 2));
+    if (i % 100 == 0) tracer.change_text(phase, base + sc_time(7.0 * i, SC_NS), "layer " + std::to_string(i % 300));
   }
 }
 
@@ -618,6 +772,7 @@ TEST(TracerVcd, SameEventsGiveByteIdenticalFiles) {
   }
   EXPECT_EQ(read_text(dir / "same_a.vcd"), read_text(dir / "same_b.vcd"));
   EXPECT_EQ(read_text(dir / "same_a.log"), read_text(dir / "same_b.log"));
+  EXPECT_EQ(read_text(dir / "same_a.firmware.phase.filter"), read_text(dir / "same_b.firmware.phase.filter"));
   EXPECT_TRUE(strictly_increasing(parse_vcd(dir / "same_a.vcd").times));
 }
 
@@ -628,6 +783,7 @@ TEST(TracerVcd, DisabledTracerOnlyCounts) {
   feed(tracer);
   EXPECT_EQ(tracer.transactions(), 1000u);
   EXPECT_FALSE(tracer.declare("irq", "other", 1).valid());
+  EXPECT_FALSE(tracer.declare_text("firmware", "other").valid());
   tracer.close();
   tracer.close();
 }

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <limits>
 
+#include "cestvp/portable_math.h"
 #include "cestvp/sat_reference.h"
 
 namespace cestvp::fw::host {
@@ -327,7 +328,7 @@ void layernorm_backward(const float* x, const float* dy, std::size_t rows, std::
 void gelu_forward(const float* x, float* y, std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
     const float t = x[i] * kInvSqrt2;
-    const float a = 1.0f + std::erf(t);
+    const float a = 1.0f + erf_f32(t);
     const float b = 0.5f * x[i];
     y[i] = b * a;
   }
@@ -336,7 +337,7 @@ void gelu_forward(const float* x, float* y, std::size_t count) {
 void gelu_backward(const float* x, const float* dy, float* dx, std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
     const float u = x[i] * kInvSqrt2;
-    const float s = 1.0f + std::erf(u);
+    const float s = 1.0f + erf_f32(u);
     const float cdf = 0.5f * s;
     float q = -0.5f * x[i];
     q = q * x[i];
