@@ -32,7 +32,7 @@
 //
 // Log line: "<start> ns  <initiator> -> <target|unmapped>  R|W|-  0x<address, 16 hex digits>
 // <length>  <OK|ADDRESS_ERROR|...>  <duration> ns", times in ns with 3 decimals. A text
-// signal's change is a comment line "#<time> ns  <scope>.<name>  <text>", its time in the
+// signal's change is a comment line "# <time> ns  <scope>.<name>  <text>", its time in the
 // start column, written when the text differs from the one logged before for that signal.
 #pragma once
 #include <cstdint>

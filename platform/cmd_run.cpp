@@ -22,6 +22,7 @@
 #include "config.h"
 #include "elf_loader.h"
 #include "report.h"
+#include "rv64_cpu.h"
 #include "run_dir.h"
 #include "run_output.h"
 #include "stop_signals.h"
@@ -114,6 +115,18 @@ std::pair<std::string, std::uint16_t> gdb_endpoint(const std::string& text) {
       std::stoul(port) > 65535)
     throw UserError("--gdb " + text + ": '" + port + "' is not a port number (0-65535)" + expected);
   return {address, static_cast<std::uint16_t>(std::stoul(port))};
+}
+
+// The firmware's host buffers must fit the RV64 core's heap, or the program would stop on a
+// failed allocation deep into the run.
+void check_guest_heap(std::uint64_t need, const PlatformConfig& config, const GuestImage& elf) {
+  const AddressRange& ram = config.region("host_ram");
+  const std::uint64_t heap = Rv64Cpu::heap({"host_ram", ram.base, ram.size}, elf).size;
+  if (need > heap)
+    throw UserError(config.source + ": address_map.host_ram.size: the firmware's host buffers for this workload need "
+                    "about " + format_size(need) + ", but the RV64 core's heap is " + format_size(heap) + " (host RAM " +
+                    format_size(ram.size) + " less the firmware, boot block and stack); expected a host_ram of at least " +
+                    format_size(ram.size - heap + need) + ", or --cpu native");
 }
 
 // Applies --cpu, and for the RV64 core loads and places the firmware ELF and opens the GDB port,
@@ -367,6 +380,7 @@ ReportInputs report_inputs(const VirtualPlatform& vp, const PlatformConfig& conf
   in.name = workload.name, in.mode = mode;
   in.simulated_seconds = stats.simulated.to_seconds();
   in.wall_seconds = stats.wall_seconds, in.load_seconds = load_seconds, in.peak_rss_mib = peak_rss_mib();
+  in.guest_instructions = stats.guest_instructions, in.guest_seconds = stats.guest_seconds;
   return in;
 }
 
@@ -381,6 +395,7 @@ int run_training_workload(const RunArgs& args, const PlatformConfig& config, con
   const auto load_start = std::chrono::steady_clock::now();
   const TrainingImage image = build_training_image(train, boot);
   const fw::model::Header& h = image.header;
+  if (host.elf) check_guest_heap(estimate_host_memory(image, train, boot).firmware, config, *host.elf);
 
   VpOptions options = vp_options(args, mode, signals);
   host.apply(options);

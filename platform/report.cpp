@@ -118,7 +118,10 @@ Report make_report(const ReportInputs& in) {
   r.energy.ddr_j = static_cast<double>(r.ddr_read + r.ddr_written) * e.ddr_byte_j;
   r.energy.static_j = r.simulated_seconds * e.static_w;
 
+  r.host_cpu = {config.host.cpu == PlatformConfig::Host::Cpu::rv64, config.host.cpi, config.clocks.host_hz,
+                in.guest_instructions};
   r.wall_seconds = in.wall_seconds, r.load_seconds = in.load_seconds, r.peak_rss_mib = in.peak_rss_mib;
+  r.guest_seconds = in.guest_seconds;
   return r;
 }
 
@@ -155,6 +158,10 @@ std::string report_table(const Report& r) {
   const double host = r.total.host_cycles, accelerator = std::max(0.0, r.total.cycles - host);
   s << "  accelerator / host  " << duration(r.seconds(accelerator)) << " / " << duration(r.seconds(host))
     << " (the firmware's time on the SAT and DMA, and on host work)\n";
+  if (r.host_cpu.rv64)
+    s << "  RV64 core           " << r.host_cpu.instructions << " instructions = " << duration(r.host_cpu.seconds())
+      << " at CPI " << r.host_cpu.cpi << " and " << fixed(r.host_cpu.clock_hz / 1e6, 0) << " MHz (host time measured by "
+      << "instructions); " << fixed(r.guest_mips(), 1) << " guest MIPS\n";
   s << "  throughput          " << fixed(r.gops(r.total.macs(), total), 2) << " GOPS executed, "
     << fixed(r.gops(r.total.dense_macs(), total), 2) << " GOPS dense-equivalent (1 MAC = 2 operations, over the run)\n";
   const double seconds = r.simulated_seconds;
@@ -250,6 +257,13 @@ std::string report_json(const Report& r) {
     << ", \"utilisation\": " << json_number(ratio(r.total.host_cycles, total)) << "}\n  },\n"
     << "  \"accelerator_seconds\": " << json_number(r.seconds(std::max(0.0, r.total.cycles - r.total.host_cycles))) << ",\n"
     << "  \"host_seconds\": " << json_number(r.seconds(r.total.host_cycles)) << ",\n"
+    << "  \"host_cpu\": {\"cpu\": " << json_string(r.host_cpu.rv64 ? "rv64" : "native")
+    << ", \"host_time\": " << json_string(r.host_cpu.rv64 ? "instructions" : "cost table");
+  if (r.host_cpu.rv64)
+    s << ", \"cpi\": " << json_number(r.host_cpu.cpi) << ", \"clock_hz\": " << json_number(r.host_cpu.clock_hz)
+      << ", \"guest_instructions\": " << r.host_cpu.instructions
+      << ", \"instruction_seconds\": " << json_number(r.host_cpu.seconds());
+  s << "},\n"
     << "  \"operations\": {\"definition\": \"1 MAC = 2 operations; executed: MACs STCE ran (pad entries of "
        "compressed groups included); dense_equivalent: the same layer passes dense\", \"macs_executed\": "
     << r.total.macs() << ", \"macs_dense_equivalent\": " << r.total.dense_macs()
@@ -284,7 +298,8 @@ std::string report_json(const Report& r) {
   s << "\n  ],\n"
     << "  \"wall\": {\"seconds\": " << json_number(r.wall_seconds) << ", \"load_seconds\": " << json_number(r.load_seconds)
     << ", \"peak_rss_mib\": " << json_number(r.peak_rss_mib)
-    << ", \"sat_cycles_per_second\": " << json_number(ratio(total, r.wall_seconds)) << "}\n"
+    << ", \"sat_cycles_per_second\": " << json_number(ratio(total, r.wall_seconds))
+    << ", \"guest_mips\": " << (r.host_cpu.rv64 ? json_number(r.guest_mips()) : "null") << "}\n"
     << "}\n";
   return s.str();
 }

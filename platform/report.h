@@ -37,8 +37,10 @@ struct ReportInputs {
   std::string stopped_by;  // why the run ended before the firmware did ("SIGINT", "watchdog: ..."), else ""
   std::vector<OutputFailure> output_failures;  // outputs written before the report that failed
   double simulated_seconds = 0;
+  std::uint64_t guest_instructions = 0;  // RV64 core: instructions executed
   // Wall-clock facts, kept apart in report.json: they differ from run to run.
   double wall_seconds = 0, load_seconds = 0, peak_rss_mib = 0;
+  double guest_seconds = 0;  // RV64 core: wall time the emulator ran
 };
 
 // One (layer, pass) or a sum of them, in SAT cycles unless named otherwise.
@@ -82,7 +84,17 @@ struct Report {
   } energy;
   bool counters_agree = false;  // the firmware's SAT counter reads sum to the SAT's own counts
 
+  // The host CPU: native (host time from the cost table) or rv64 (from instructions executed).
+  struct Host {
+    bool rv64 = false;
+    double cpi = 0, clock_hz = 0;
+    std::uint64_t instructions = 0;
+    double seconds() const { return clock_hz > 0 ? static_cast<double>(instructions) * cpi / clock_hz : 0; }
+  } host_cpu;
+
   double wall_seconds = 0, load_seconds = 0, peak_rss_mib = 0;
+  double guest_seconds = 0;
+  double guest_mips() const { return guest_seconds > 0 ? static_cast<double>(host_cpu.instructions) / guest_seconds / 1e6 : 0; }
 
   double seconds(double cycles) const { return cycles / clock_hz; }
   // Operations are 2 x MACs (a multiply and an add), per simulated second.

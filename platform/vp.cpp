@@ -170,6 +170,11 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, const VpOptions& 
     for (const std::string& name : bus.initiator_names()) tracer_->declare_initiator(name);
     tracer_->declare_targets(bus.target_names());
     bus.set_tracer(tracer_.get());
+    // The firmware's phase above the bus traffic, so that a person reads one against the other.
+    const Tracer::TextSignal phase = tracer_->declare_text("firmware", "phase");
+    cpu_->set_phase_listener([tracer = tracer_.get(), phase](const std::string& name, const sc_core::sc_time& at) {
+      tracer->change_text(phase, at, name);
+    });
     dma.set_tracer(tracer_.get());
     sat.set_tracer(tracer_.get());
     if (tracer_->vcd_enabled()) {

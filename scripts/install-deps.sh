@@ -10,13 +10,17 @@ packages=(
   # libraries
   libsystemc-dev        # SystemC 2.3.4 + TLM-2.0 (built for C++17)
   libyaml-cpp-dev       # platform, workload and register-map YAML
-  libboost-dev          # header-only helpers
+  libboost-dev          # Boost.Asio: the RV64 core's GDB server
   libcli11-dev          # satvp command line
   libimath-dev          # IEEE half (FP16) for the engines
   libopenblas-dev       # SGEMM for the STCE functional mode and its benchmark
   zlib1g-dev            # gzip-compressed IDX dataset files
   libjpeg62-turbo-dev   # JPEG images of image_folder datasets (Tiny ImageNet)
   libpng-dev            # PNG images of image_folder datasets
+  libunicorn-dev        # CPU emulation of the RV64 host core (host.cpu: rv64)
+  # the firmware ELF for the RV64 core: Debian's riscv64 cross toolchain with glibc and libstdc++
+  g++-riscv64-linux-gnu libstdc++-12-dev-riscv64-cross libc6-dev-riscv64-cross binutils-riscv64-linux-gnu
+  gdb-multiarch         # debugging the firmware ELF on the RV64 core (satvp run --gdb); its test drives it
   # data
   dataset-fashion-mnist # Fashion-MNIST IDX files for training on the platform
   # tests and benchmarks

@@ -177,14 +177,20 @@ void Rv64Cpu::boot() {
   }
   std::memcpy(ram_, &config_.boot, sizeof config_.boot);
   const std::uint64_t ram_end = config_.ram.base + config_.ram.size;
-  const std::uint64_t heap_start = (std::max(image.highest(), config_.ram.base + fw::kBootBlockBytes) + 4095) & ~4095ull;
-  linux_ = std::make_unique<GuestLinux>(GuestLinux::Memory{ram_, config_.ram.base, config_.ram.size}, heap_start,
-                                        ram_end - kStackBytes);
+  const Window h = heap(config_.ram, image);
+  linux_ = std::make_unique<GuestLinux>(GuestLinux::Memory{ram_, config_.ram.base, config_.ram.size}, h.base,
+                                        h.base + h.size);
   char block[24];
   std::snprintf(block, sizeof block, "0x%" PRIx64, config_.ram.base);
   set_reg(UC_RISCV_REG_SP, linux_->build_stack(ram_end, image, {"cestvp-fw", block}));
   set_reg(UC_RISCV_REG_PC, image.entry);
   set_reg(UC_RISCV_REG_MSTATUS, kMstatusFsInitial);
+}
+
+Rv64Cpu::Window Rv64Cpu::heap(const Window& ram, const GuestImage& image) {
+  const std::uint64_t start = (std::max(image.highest(), ram.base + fw::kBootBlockBytes) + 4095) & ~4095ull;
+  const std::uint64_t end = ram.base + ram.size - kStackBytes;
+  return {"heap", start, end > start ? end - start : 0};
 }
 
 std::uint64_t Rv64Cpu::reg(int id) const {

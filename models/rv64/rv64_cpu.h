@@ -58,6 +58,10 @@ class Rv64Cpu final : public HostCpu, private GdbTarget {
   ~Rv64Cpu() override;
   SC_HAS_PROCESS(Rv64Cpu);
 
+  // The heap the firmware's allocations come from: host RAM above the boot block and the ELF,
+  // below the stack.
+  static Window heap(const Window& ram, const GuestImage& image);
+
   bool computing() const override;
   std::uint64_t instructions() const { return instructions_; }
   // Wall time spent running guest code (not waiting in SystemC), for guest MIPS.
