@@ -311,9 +311,9 @@ TEST(PlatformConfig, EveryKeyIsRequiredAndNoOtherIsAllowed) {
     EXPECT_NE(load_error(path).find(": " + prefix + "bogus_key: unknown key"), std::string::npos)
         << load_error(path);
   }
-  // 10 sections with 3+1+4+1+5+1+7+2+6+4 keys; sat.array 2, sat.sram_port 3, sat.osre 2,
-  // sat.wuve 2; 7 regions x 2.
-  EXPECT_EQ(keys, 67);
+  // 11 sections with 3+1+4+1+5+1+9+2+2+6+4 keys; sat.array 2, sat.sram_port 3, sat.osre 2,
+  // sat.wuve 2; 9 regions x 2.
+  EXPECT_EQ(keys, 76);
 }
 
 // ---------------------------------------------------------------------- bad-file corpus
@@ -338,8 +338,8 @@ const BadFile kBadFiles[] = {
      "unknown key (did you mean 'sat'?); expected one of sat, peripheral, host"},
     {"unknown_section", "2:1", "clock",
      "unknown key (did you mean 'clocks'?); expected one of clocks, bus, ddr, dma, sat, tlm, "
-     "address_map, interrupts, host_cost, energy"},
-    {"unknown_region", "16:3", "address_map.uart",
+     "address_map, interrupts, host, host_cost, energy"},
+    {"unknown_region", "18:3", "address_map.uart",
      "unknown key; expected one of ddr, sat_regs, sat_sram_a, sat_sram_b, sat_sram_c, dma, irqc, host_ram, host_local"},
     {"wrong_type_string", "4:17", "ddr.channels",
      "'four' is not an integer; expected an integer from 1 to 64"},
@@ -382,8 +382,8 @@ const BadFile kBadFiles[] = {
      "8 is listed twice (also as sat.nm_m[0] at line 6); expected distinct group sizes"},
     {"burst_not_multiple_of_4", "5:14", "dma.burst",
      "1022 B is not a multiple of 4 B; expected a multiple of 4 B"},
-    {"duplicate_interrupt", "16:27", "interrupts.sat",
-     "interrupt line 0 is also used by interrupts.dma at line 16; expected distinct interrupt "
+    {"duplicate_interrupt", "18:27", "interrupts.sat",
+     "interrupt line 0 is also used by interrupts.dma at line 18; expected distinct interrupt "
      "lines"},
     // Absurd clocks, bandwidths and times.
     {"clock_zero", "2:15", "clocks.sat",
@@ -416,8 +416,8 @@ const BadFile kBadFiles[] = {
      "'5000' is out of range; expected an integer from 0 to 1000"},
     {"sram_size_zero", "11:42", "address_map.sat_sram_a.size",
      "'0 B' is out of range; expected a whole size from 1 KiB to 256 MiB" SIZE_UNITS},
-    {"interrupt_out_of_range", "16:27", "interrupts.sat", "'32' is out of range; expected an integer from 0 to 31"},
-    {"energy_negative", "18:15", "energy.mac",
+    {"interrupt_out_of_range", "18:27", "interrupts.sat", "'32' is out of range; expected an integer from 0 to 31"},
+    {"energy_negative", "21:15", "energy.mac",
      "'-20 pJ' is negative; expected an energy from 0 J to 1 uJ with a unit (fJ, pJ, nJ, uJ, mJ, J)"},
     // Unsupported M: M = 0, M above 32, none at all.
     {"nm_m_zero", "6:43", "sat.nm_m[0]", "'0' is out of range; expected an integer from 2 to 32"},
@@ -434,7 +434,7 @@ const BadFile kBadFiles[] = {
     {"nm_m_not_a_list", "6:42", "sat.nm_m", "found '8'; expected a list"},
     {"clocks_is_a_list", "2:9", "clocks", "found a list; expected a mapping"},
     {"base_not_an_integer", "14:15", "address_map.dma.base", "'0x40100000zz' is not an integer; expected an integer"},
-    {"host_cost_not_a_number", "17:57", "host_cost.softmax",
+    {"host_cost_not_a_number", "20:57", "host_cost.softmax",
      "'fast' is not a number; expected a number from 0 to 1e+06"},
     {"misspelt_nested_key", "4:7", "ddr.chanels",
      "unknown key (did you mean 'channels'?); expected one of channels, channel_bandwidth, latency, interleave"},
@@ -459,7 +459,7 @@ const BadFile kBadFiles[] = {
     // a second document, a number with an exponent (a number with a unit).
     {"control_character_in_comment", "5:24", "dma",
      "control character \\x1b in the text; expected printable text (YAML allows tab, line feed and carriage return)"},
-    {"second_document", "19:1", "",
+    {"second_document", "22:1", "",
      "a second YAML document starts here; expected one document per file (a satvp file is one mapping)"},
     {"latency_with_exponent", "4:59", "ddr.latency", "'1e30 s' is out of range; expected a time from 0 s to 1 ms" TIME_UNITS},
 };
@@ -569,7 +569,9 @@ TEST(PlatformConfig, ResolvedDumpOfTheDefaultPlatform) {
             "interrupts:\n"
             "  dma: 0\n"
             "  sat: 1\n"
-            "host: {cpu: rv64, cpi: 1.5}\n"
+            "host:\n"
+            "  cpu: native\n"
+            "  cpi: 1\n"
             "host_cost: {input: 4, elementwise: 1, pool: 1, softmax: 20, reduce: 1, nm_decode: 4}\n"
             "energy: {mac: 20 pJ, sram_byte: 2.5 pJ, ddr_byte: 160 pJ, static: 3 W}\n");
 }

@@ -174,7 +174,9 @@ class Client {
     boost::system::error_code result = boost::asio::error::would_block;
     socket_.async_connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port),
                           [&](const boost::system::error_code& ec) { result = ec; });
-    return run_until_done(result) && !result;
+    if (!run_until_done(result) || result) return false;
+    socket_.set_option(tcp::no_delay(true), result);  // an ack and the next packet go out at once
+    return true;
   }
   void close() {
     boost::system::error_code ignored;
@@ -592,7 +594,8 @@ TEST(GdbTargetXml, AgreesWithTheRegisterLayout) {
   EXPECT_EQ(regs[32].first, "pc");
   EXPECT_EQ(regs[33].first, "ft0");
   EXPECT_EQ(regs[64].first, "ft11");
-  const std::pair<std::string, std::pair<int, int>> csrs[] = {{"fflags", {32, 66}}, {"frm", {32, 67}}, {"fcsr", {32, 68}}};
+  const std::pair<std::string, std::pair<int, int>> csrs[] = {
+      {"fflags", {32, 66}}, {"frm", {32, 67}}, {"fcsr", {32, 68}}};
   for (int i = 0; i < 3; ++i) EXPECT_EQ(regs[65 + i], csrs[i]);
 }
 

@@ -89,7 +89,7 @@ std::string read_text(const fs::path& path) {
 
 TEST(RegmapTables, EveryRegisterMatchesTheYaml) {
   const std::map<std::string, const BlockSpec*> tables{
-      {"dma", &regmap::dma}, {"irqc", &regmap::irqc}, {"sat", &regmap::sat}};
+      {"dma", &regmap::dma}, {"irqc", &regmap::irqc}, {"sat", &regmap::sat}, {"host_local", &regmap::host_local}};
   ASSERT_EQ(spec()["blocks"].size(), tables.size());
   for (const YAML::Node& block : spec()["blocks"]) {
     const BlockSpec& table = *tables.at(block["name"].as<std::string>());

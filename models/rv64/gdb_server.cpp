@@ -401,7 +401,8 @@ std::optional<std::string> GdbServer::receive_packet() {
     }
     char hi = 0, lo = 0;
     if (!next_byte(hi) || !next_byte(lo)) return std::nullopt;
-    const bool intact = hex_digit(hi) >= 0 && hex_digit(lo) >= 0 && (hex_digit(hi) << 4 | hex_digit(lo)) == checksum(raw);
+    const int sent = hex_digit(hi) < 0 || hex_digit(lo) < 0 ? -1 : hex_digit(hi) << 4 | hex_digit(lo);
+    const bool intact = sent == checksum(raw);
     if (!no_ack_ && !send_raw(intact ? "+" : "-")) return std::nullopt;
     if (intact) return unescape(raw);
   }
@@ -448,10 +449,13 @@ std::optional<GdbServer::Resume> GdbServer::handle(const std::string& packet, Gd
     case 'z': reply = breakpoint(args, false, target); break;
     case 'c': return resume(args, Resume::cont, target);
     case 's': return resume(args, Resume::step, target);
-    case 'C':  // continue/step with a signal: the core has no signals to deliver, so only the address counts
+    // Continue/step with a signal (GDB passes on SIGSEGV after a fault stop): the core has no
+    // signals to deliver, so only the address counts.
+    case 'C':
     case 'S': {
       const std::size_t semicolon = args.find(';');
-      const std::string_view address = semicolon == std::string_view::npos ? std::string_view{} : args.substr(semicolon + 1);
+      const std::string_view address =
+          semicolon == std::string_view::npos ? std::string_view{} : args.substr(semicolon + 1);
       return resume(address, p[0] == 'C' ? Resume::cont : Resume::step, target);
     }
     case 'D':

@@ -12,7 +12,7 @@
 //     case Resume::detach: run on without the debugger
 //     case Resume::kill: end the simulation
 //   }
-//   gdb.report_exit(code);                        // the guest ended while GDB waited
+//   gdb.report_exit(code);  // the guest ended while GDB waited (or serve() an exited stop)
 //
 // While the stub serves, simulated time does not move: serve() blocks the core's thread.
 // Every member is called from that one thread; the class is not thread-safe.
@@ -20,6 +20,8 @@
 // Protocol subset: all-stop, one thread, no extended mode, no run-length encoding in replies.
 // Software breakpoints only (Z0/z0); the server remembers the ones GDB set and removes them
 // from the target if the connection ends without GDB removing them (lost connection, kill).
+// GDB 13 single-steps RISC-V in software: `stepi` arrives as a Z0 at the next pc and a `c`, so
+// breakpoints inserted while halted must take effect at once (for unicorn: flush the block).
 #pragma once
 #include <cstddef>
 #include <cstdint>
