@@ -57,6 +57,8 @@ void HostCpu::firmware_log(fw::LogLevel level, const std::string& message, const
      << level_name(level) << ": " << message << '\n';
 }
 
+void HostCpu::flush_log() const { (params_.log ? *params_.log : std::cout).flush(); }
+
 void HostCpu::firmware_phase(const std::string& name, const sc_core::sc_time& now) {
   ++progress_;
   step_ = name;

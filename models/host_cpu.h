@@ -80,6 +80,7 @@ class HostCpu : public sc_core::sc_module {
   // The firmware's services that do not touch hardware, at simulated time `now`.
   void firmware_log(fw::LogLevel level, const std::string& message, const sc_core::sc_time& now) const;
   void firmware_phase(const std::string& name, const sc_core::sc_time& now);
+  void flush_log() const;  // before the simulator blocks on something outside it
   void firmware_finished(int exit_code);
 
   Params params_;

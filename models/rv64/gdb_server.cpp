@@ -1,6 +1,7 @@
 #include "rv64/gdb_server.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cassert>
 #include <utility>
 #include <vector>
@@ -274,14 +275,26 @@ std::string GdbServer::endpoint() const {
   return (ip.is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(port_);
 }
 
-void GdbServer::accept() {
+bool GdbServer::accept(const std::function<bool()>& give_up) {
   disconnect();
-  boost::system::error_code ec;
-  do io_->acceptor.accept(io_->socket, ec);
-  while (ec == boost::asio::error::interrupted);  // a signal (profiling timer, SIGCHLD) is no reason to fail
+  // Asynchronously, looking up every 100 ms: a blocking accept() would outlast a Ctrl-C to
+  // satvp (the kernel restarts it after the signal handler).
+  boost::system::error_code ec = boost::asio::error::would_block;
+  io_->acceptor.async_accept(io_->socket, [&ec](const boost::system::error_code& result) { ec = result; });
+  io_->context.restart();
+  while (ec == boost::asio::error::would_block) {
+    io_->context.run_for(std::chrono::milliseconds(100));
+    if (ec == boost::asio::error::would_block && give_up && give_up()) {
+      io_->acceptor.cancel();
+      io_->context.run();  // the handler runs with operation_aborted
+      io_->socket.close(ec);
+      return false;
+    }
+  }
   if (ec) throw Error("GDB server on " + endpoint() + ": accepting a connection failed: " + ec.message());
   // Every exchange is a small request and a small reply: do not let Nagle delay them.
   io_->socket.set_option(tcp::no_delay(true), ec);
+  return true;
 }
 
 bool GdbServer::connected() const { return io_->socket.is_open(); }

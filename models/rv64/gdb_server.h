@@ -25,6 +25,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -84,8 +85,9 @@ class GdbServer {
 
   std::uint16_t port() const;    // the port actually bound
   std::string endpoint() const;  // "127.0.0.1:1234" ("[::1]:1234" for IPv6)
-  // Blocks until GDB connects. A connection still open is closed first.
-  void accept();
+  // Blocks until GDB connects (true) or give_up(), asked every 100 ms, says to stop waiting
+  // (false). A connection still open is closed first.
+  bool accept(const std::function<bool()>& give_up = {});
   bool connected() const;
 
   // Sends the stop reply for `stop` if GDB is waiting for one (it resumed the target last

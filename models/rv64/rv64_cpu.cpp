@@ -213,7 +213,8 @@ void Rv64Cpu::run() {
                  "halted at the entry point; waiting for GDB on " + config_.gdb->endpoint() + " (target remote " +
                      config_.gdb->endpoint() + ")",
                  sc_core::sc_time_stamp());
-    config_.gdb->accept();
+    flush_log();
+    if (!config_.gdb->accept([this] { return stop_requested(); })) stop_for_good();
   }
   for (;;) {
     bool step = false;
@@ -658,14 +659,20 @@ bool Rv64Cpu::remove_breakpoint(std::uint64_t addr) {
   return true;
 }
 
-// The emulator's exits are the breakpoints (but `except`); translated code embeds them, so it
-// is dropped. Only ever called between runs: flushing from inside a hook crashes unicorn 2.0.1.
+// The emulator's exits are the breakpoints (but `except`). Translated code embeds them, so the
+// blocks at every address that changed are dropped (a full flush would touch all of unicorn's
+// 1 GiB code buffer). Only ever called between runs: unicorn 2.0.1 crashes when its cache is
+// changed from inside a hook.
 void Rv64Cpu::apply_breakpoints(std::uint64_t except) {
-  std::vector<std::uint64_t> exits;
-  for (const std::uint64_t addr : breakpoints_)
-    if (addr != except) exits.push_back(addr);
-  uc_ctl_set_exits(uc_, exits.data(), exits.size());
-  uc_ctl_flush_tlb(uc_);
+  std::set<std::uint64_t> exits = breakpoints_;
+  exits.erase(except);
+  if (exits == exits_) return;
+  for (const std::set<std::uint64_t>* changed : {&exits, &exits_})
+    for (const std::uint64_t addr : *changed)
+      if (!exits.count(addr) || !exits_.count(addr)) uc_ctl_remove_cache(uc_, addr, addr + 2);
+  exits_ = exits;
+  std::vector<std::uint64_t> list(exits.begin(), exits.end());
+  uc_ctl_set_exits(uc_, list.data(), list.size());
 }
 
 }  // namespace cestvp

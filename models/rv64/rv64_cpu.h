@@ -157,7 +157,8 @@ class Rv64Cpu final : public HostCpu, private GdbTarget {
   Stop stop_ = Stop::none;
   int exit_status_ = 0;
   GdbStop fault_stop_;
-  std::set<std::uint64_t> breakpoints_;
+  std::set<std::uint64_t> breakpoints_;  // GDB's
+  std::set<std::uint64_t> exits_;        // the emulator's: the breakpoints in effect
   std::uint64_t next_gdb_poll_ = 0;
 };
 
