@@ -15,5 +15,6 @@ set(CESTVP_FIRMWARE_SOURCES
   src/portable_math.cpp
   src/descriptor.cpp
   src/train_runtime.cpp
+  src/host_cost_probe.cpp
   src/program.cpp
 )

@@ -35,6 +35,8 @@ class HostCpu : public sc_core::sc_module {
   sc_core::sc_in<bool> irq;
 
   bool finished() const { return finished_; }
+  // The person debugging the firmware ended the run (GDB's kill).
+  bool killed_by_debugger() const { return killed_by_debugger_; }
   int exit_code() const { return exit_code_; }
   // Register (32-bit) transactions issued and block bytes moved.
   std::uint64_t mmio_transactions() const { return mmio_; }
@@ -84,6 +86,7 @@ class HostCpu : public sc_core::sc_module {
   void firmware_finished(int exit_code);
 
   Params params_;
+  bool killed_by_debugger_ = false;
   std::uint64_t mmio_ = 0;
   std::uint64_t block_bytes_ = 0;
   std::uint64_t progress_ = 0;

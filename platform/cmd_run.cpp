@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "cli.h"
 #include "config.h"
 #include "elf_loader.h"
+#include "host_setup.h"
 #include "report.h"
 #include "rv64_cpu.h"
 #include "run_dir.h"
@@ -90,33 +92,6 @@ fw::ProgramCall program_for(const Workload& workload, fw::SatMode mode) {
   return call;
 }
 
-// What the RV64 core needs beyond the platform: the firmware ELF and, to debug it, a GDB server.
-struct HostSetup {
-  std::optional<GuestImage> elf;
-  std::unique_ptr<GdbServer> gdb;
-
-  void apply(VpOptions& options) const {
-    options.firmware_elf = elf ? &*elf : nullptr;
-    options.gdb = gdb.get();
-  }
-};
-
-// --gdb PORT or ADDRESS:PORT (an IPv6 address in brackets); loopback unless an address is given.
-std::pair<std::string, std::uint16_t> gdb_endpoint(const std::string& text) {
-  const std::string expected = "; expected PORT or ADDRESS:PORT, e.g. --gdb 1234 or --gdb 0.0.0.0:1234";
-  std::string address = "127.0.0.1", port = text;
-  if (const auto colon = text.rfind(':'); colon != std::string::npos) {
-    address = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
-    if (address.empty()) throw UserError("--gdb " + text + ": the address is empty" + expected);
-  }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535)
-    throw UserError("--gdb " + text + ": '" + port + "' is not a port number (0-65535)" + expected);
-  return {address, static_cast<std::uint16_t>(std::stoul(port))};
-}
-
 // The firmware's host buffers must fit the RV64 core's heap, or the program would stop on a
 // failed allocation deep into the run.
 void check_guest_heap(std::uint64_t need, const PlatformConfig& config, const GuestImage& elf) {
@@ -127,38 +102,6 @@ void check_guest_heap(std::uint64_t need, const PlatformConfig& config, const Gu
                     "about " + format_size(need) + ", but the RV64 core's heap is " + format_size(heap) + " (host RAM " +
                     format_size(ram.size) + " less the firmware, boot block and stack); expected a host_ram of at least " +
                     format_size(ram.size - heap + need) + ", or --cpu native");
-}
-
-// Applies --cpu, and for the RV64 core loads and places the firmware ELF and opens the GDB port,
-// all before anything runs.
-HostSetup prepare_host(const RunArgs& args, PlatformConfig& config, const std::string& mode) {
-  if (!args.cpu.empty()) config.host.cpu = *parse_host_cpu(args.cpu);
-  HostSetup setup;
-  const bool rv64 = config.host.cpu == PlatformConfig::Host::Cpu::rv64;
-  if (!rv64) {
-    if (!args.gdb.empty())
-      throw UserError("--gdb " + args.gdb + ": GDB debugs the firmware ELF on the RV64 core; expected --cpu rv64 "
-                      "(or host.cpu: rv64 in the platform YAML)");
-    return setup;
-  }
-  if (mode == "timing")
-    throw UserError("--mode timing: a timing run skips the firmware's host work, but the RV64 core times the host by "
-                    "the instructions it executes; expected --cpu native for timing runs (its host cost table "
-                    "can be measured on the RV64 core: satvp host-costs)");
-  setup.elf = load_guest_elf(args.firmware);
-  std::vector<AddressRange> others;
-  for (const AddressRange& r : config.address_map)
-    if (r.name != "host_ram") others.push_back(r);
-  check_guest_placement(*setup.elf, config.region("host_ram"), others);
-  if (!args.gdb.empty()) {
-    const auto [address, port] = gdb_endpoint(args.gdb);
-    try {
-      setup.gdb = std::make_unique<GdbServer>(address, port);
-    } catch (const GdbServer::Error& e) {
-      throw UserError("--gdb " + args.gdb + ": " + e.what());
-    }
-  }
-  return setup;
 }
 
 double peak_rss_mib() {
@@ -213,11 +156,14 @@ struct RunEnd {
   const OutputFailures& outputs;
   bool stop_on_fault;  // --stop-on-fault: the first fault, even one provoked on purpose, ends the run
 
-  bool hung() const { return !stats.firmware_finished && !signal && stats.watchdog != Watchdog::Verdict::time_limit; }
+  bool hung() const {
+    return !stats.firmware_finished && !signal && !stats.killed_by_debugger && stats.watchdog != Watchdog::Verdict::time_limit;
+  }
   // A fault the firmware did not provoke on purpose (or --stop-on-fault's) can explain the end.
   bool fault_explains() const { return stats.unexpected_faults || (stop_on_fault && hung() && stats.faults); }
   int exit_code() const {
     if (signal) return 128 + signal;
+    if (stats.killed_by_debugger) return 128 + SIGINT;  // stopped by the person at the debugger, as by Ctrl-C
     if (!outputs.list().empty()) return kExitSimulatorError;
     if (stats.watchdog == Watchdog::Verdict::time_limit) return kExitTimeLimit;
     if ((failed || hung()) && fault_explains()) return kExitHardwareFault;
@@ -227,6 +173,7 @@ struct RunEnd {
   // For a partial report; "" when the firmware ended the run.
   std::string stopped_by() const {
     if (signal) return signal_name(signal);
+    if (stats.killed_by_debugger) return "GDB (kill)";
     if (stats.firmware_finished) return "";
     if (stats.watchdog == Watchdog::Verdict::none) return fault_explains() ? "hardware fault" : "nothing left to simulate";
     return std::string("watchdog: ") + to_string(stats.watchdog);
@@ -249,9 +196,9 @@ void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& option
   const RunStats& s = end.stats;
   const double at_us = s.simulated.to_seconds() * 1e6;
   char headline[512];
-  if (end.signal) {
+  if (end.signal || s.killed_by_debugger) {
     std::snprintf(headline, sizeof headline, "stopped by %s at %.3f us simulated; the outputs are partial",
-                  signal_name(end.signal), at_us);
+                  end.signal ? signal_name(end.signal) : "GDB (kill)", at_us);
   } else if (s.watchdog == Watchdog::Verdict::time_limit) {
     std::snprintf(headline, sizeof headline, "watchdog: the simulated-time limit of %s was reached (--max-sim-time)",
                   display_quantity(Quantity::time, options.time_limit.to_seconds()).c_str());
@@ -471,7 +418,7 @@ int run_workload(const RunArgs& args) {
                  {"--timeline", args.timeline}},
                 dir, kRunDirFiles);
 
-  const HostSetup host = prepare_host(args, config, mode);
+  const HostSetup host = prepare_host({args.cpu, args.firmware, args.gdb}, config, mode);
   write_text_atomically(dir / "platform.yaml", to_yaml(config));
   write_text_atomically(dir / "workload.yaml", to_yaml(workload));
   const StopSignals signals;

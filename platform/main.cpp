@@ -2,7 +2,8 @@
 // platform, run, report. `satvp run` runs a workload's firmware program; `satvp job` runs one
 // engine job through the firmware's driver and reports its cycles and counters; `satvp compare`
 // and `satvp sweep` run a training workload several times, each run a child `satvp run`, and
-// exit 1 when any run failed. Exit codes: ExitCode in cmd_run.h (docs/reliability.md).
+// exit 1 when any run failed; `satvp host-costs` measures the firmware's host work per element on
+// a host core. Exit codes: ExitCode in cmd_run.h (docs/reliability.md).
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -14,6 +15,7 @@
 
 #include "cli.h"
 #include "cmd_compare.h"
+#include "cmd_host_costs.h"
 #include "cmd_job.h"
 #include "cmd_run.h"
 #include "cmd_sweep.h"
@@ -50,6 +52,13 @@ int sc_main(int argc, char* argv[]) {
       "(--platform-param), in parallel, and collect the reports into sweep.csv; or write the runs for Slurm or GNU "
       "parallel (--emit) and collect them later (--collect)");
   add_sweep_options(*sweep_cmd, sweep_args);
+  HostCostsArgs host_costs_args;
+  CLI::App* host_costs_cmd = app.add_subcommand(
+      "host-costs",
+      "Measure the firmware's host work (batch norm, ReLU, pooling, softmax, ...) per element on a host core, the "
+      "RV64 core by default, by running the firmware's host layers at two sizes; print it beside the platform's "
+      "host_cost table and write a host_cost: section of the measured figures");
+  add_host_costs_options(*host_costs_cmd, host_costs_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -63,6 +72,7 @@ int sc_main(int argc, char* argv[]) {
     if (job_cmd->parsed()) return run_job(job_args, *job_cmd);
     if (compare_cmd->parsed()) return run_compare(compare_args);
     if (sweep_cmd->parsed()) return run_sweep(sweep_args, *sweep_cmd);
+    if (host_costs_cmd->parsed()) return run_host_costs(host_costs_args);
     return run_workload(args);
   } catch (const UserError& e) {
     std::cerr << "satvp: error: " << e.what() << "\n";

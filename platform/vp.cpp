@@ -247,6 +247,7 @@ RunStats VirtualPlatform::run() {
   s.watchdog = watchdog.verdict();
   s.faults = faults_.count();
   s.unexpected_faults = faults_.unexpected();
+  s.killed_by_debugger = cpu_->killed_by_debugger();
   if (const auto* rv64 = dynamic_cast<const Rv64Cpu*>(cpu_.get())) {
     s.guest_instructions = rv64->instructions();
     s.guest_seconds = rv64->emulation_seconds();

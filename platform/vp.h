@@ -60,6 +60,7 @@ struct RunStats {
   Watchdog::Verdict watchdog = Watchdog::Verdict::none;  // why the run ended early, if it did
   std::uint64_t faults = 0;                              // FaultLog entries
   std::uint64_t unexpected_faults = 0;                   // of which the firmware did not announce
+  bool killed_by_debugger = false;                       // GDB's kill ended the run
   std::vector<OutputFailure> output_failures;            // traces that could not be written whole
   // RV64 core: guest instructions executed, and the wall time the emulator ran them in.
   std::uint64_t guest_instructions = 0;

@@ -228,8 +228,8 @@ TEST(SatvpErrors, CommandLineErrorsHaveTheOneForm) {
     std::string args;
     std::string start;
   } cases[] = {
-      {"", "no subcommand; expected one of run, job, compare, sweep (satvp --help)"},
-      {"rnu" + bringup, "rnu: unknown subcommand (did you mean 'run'?); expected one of run, job, compare, sweep"},
+      {"", "no subcommand; expected one of run, job, compare, sweep, host-costs (satvp --help)"},
+      {"rnu" + bringup, "rnu: unknown subcommand (did you mean 'run'?); expected one of run, job, compare, sweep, host-costs"},
       {"--workload x run", "--workload: an option before the subcommand; expected a subcommand first: "},
       {"x run" + bringup, "x: unexpected argument; expected satvp run [options]"},
       // CLI11 said "--workload is required" for these two: it checks required options first.
@@ -246,6 +246,13 @@ TEST(SatvpErrors, CommandLineErrorsHaveTheOneForm) {
        "--set bringup.rows=16: the key is also set by --set bringup.rows=8; expected each key set once"},
       {"run --stop-on-fault=maybe" + bringup,
        "--stop-on-fault: 'maybe' is not a flag's value; expected --stop-on-fault alone, or =true or =false"},
+      {"run --cpu arm" + bringup, "--cpu: 'arm' is not a choice; expected one of native, rv64"},
+      {"run --cpu native --gdb 1234" + bringup,
+       "--gdb 1234: GDB debugs the firmware ELF on the RV64 core; expected --cpu rv64"},
+      {"run --cpu rv64 --gdb 99999" + bringup, "--gdb 99999: '99999' is not a port number (0-65535); expected PORT or "},
+      {"run --cpu rv64 --gdb :1234" + bringup, "--gdb :1234: the address is empty; expected PORT or ADDRESS:PORT"},
+      {"run --cpu rv64 --gdb nowhere:1234" + bringup, "--gdb nowhere:1234: GDB server: cannot listen on nowhere:1234: not an IP address"},
+      {"run --cpu rv64 --mode timing" + bringup, "--mode timing: a timing run skips the firmware's host work"},
       {"run --max-sim-time '1e30 s'" + bringup,
        "--max-sim-time 1e30 s: '1e30 s' is out of range; expected a time from 0 s to 10000000 s with a unit"},
       {"job --rows abc", "--rows: 'abc' is not a whole number; expected a whole number from 1 to 16777216"},

@@ -16,7 +16,7 @@ namespace cestvp::fw {
 
 struct BootBlock {
   static constexpr std::uint32_t kMagic = 0x54425643;  // "CVBT"
-  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::uint32_t kVersion = 2;  // 2: ProgramCall gained host_costs
 
   std::uint32_t magic = kMagic;
   std::uint32_t version = kVersion;
@@ -25,7 +25,7 @@ struct BootBlock {
   ProgramCall call;
 };
 static_assert(std::is_trivially_copyable_v<BootBlock>, "the boot ROM copies it byte for byte");
-static_assert(sizeof(BootBlock) == 328, "BootBlock's layout changed: both targets must agree (LP64)");
+static_assert(sizeof(BootBlock) == 352, "BootBlock's layout changed: both targets must agree (LP64)");
 
 // Room the boot ROM keeps for the block at the start of host RAM; the ELF is linked above it.
 inline constexpr std::uint64_t kBootBlockBytes = 64 << 10;
