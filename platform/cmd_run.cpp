@@ -203,8 +203,12 @@ void explain_end(VirtualPlatform& vp, const RunEnd& end, const VpOptions& option
     std::snprintf(headline, sizeof headline, "watchdog: the simulated-time limit of %s was reached (--max-sim-time)",
                   display_quantity(Quantity::time, options.time_limit.to_seconds()).c_str());
   } else if (end.exit_code() == kExitHardwareFault) {
-    const std::string last = FaultLog::describe(last_explaining(vp.faults().kept(), options.stop_on_fault));
-    if (options.stop_on_fault)
+    const std::vector<FaultLog::Fault> kept = vp.faults().kept();
+    const FaultLog::Fault& fault = last_explaining(kept, options.stop_on_fault);
+    const std::string last = FaultLog::describe(fault);
+    if (fault.source == "cpu" && !end.failed)  // the RV64 core stopped on the guest's own fault
+      std::snprintf(headline, sizeof headline, "guest fault: the RV64 core stopped the firmware: %s", last.c_str());
+    else if (options.stop_on_fault)
       std::snprintf(headline, sizeof headline, "hardware fault: the run stopped at the first fault (--stop-on-fault): %s",
                     last.c_str());
     else

@@ -369,7 +369,7 @@ Command run_guest_fault(const std::string& kind) {
 
 // The core stopped at the fault: the program never got to report anything.
 void expect_stopped_at_fault(const Command& c) {
-  EXPECT_CONTAINS(c.output, "satvp: hardware fault: the firmware hung after 1 fault; the last: ");
+  EXPECT_CONTAINS(c.output, "satvp: guest fault: the RV64 core stopped the firmware: ");
   EXPECT_CONTAINS(c.output, "satvp: firmware did not finish");
 }
 
