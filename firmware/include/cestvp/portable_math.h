@@ -2,7 +2,7 @@
 //
 // Training on the VP must give bit-identical weights whether the firmware is built for the
 // x86-64 host or cross-built for riscv64. glibc's erff does not: the two builds of its
-// algorithm disagree by 1 ulp on about 1 % of inputs (docs/rv64-prototype/README.md, "libm"),
+// algorithm disagree by 1 ulp on about 1 % of inputs (docs/firmware-guide.md, RV64 core),
 // because the riscv64 libm is compiled with fused multiply-adds. The functions here use only
 // IEEE-754 basic operations (+ - * /, each rounded once to nearest) in a fixed order, plus expf,
 // which measured identical on both targets. They are defined in portable_math.cpp, which the
