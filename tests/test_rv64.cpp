@@ -156,6 +156,26 @@ TEST(Rv64SameAsNative, EngineSelfTestPassesTheSameChecks) {
                      "engine self-test: 14 of 14 checks passed (functional mode)");
 }
 
+// The firmware's phase reaches the VCD (as text, through the phase filter) and the timeline from
+// both cores alike: the RV64 core's through its simulation-control device.
+TEST(Rv64SameAsNative, PhasesReachTheVcdAndTheTimeline) {
+  const std::vector<std::string> checks{"sat-probe", "sat-registers", "dma-1d",   "dma-2d",
+                                        "dma-chain", "dma-sram",      "dma-error"};
+  for (const std::string cpu : {"native", "rv64"}) {
+    const fs::path dir = test_dir() / ("phases-" + cpu);
+    const SatvpRun run = satvp_run("phases-" + cpu, kBringup,
+                                   "--cpu " + cpu + " --vcd " + (dir / "trace.vcd").string() + " --timeline " +
+                                       (dir / "timeline.json").string());
+    ASSERT_EQ(run.command.exit_code, 0) << run.command.output;
+    EXPECT_CONTAINS(read_bytes(dir / "trace.vcd"), "$scope module firmware $end");
+    std::string expected_filter = "0 -\n";
+    for (std::size_t i = 0; i < checks.size(); ++i) expected_filter += std::to_string(i + 1) + " " + checks[i] + "\n";
+    EXPECT_EQ(read_bytes(dir / "trace.firmware.phase.filter"), expected_filter) << cpu;
+    const std::string timeline = read_bytes(dir / "timeline.json");
+    for (const std::string& check : checks) EXPECT_CONTAINS(timeline, "\"name\": \"" + check + "\"");
+  }
+}
+
 // ---------------------------------------------------------------------------- training
 
 // A CSV file (metrics.csv, eval.csv: "a,b"; engines.csv: "a, b") by column name.
