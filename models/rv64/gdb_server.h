@@ -61,7 +61,7 @@ struct GdbStop {
   int exit_code = 0;  // for exited
 
   // GDB's own signal numbers (gdb/signals.def), which the protocol uses whatever the host.
-  static constexpr int kSigInt = 2, kSigIll = 4, kSigTrap = 5, kSigBus = 10, kSigSegv = 11;
+  static constexpr int kSigInt = 2, kSigIll = 4, kSigTrap = 5, kSigAbrt = 6, kSigBus = 10, kSigSegv = 11;
   // Stops with kind and signal that belong together.
   static GdbStop trap() { return {Kind::halted, kSigTrap, 0}; }
   static GdbStop interrupt() { return {Kind::interrupted, kSigInt, 0}; }

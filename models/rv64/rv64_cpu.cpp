@@ -585,7 +585,9 @@ void Rv64Cpu::syscall() {
     uc_emu_stop(uc_);
   } else if (call.abort) {
     const std::uint64_t pc = reg(UC_RISCV_REG_PC) - 4;
-    guest_fault("ABORT", pc, pc, "the firmware called abort() (an uncaught exception or a failed check)");
+    guest_fault("ABORT", pc, pc,
+                "the firmware called abort() (an uncaught exception or a failed check; run with --gdb and `bt` to "
+                "see from where)");
   }
   set_reg(UC_RISCV_REG_A0, static_cast<std::uint64_t>(call.result));
 }
@@ -601,7 +603,9 @@ void Rv64Cpu::guest_fault(const std::string& what, std::uint64_t address, std::u
   const std::string where = describe_pc(pc) + ": " + detail;
   if (config_.faults) config_.faults->record("cpu", what, "cpu", address, where, sc_core::sc_time_stamp() + local_time());
   firmware_log(fw::LogLevel::error, "guest fault " + what + " at " + where, sc_core::sc_time_stamp() + local_time());
-  fault_stop_ = GdbStop::fault(what == "ILLEGAL_INSTRUCTION" || what == "ABORT" ? GdbStop::kSigIll : GdbStop::kSigSegv);
+  fault_stop_ = GdbStop::fault(what == "ABORT"                 ? GdbStop::kSigAbrt
+                               : what == "ILLEGAL_INSTRUCTION" ? GdbStop::kSigIll
+                                                               : GdbStop::kSigSegv);
   stop_ = Stop::fault;
   uc_emu_stop(uc_);
 }
