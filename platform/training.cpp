@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <iterator>
 #include <sstream>
 
@@ -56,6 +57,21 @@ std::string memory_size(std::uint64_t bytes) {
 std::string where(const TrainWorkload& w, const std::string& key) {
   const auto found = w.where.find(key);
   return found == w.where.end() ? key : found->second;
+}
+
+// Per layer: trained N:M sparse? A conv2d or linear layer under a sparse scheme, unless it is
+// `dense: true`, or the first or last trainable layer without sparse_first_layer or
+// sparse_last_layer.
+std::vector<bool> sparse_layers(const TrainWorkload& w) {
+  std::vector<bool> sparse(w.layers.size(), false);
+  if (w.scheme == model::Scheme::dense) return sparse;
+  std::vector<std::size_t> trainable;
+  for (std::size_t i = 0; i < w.layers.size(); ++i)
+    if (w.layers[i].trainable()) trainable.push_back(i);
+  for (const std::size_t i : trainable)
+    sparse[i] = !w.layers[i].dense && (i != trainable.front() || w.sparse_first_layer) &&
+                (i != trainable.back() || w.sparse_last_layer);
+  return sparse;
 }
 
 // Hands out the image's addresses in order, each area aligned, and records them.
@@ -305,6 +321,39 @@ HostMemory estimate_host_memory(const TrainingImage& img, const TrainWorkload& w
 }
 
 
+std::vector<std::string> nm_tail_warnings(const TrainWorkload& w) {
+  const std::vector<bool> sparse = sparse_layers(w);
+  const std::string n = std::to_string(w.n), m = std::to_string(w.m);
+  std::vector<std::string> warnings;
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    if (!sparse[i]) continue;
+    const TrainLayer& l = w.layers[i];
+    const bool conv = l.type == "conv2d";
+    std::string problems;
+    // `length` is grouped by M in `operand`; its last group keeps min(N, len) and, when
+    // shorter than N, is padded with zero entries (docs/engines.md, "N:M compressed form").
+    const auto check = [&](const char* name, std::uint32_t length, const char* operand) {
+      const std::uint32_t tail = length % w.m;
+      if (tail == 0) return;
+      problems += (problems.empty() ? "" : "; ") + std::string(name) + " " + std::to_string(length) +
+                  " is not a multiple of M=" + m + ": each line of " + operand + " ends in a group of " +
+                  std::to_string(tail) + " that keeps " + std::to_string(std::min(w.n, tail)) + " (" + n + ":" + m +
+                  " in the others)";
+      if (tail < w.n) problems += ", padded to N=" + n + " with zero entries that STCE skips but spends cycles on";
+    };
+    // What each scheme groups (docs/training.md): W~ along Cin, W~^T along Cout, dY~ along Cout.
+    const bool forward = w.scheme == model::Scheme::srste || w.scheme == model::Scheme::bdwp;
+    if (forward) check(conv ? "Cin" : "in", l.in.c, "W~");
+    if (w.scheme == model::Scheme::bdwp) check(conv ? "Cout" : "out", l.out, "W~^T");
+    if (w.scheme == model::Scheme::sdgp && conv && l.in.c > 3) check("Cout", l.out, "the pruned dY~");
+    if (problems.empty()) continue;
+    warnings.push_back(where(w, "network.layers[" + std::to_string(i) + "]") + " (" + l.type + "): " + problems +
+                       "; the reference implementations of the schemes reject such a layer or let its groups "
+                       "straddle lines");
+  }
+  return warnings;
+}
+
 TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& boot, std::uint64_t host_limit) {
   TrainingImage img;
   model::Header& h = img.header;
@@ -342,18 +391,13 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
 
   // Counts first: the tables come before everything else.
   std::uint32_t tensor_count = 1, param_count = 0;
-  std::int64_t first_trainable = -1, last_trainable = -1;
   for (std::size_t i = 0; i < w.layers.size(); ++i) {
     const TrainLayer& l = w.layers[i];
     if (l.type != "softmax_ce") ++tensor_count;
     if (l.type == "attention") ++tensor_count;  // its probabilities
     if (l.type == "batchnorm") param_count += 3;  // gamma, beta, running statistics
     if (l.type == "embed" || l.type == "layernorm") param_count += 2;  // pos and cls; gamma and beta
-    if (l.trainable()) {
-      param_count += l.bias ? 2 : 1;
-      if (first_trainable < 0) first_trainable = static_cast<std::int64_t>(i);
-      last_trainable = static_cast<std::int64_t>(i);
-    }
+    if (l.trainable()) param_count += l.bias ? 2 : 1;
   }
   const auto layer_count = static_cast<std::uint32_t>(w.layers.size());
 
@@ -382,7 +426,8 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
   std::vector<std::uint32_t> output(layer_count, model::kNone);  // each layer's output tensor
   const auto tensor_of = [&](int layer) { return layer < 0 ? h.input_tensor : output[static_cast<std::size_t>(layer)]; };
 
-  const bool sparse_scheme = w.scheme != model::Scheme::dense;
+  const std::vector<bool> sparse_by_layer = sparse_layers(w);
+  for (const std::string& warning : nm_tail_warnings(w)) std::cerr << "satvp: warning: " << warning << "\n";
   const bool fwd_forms = w.scheme == model::Scheme::srste || w.scheme == model::Scheme::bdwp;
   const bool bwd_forms = w.scheme == model::Scheme::bdwp;
   SplitMix64 init_rng(~std::uint64_t{w.seed});
@@ -457,9 +502,7 @@ TrainingImage build_training_image(const TrainWorkload& w, const fw::BootInfo& b
     if (l.type == "conv2d") layer.a = layer.b = l.kernel, layer.c = l.stride, layer.d = l.padding;
     if (l.type == "maxpool" || l.type == "avgpool") layer.a = l.kernel, layer.c = l.stride;
     if (l.trainable()) {
-      const bool first = static_cast<std::int64_t>(i) == first_trainable;
-      const bool last = static_cast<std::int64_t>(i) == last_trainable;
-      const bool sparse = sparse_scheme && !l.dense && (!first || w.sparse_first_layer) && (!last || w.sparse_last_layer);
+      const bool sparse = sparse_by_layer[i];
       if (sparse) layer.flags |= model::kLayerSparse;
       const std::uint32_t kernel = l.type == "conv2d" ? l.kernel : 1;
       model::Param p;

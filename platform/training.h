@@ -106,6 +106,12 @@ struct HostMemory {
 HostMemory estimate_host_memory(const TrainingImage& image, const TrainWorkload& workload, const fw::BootInfo& boot);
 
 
+// The loader's warnings about a workload that runs, but not quite as N:M: one line per sparse
+// layer whose grouped dimension (Cin of W~, Cout of W~^T or of SDGP's dY~) is not a multiple of
+// M, so that its last group is short (nm-training-spec.md section 6), as "FILE:LINE:COL:
+// network.layers[i] (type): ...". build_training_image prints them to stderr.
+std::vector<std::string> nm_tail_warnings(const TrainWorkload& workload);
+
 // Reads the dataset and lays out the image; UserError when a dataset file is wrong, or the
 // image does not fit the DDR of `boot`, or the run does not fit `host_limit` bytes of host
 // memory (estimate_host_memory). Both fits are checked before a synthetic dataset is generated,

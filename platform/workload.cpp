@@ -723,6 +723,8 @@ TrainWorkload read_train(const TrainKeys& k, const PlatformConfig* platform) {
                              dataset.get("synthetic"), dataset.get("train_samples"), dataset.get("test_samples"),
                              network.get("layers")})
     t.where[v.path()] = v.where();
+  // And each layer's, for the loader's warnings about it (nm_tail_warnings).
+  for (const YamlValue& item : network.get("layers").list()) t.where[item.path()] = item.where();
   t.where["export.snapshot_interval"] =
       is_missing(k.export_) ? k.export_.where() : k.export_.map().get("snapshot_interval").where();
   return t;

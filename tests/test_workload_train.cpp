@@ -919,6 +919,60 @@ TEST(TrainImage, SparseFlagsFollowTheSchemeAndTheFirstAndLastRule) {
             (std::vector<bool>{false, false, true, false, false, false}));
 }
 
+TEST(TrainImage, ASparseLayerWithAShortNmGroupIsWarnedAboutOnStderr) {
+  // 2:4 (synthetic_workload's). Layer 1: Cin 6 and Cout 10, each ends in a group of 2; layer 2:
+  // Cin 10 (Cout 8 is whole); layers 0 and 4 (Cin 2, out 3) are dense as first and last.
+  const std::string layers = "    - {type: conv2d, out: 6, kernel: 3, padding: 1}\n"   // line 11
+                             "    - {type: conv2d, out: 10, kernel: 3, padding: 1}\n"  // line 12
+                             "    - {type: conv2d, out: 8, kernel: 3}\n"               // line 13: 4x4x8
+                             "    - {type: flatten}\n    - {type: linear, out: 3}\n    - {type: softmax_ce}\n";
+  const std::string path = write_file("short_groups.yaml", synthetic_workload("bdwp", "", layers));
+  const std::string tail = "; the reference implementations of the schemes reject such a layer or let its groups "
+                           "straddle lines";
+  const std::string cin6 = "Cin 6 is not a multiple of M=4: each line of W~ ends in a group of 2 that keeps 2 (2:4 "
+                           "in the others)";
+  const std::string cout10 = "Cout 10 is not a multiple of M=4: each line of W~^T ends in a group of 2 that keeps 2 "
+                             "(2:4 in the others)";
+  const std::string cin10 = "Cin 10 is not a multiple of M=4: each line of W~ ends in a group of 2 that keeps 2 (2:4 "
+                            "in the others)";
+  const std::string layer1 = path + ":12:7: network.layers[1] (conv2d): ";
+  const std::string layer2 = path + ":13:7: network.layers[2] (conv2d): ";
+  EXPECT_EQ(nm_tail_warnings(load(path).train),
+            (std::vector<std::string>{layer1 + cin6 + "; " + cout10 + tail, layer2 + cin10 + tail}));
+  EXPECT_EQ(nm_tail_warnings(load(path, {"scheme=srste"}).train),
+            (std::vector<std::string>{layer1 + cin6 + tail, layer2 + cin10 + tail}));
+  // SDGP groups dY along Cout (of convolutions with Cin > 3).
+  EXPECT_EQ(nm_tail_warnings(load(path, {"scheme=sdgp"}).train),
+            (std::vector<std::string>{layer1 +
+                                      "Cout 10 is not a multiple of M=4: each line of the pruned dY~ ends in a group "
+                                      "of 2 that keeps 2 (2:4 in the others)" +
+                                      tail}));
+  EXPECT_TRUE(nm_tail_warnings(load(path, {"scheme=dense"}).train).empty());
+  // 3:4: a group of 2 keeps both and is padded with a third, zero entry.
+  const std::vector<std::string> three = nm_tail_warnings(load(path, {"nm=3:4", "scheme=srste"}).train);
+  ASSERT_EQ(three.size(), 2u);
+  EXPECT_EQ(three[0], layer1 + "Cin 6 is not a multiple of M=4: each line of W~ ends in a group of 2 that keeps 2 "
+                               "(3:4 in the others), padded to N=3 with zero entries that STCE skips but spends "
+                               "cycles on" + tail);
+
+  // The loader prints each once, to stderr; a network without short groups prints nothing.
+  testing::internal::CaptureStderr();
+  build_training_image(load(path).train, boot());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "satvp: warning: " + layer1 + cin6 + "; " + cout10 + tail +
+                                                        "\nsatvp: warning: " + layer2 + cin10 + tail + "\n");
+  testing::internal::CaptureStderr();
+  tiny_image("bdwp");
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(TrainWorkload, NoShippedWorkloadHasAShortNmGroupInAnyScheme) {
+  for (const std::string& file : {kCnn, kMlp, kResnet9, kResnet18, kVit})
+    for (const char* scheme : {"srste", "sdgp", "bdwp"}) {
+      const std::vector<std::string> warnings = nm_tail_warnings(load(file, {std::string("scheme=") + scheme}).train);
+      EXPECT_TRUE(warnings.empty()) << file << " " << scheme << ": " << warnings.front();
+    }
+}
+
 TEST(TrainImage, CompressedFormsAndScratchFollowTheScheme) {
   // Weights: 0 conv 8x9x2, 1 conv 8x9x8, 2 linear 8x8, 3 its bias, 4 linear 3x8.
   const auto forms = [](const TrainingImage& image) {
