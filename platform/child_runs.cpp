@@ -1,6 +1,7 @@
 #include "child_runs.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -16,6 +18,8 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "input_file.h"
@@ -82,207 +86,296 @@ const JsonValue& JsonValue::at(const std::string& key) const {
   return *value;
 }
 
-// Recursive descent over the text; each parse_x() starts at the value's first character and
-// leaves pos_ after it. Places are "source: a.b[2].c", the key path a reader would write.
-class JsonParser {
- public:
-  JsonParser(const std::string& text, const std::string& source) : text_(text), source_(source) {}
+namespace {
 
-  JsonValue parse_document() {
-    JsonValue value = parse_value(source_ + ": ", "");
-    skip_space();
-    if (pos_ < text_.size()) fail("unexpected text after the value");
-    return value;
-  }
+// Counts the characters nlohmann's lexer has taken from the text, so that an event of the parse
+// knows where in the text it is: the lexer reads one character at a time and never rereads one.
+class CountingIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  CountingIterator(const char* at, std::size_t* taken) : at_(at), taken_(taken) {}
+  reference operator*() const { return *at_; }
+  CountingIterator& operator++() { return ++at_, ++*taken_, *this; }
+  bool operator==(const CountingIterator& o) const { return at_ == o.at_; }
+  bool operator!=(const CountingIterator& o) const { return at_ != o.at_; }
 
  private:
-  // Nesting this deep is no report of ours; the bound keeps the recursion off the stack's end.
-  static constexpr int kMaxDepth = 256;
+  const char* at_;
+  std::size_t* taken_;
+};
 
-  [[noreturn]] void fail(const std::string& problem) const {
-    int line = 1, column = 1;
-    for (std::size_t i = 0; i < pos_ && i < text_.size(); ++i, ++column)
-      if (text_[i] == '\n') ++line, column = 0;
-    throw UserError(source_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + problem);
+bool starts_with(const std::string& text, const std::string& prefix) { return text.compare(0, prefix.size(), prefix) == 0; }
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+// A syntax error in our words: where (an offset into the text) and what.
+struct JsonProblem {
+  std::size_t at;
+  std::string what;
+};
+
+// Where the token starts that nlohmann's lexer failed in at `fail`, for a lexer error of the
+// kind `detail` names ("invalid literal", "invalid number...", "invalid string...").
+std::size_t bad_token_start(const std::string& text, std::size_t fail, const std::string& detail) {
+  if (starts_with(detail, "invalid literal")) {
+    // A literal is read while it matches true, false or null: the token is such a prefix and
+    // the character that broke it; none of the three words has t, f or n after its first letter.
+    for (std::size_t k = 1; k <= 4 && k <= fail; ++k) {
+      const std::size_t s = fail - k;
+      const char* word = text[s] == 't' ? "true" : text[s] == 'f' ? "false" : text[s] == 'n' ? "null" : nullptr;
+      if (word && k < std::strlen(word) && text.compare(s, k, word, k) == 0) return s;
+    }
+    return fail;
+  }
+  std::size_t s = std::min(fail, text.size());
+  if (starts_with(detail, "invalid number")) {
+    // The token is a number up to the character that broke it: back over the exponent's sign
+    // and 'e', the fraction and the integer part. A number next to one before it ("0-1.") starts
+    // where the one before must end: an integer part is 0 or does not start with 0.
+    if (starts_with(detail, "invalid number; expected digit after '-'")) return s - 1;
+    if (starts_with(detail, "invalid number; expected digit after exponent sign")) s -= 2;  // the sign and the 'e'
+    if (starts_with(detail, "invalid number; expected '+', '-', or digit after exponent")) --s;
+    const auto digits_before = [&](std::size_t at) {
+      while (at > 0 && std::isdigit(static_cast<unsigned char>(text[at - 1]))) --at;
+      return at;
+    };
+    if (starts_with(detail, "invalid number; expected digit after '.'")) --s;
+    else if (const std::size_t f = digits_before(s); f > 0 && f < s && text[f - 1] == '.') s = f - 1;
+    const std::size_t integer = digits_before(s);
+    std::size_t start = integer;
+    while (start + 1 < s && text[start] == '0') ++start;
+    if (start == integer && start > 0 && text[start - 1] == '-') --start;
+    return start;
+  }
+  if (starts_with(detail, "invalid string")) {
+    // Back to the opening quote: the first one not escaped (an even run of backslashes before it).
+    while (s > 0) {
+      --s;
+      if (text[s] != '"') continue;
+      std::size_t backslashes = 0;
+      while (backslashes < s && text[s - 1 - backslashes] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) return s;
+    }
+  }
+  return fail;
+}
+
+// Where the token starts that the parser did not expect: `byte` is just after it, `token` the
+// type nlohmann names ("']'", "number literal", ...), `last_read` its text for numbers and strings.
+std::size_t unexpected_token_start(std::size_t byte, std::size_t fail, const std::string& token,
+                                   const std::string& last_read) {
+  if (token == "true literal" || token == "null literal") return byte - 4;
+  if (token == "false literal") return byte - 5;
+  if (token == "number literal" || token == "string literal") return byte - last_read.size();
+  return fail;  // a one-character token, or the end of the text
+}
+
+// nlohmann's message for a syntax error, in the words and places of CEST-VP's earlier reader
+// (its tests and users see these). nlohmann says "... syntax error while parsing CONTEXT -
+// DETAIL[; expected WHAT]", DETAIL being "unexpected TOKEN" or the lexer's problem with
+// "; last read: '...'"; `byte` counts the characters read, the one it failed at included.
+JsonProblem translate(const std::string& text, std::size_t byte, const std::string& last_read, const std::string& what) {
+  const std::size_t fail = std::min(byte > 0 ? byte - 1 : 0, text.size());
+  const std::size_t context_at = what.find("while parsing "), detail_at = what.find(" - ", context_at);
+  if (context_at == std::string::npos || detail_at == std::string::npos) {
+    // Not a syntax error: a number too large for a double (out_of_range 406), said at its start.
+    const std::size_t start = byte - std::min(byte, last_read.size());
+    if (what.find("number overflow") != std::string::npos)
+      return {start, "number " + last_read + " out of the range of a double"};
+    const std::size_t bracket = what.find("] ");
+    return {start, bracket == std::string::npos ? what : what.substr(bracket + 2)};
+  }
+  const std::string context = what.substr(context_at + 14, detail_at - context_at - 14);
+  const std::string detail = what.substr(detail_at + 3);
+  const bool lexer = !starts_with(detail, "unexpected ");
+  std::size_t start = fail;
+  if (lexer) {
+    start = bad_token_start(text, fail, detail);
+  } else {
+    const std::size_t token_end = detail.find("; expected ");
+    start = unexpected_token_start(byte, fail, detail.substr(11, token_end - 11), last_read);
   }
 
-  void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\r' || text_[pos_] == '\n'))
-      ++pos_;
+  if (ends_with(what, "; expected end of input")) return {start, "unexpected text after the value"};
+  if (context == "object separator") return {start, "expected ':' after the key"};
+  if (context == "object") return {start, "expected ',' or '}' in the object"};
+  if (context == "array") return {start, "expected ',' or ']' in the array"};
+  const bool string_problem = starts_with(detail, "invalid string");
+  if (context == "object key" && !string_problem) return {start, "expected a key in quotes"};
+  if (!lexer || starts_with(detail, "invalid literal")) {
+    if (start >= text.size()) return {start, "unexpected end of the text; expected a value"};
+    return {start, std::string("unexpected '") + text[start] + "'; expected a value"};
   }
 
-  bool take(char c) {
-    if (pos_ < text_.size() && text_[pos_] == c) return ++pos_, true;
+  // The lexer's problems with a number or a string where a value or key belongs.
+  const auto problem = [&](const char* nlohmann_words) { return starts_with(detail, nlohmann_words); };
+  if (problem("invalid number; expected digit after '-'")) return {fail, "expected a digit"};
+  if (problem("invalid number; expected digit after '.'")) return {fail, "expected a digit after the decimal point"};
+  if (problem("invalid number; expected")) return {fail, "expected a digit in the exponent"};
+  if (problem("invalid string: missing closing quote")) return {fail, "unterminated string"};
+  if (problem("invalid string: forbidden character after backslash"))
+    return {fail, fail < text.size() ? std::string("unknown escape \\") + text[fail] : "unterminated string"};
+  if (problem("invalid string: control character")) return {fail, "control character in a string; expected it escaped"};
+  if (problem("invalid string: '\\u' must be followed by 4 hex digits")) {
+    // Said at the first hex digit when fewer than four characters are left, else at the bad one.
+    std::size_t digits = fail;
+    while (digits > 0 && text[digits - 1] != 'u' && is_hex(text[digits - 1])) --digits;
+    return {digits + 4 > text.size() ? digits : fail, "expected four hex digits after \\u"};
+  }
+  if (problem("invalid string: surrogate U+DC00..U+DFFF")) return {fail + 1, "lone low surrogate in \\u escape"};
+  if (problem("invalid string: surrogate U+D800..U+DBFF")) {
+    // Said just after the high surrogate's digits, or after a second \u escape out of range.
+    const bool second_escape = fail >= 5 && text[fail - 5] == '\\' && text[fail - 4] == 'u';
+    const bool bare_backslash = fail >= 1 && text[fail - 1] == '\\';
+    return {second_escape ? fail + 1 : bare_backslash ? fail - 1 : fail, "high surrogate without its low surrogate"};
+  }
+  if (problem("invalid BOM")) return {0, std::string("unexpected '") + text[0] + "'; expected a value"};
+  if (problem("invalid string: ill-formed UTF-8 byte")) return {fail, "ill-formed UTF-8 in a string; expected UTF-8 text"};
+  const std::size_t last = detail.find("; last read");
+  return {fail, detail.substr(0, last)};
+}
+
+}  // namespace
+
+// Builds JsonValues from nlohmann's SAX events, each with its place ("source: a.b[2].c", the key
+// path a reader would write), and turns a syntax error into "source:line:column: problem".
+class JsonBuilder final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  JsonBuilder(const std::string& text, const std::string& source) : text_(text), source_(source) {}
+
+  JsonValue parse() {
+    const CountingIterator first(text_.data(), &taken_), last(text_.data() + text_.size(), &taken_);
+    // A document that is not valid stops the parse, and parse_error() or add() has said why.
+    if (!nlohmann::json::sax_parse(first, last, this)) fail(problem_);
+    // nlohmann ends the document at a NUL character (the end of a C string); text after it is
+    // still text after the value.
+    if (taken_ > 0 && taken_ <= text_.size() && text_[taken_ - 1] == '\0')
+      fail({taken_ - 1, "unexpected text after the value"});
+    return std::move(root_);
+  }
+
+  bool null() override { return add(JsonValue::Type::null) != nullptr; }
+  bool boolean(bool value) override { return set(add(JsonValue::Type::boolean), &JsonValue::boolean_, value); }
+  bool number_integer(number_integer_t value) override {
+    return number(value == 0 && negative_zero() ? -0.0 : static_cast<double>(value));
+  }
+  bool number_unsigned(number_unsigned_t value) override { return number(static_cast<double>(value)); }
+  bool number_float(number_float_t value, const string_t&) override { return number(value); }
+  bool string(string_t& value) override {
+    return set(add(JsonValue::Type::string), &JsonValue::string_, std::move(value));
+  }
+  bool binary(binary_t&) override { return false; }  // JSON text has none
+  bool start_object(std::size_t) override { return open(JsonValue::Type::object); }
+  bool key(string_t& key) override {
+    key_ = std::move(key);
+    key_end_ = taken_;  // just after its closing quote
+    return true;
+  }
+  bool end_object() override { return open_.pop_back(), true; }
+  bool start_array(std::size_t) override { return open(JsonValue::Type::array); }
+  bool end_array() override { return open_.pop_back(), true; }
+
+  bool parse_error(std::size_t byte, const std::string& last_read, const nlohmann::detail::exception& error) override {
+    problem_ = translate(text_, byte, last_read, error.what());
     return false;
   }
 
-  void expect(char c, const char* what) {
-    skip_space();
-    if (!take(c)) fail(std::string("expected ") + what);
+ private:
+  // Nesting this deep is no report of ours; the bound keeps JsonValue's recursive destruction
+  // off the stack's end.
+  static constexpr std::size_t kMaxDepth = 256;
+
+  struct Open {
+    JsonValue* value;
+    std::string path;         // "a.b[2]"; "" at the top level
+    std::size_t after_start;  // just after its '[' or '{'
+  };
+
+  [[noreturn]] void fail(const JsonProblem& problem) const {
+    int line = 1, column = 1;
+    for (std::size_t i = 0; i < problem.at && i < text_.size(); ++i, ++column)
+      if (text_[i] == '\n') ++line, column = 0;
+    throw UserError(source_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + problem.what);
   }
 
-  bool take_word(const char* word) {
-    const std::size_t n = std::strlen(word);
-    if (text_.compare(pos_, n, word) != 0) return false;
-    pos_ += n;
-    return true;
+  std::size_t skip_space(std::size_t at) const {
+    while (at < text_.size() && is_space(text_[at])) ++at;
+    return at;
   }
 
-  JsonValue parse_value(const std::string& prefix, const std::string& path) {
-    if (++depth_ > kMaxDepth) fail("nesting deeper than " + std::to_string(kMaxDepth) + " levels");
-    skip_space();
-    JsonValue v;
-    v.where_ = prefix + (path.empty() ? "(top level)" : path);
-    if (pos_ >= text_.size()) fail("unexpected end of the text; expected a value");
-    const char c = text_[pos_];
-    if (c == '{') {
-      v.type_ = JsonValue::Type::object;
-      ++pos_;
-      skip_space();
-      if (!take('}')) {
-        do {
-          skip_space();
-          if (pos_ >= text_.size() || text_[pos_] != '"') fail("expected a key in quotes");
-          std::string key = parse_string();
-          expect(':', "':' after the key");
-          v.items_.push_back(parse_value(prefix, path.empty() ? key : path + "." + key));
-          v.keys_.push_back(std::move(key));
-          skip_space();
-        } while (take(','));
-        expect('}', "',' or '}' in the object");
+  template <typename T>
+  static bool set(JsonValue* value, T JsonValue::*member, T content) {
+    if (value) value->*member = std::move(content);
+    return value != nullptr;
+  }
+
+  bool number(double value) { return set(add(JsonValue::Type::number), &JsonValue::number_, value); }
+
+  // Whether the integer 0 just read was written "-0". The lexer has read one character past a
+  // number unless the number ends the text.
+  bool negative_zero() const {
+    const std::size_t end = taken_ == text_.size() && text_.back() == '0' ? taken_ : taken_ - 1;
+    return end >= 2 && text_[end - 2] == '-';
+  }
+
+  // The new value, in its object or array (with the key just read) or as the document; nullptr
+  // (and the problem said) when it is nested too deep.
+  JsonValue* add(JsonValue::Type type) {
+    JsonValue* value = &root_;
+    std::string path;
+    if (!open_.empty()) {
+      Open& parent = open_.back();
+      const bool in_object = parent.value->type_ == JsonValue::Type::object;
+      if (open_.size() == kMaxDepth) {
+        // Said where the value was looked for: at an array's first item, just after a key's ':'.
+        const std::size_t at = in_object ? skip_space(key_end_) + 1 : skip_space(parent.after_start);
+        problem_ = {at, "nesting deeper than " + std::to_string(kMaxDepth) + " levels"};
+        return nullptr;
       }
-    } else if (c == '[') {
-      v.type_ = JsonValue::Type::array;
-      ++pos_;
-      skip_space();
-      if (!take(']')) {
-        do {
-          v.items_.push_back(parse_value(prefix, path + "[" + std::to_string(v.items_.size()) + "]"));
-          skip_space();
-        } while (take(','));
-        expect(']', "',' or ']' in the array");
+      std::vector<JsonValue>& items = parent.value->items_;
+      if (in_object) {
+        path = parent.path.empty() ? key_ : parent.path + "." + key_;
+        parent.value->keys_.push_back(std::move(key_));
+      } else {
+        path = parent.path + "[" + std::to_string(items.size()) + "]";
       }
-    } else if (c == '"') {
-      v.type_ = JsonValue::Type::string;
-      v.string_ = parse_string();
-    } else if (take_word("true")) {
-      v.type_ = JsonValue::Type::boolean;
-      v.boolean_ = true;
-    } else if (take_word("false")) {
-      v.type_ = JsonValue::Type::boolean;
-    } else if (take_word("null")) {
-      v.type_ = JsonValue::Type::null;
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      v.type_ = JsonValue::Type::number;
-      v.number_ = parse_number();
-    } else {
-      fail(std::string("unexpected '") + c + "'; expected a value");
+      items.emplace_back();
+      value = &items.back();
     }
-    --depth_;
-    return v;
-  }
-
-  bool digit() const { return pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9'; }
-
-  // JSON's grammar is narrower than strtod's (no hex, no leading '+', '.5' or '1.'): check it,
-  // then let strtod convert the checked text.
-  double parse_number() {
-    const std::size_t start = pos_;
-    take('-');
-    if (!digit()) fail("expected a digit");
-    if (!take('0'))
-      while (digit()) ++pos_;
-    if (take('.')) {
-      if (!digit()) fail("expected a digit after the decimal point");
-      while (digit()) ++pos_;
-    }
-    if (take('e') || take('E')) {
-      if (!take('+')) take('-');
-      if (!digit()) fail("expected a digit in the exponent");
-      while (digit()) ++pos_;
-    }
-    return std::strtod(text_.substr(start, pos_ - start).c_str(), nullptr);
-  }
-
-  unsigned hex4() {
-    if (pos_ + 4 > text_.size()) fail("expected four hex digits after \\u");
-    unsigned value = 0;
-    for (int i = 0; i < 4; ++i, ++pos_) {
-      const char c = text_[pos_];
-      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-      if (d < 0) fail("expected four hex digits after \\u");
-      value = value * 16 + static_cast<unsigned>(d);
-    }
+    value->type_ = type;
+    value->where_ = source_ + ": " + (path.empty() ? "(top level)" : path);
+    last_path_ = std::move(path);
     return value;
   }
 
-  static void append_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  // At the opening quote; returns the decoded text.
-  std::string parse_string() {
-    ++pos_;
-    std::string out;
-    for (;;) {
-      if (pos_ >= text_.size()) fail("unterminated string");
-      const char c = text_[pos_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) --pos_, fail("control character in a string; expected it escaped");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= text_.size()) fail("unterminated string");
-      const char e = text_[pos_++];
-      switch (e) {
-        case '"': case '\\': case '/': out += e; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          unsigned cp = hex4();
-          // A character beyond the BMP is a surrogate pair; a lone surrogate is no character.
-          if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate in \\u escape");
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (!take_word("\\u")) fail("high surrogate without its low surrogate");
-            const unsigned low = hex4();
-            if (low < 0xDC00 || low > 0xDFFF) fail("high surrogate without its low surrogate");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default: --pos_, fail(std::string("unknown escape \\") + e);
-      }
-    }
+  bool open(JsonValue::Type type) {
+    JsonValue* value = add(type);
+    if (value) open_.push_back({value, last_path_, taken_});
+    return value != nullptr;
   }
 
   const std::string& text_;
   const std::string source_;
-  std::size_t pos_ = 0;
-  int depth_ = 0;
+  std::size_t taken_ = 0;  // characters the lexer has read
+  JsonValue root_;
+  std::vector<Open> open_;   // the objects and arrays being read, innermost last
+  std::string key_;          // the key of the next member of the innermost object
+  std::size_t key_end_ = 0;  // where it ends in the text
+  std::string last_path_;
+  JsonProblem problem_{0, "unexpected end of the text; expected a value"};
 };
 
-JsonValue parse_json(const std::string& text, const std::string& source) {
-  return JsonParser(text, source).parse_document();
-}
+JsonValue parse_json(const std::string& text, const std::string& source) { return JsonBuilder(text, source).parse(); }
 
 JsonValue read_json_file(const fs::path& path) {
   return parse_json(InputFile(path.string(), "a JSON report", kMaxTextBytes).read_text(), path.string());

@@ -5,7 +5,7 @@
 //   const std::vector<ChildOutcome> outcomes = run_children(runs, options.jobs);
 //   const RunFigures f = read_run_figures(runs[0].request.out);  // from report.json
 //
-// Also a small JSON reader, for report.json and the sweep's plan.json (files we write).
+// Also a JSON reader (nlohmann's parser), for report.json and the sweep's plan.json (files we write).
 #pragma once
 #include <filesystem>
 #include <optional>
@@ -35,7 +35,7 @@ class JsonValue {
   const JsonValue& at(const std::string& key) const;
 
  private:
-  friend class JsonParser;
+  friend class JsonBuilder;
   [[noreturn]] void fail(const std::string& expected) const;
 
   Type type_ = Type::null;
@@ -47,8 +47,8 @@ class JsonValue {
   std::string where_;              // "report.json: operations.gops_executed"
 };
 
-// Parses a whole JSON document (RFC 8259). UserError "source:line:column: problem" on any
-// syntax error or trailing text.
+// Parses a whole JSON document (RFC 8259) with nlohmann's parser. UserError
+// "source:line:column: problem" on any syntax error or trailing text.
 JsonValue parse_json(const std::string& text, const std::string& source);
 JsonValue read_json_file(const std::filesystem::path& path);
 

@@ -1,6 +1,7 @@
 #include "host_setup.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,10 @@ HostSetup prepare_host(const HostChoice& choice, PlatformConfig& config, const s
     throw UserError("--mode timing: a timing run skips the firmware's host work, but the RV64 core times the host by "
                     "the instructions it executes; expected --cpu native for timing runs (its host cost table "
                     "can be measured on the RV64 core: satvp host-costs)");
+  // The default ELF is built by the normal build, but not by a build of satvp alone.
+  if (choice.firmware == CESTVP_FIRMWARE_ELF && !std::filesystem::exists(choice.firmware))
+    throw UserError("--firmware " + choice.firmware + ": not built yet; expected the RV64 firmware ELF: build it with "
+                    "`cmake --build --preset default` (everything) or `cmake --build build --target firmware_rv64`");
   setup.elf = load_guest_elf(choice.firmware);
   std::vector<AddressRange> others;
   for (const AddressRange& r : config.address_map)

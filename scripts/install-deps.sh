@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev       # platform, workload and register-map YAML
   libboost-dev          # Boost.Asio: the RV64 core's GDB server
   libcli11-dev          # satvp command line
+  nlohmann-json3-dev    # JSON reader: compare and sweep read report.json and plan.json
   libimath-dev          # IEEE half (FP16) for the engines
   libopenblas-dev       # SGEMM for the STCE functional mode and its benchmark
   zlib1g-dev            # gzip-compressed IDX dataset files
