@@ -1,9 +1,10 @@
-// satvp: boots the CEST-VP virtual platform. Reads top to bottom: options, configuration,
-// platform, run, report. `satvp run` runs a workload's firmware program; `satvp job` runs one
-// engine job through the firmware's driver and reports its cycles and counters; `satvp compare`
-// and `satvp sweep` run a training workload several times, each run a child `satvp run`, and
-// exit 1 when any run failed; `satvp host-costs` measures the firmware's host work per element on
-// a host core. Exit codes: ExitCode in cmd_run.h (docs/reliability.md).
+// satvp: the CEST-VP command line. This file only registers the subcommands and turns errors
+// into exit codes; each subcommand's flow reads top to bottom in its own file: `satvp run`
+// (cmd_run.cpp: configuration, workload, host CPU, then the platform of vp.cpp, run, report),
+// `satvp job` (cmd_job.cpp: one engine job through the firmware's driver), `satvp compare` and
+// `satvp sweep` (cmd_compare.cpp, cmd_sweep.cpp: child `satvp run`s; exit 1 when any failed),
+// `satvp host-costs` (cmd_host_costs.cpp: the firmware's host work per element on a host core).
+// Exit codes: ExitCode in cmd_run.h (docs/reliability.md). docs/architecture.md maps the code.
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
