@@ -42,13 +42,9 @@ inline bool accept_memory_access(tlm::tlm_generic_payload& gp, std::uint64_t siz
   return false;
 }
 
-// Initiator side: one blocking access of a temporally decoupled initiator. The payload is set
-// up afresh, annotated with the keeper's local time, and the keeper synchronises once the
-// quantum is used up.
-template <typename Socket>
-tlm::tlm_response_status decoupled_access(Socket& socket, tlm::tlm_generic_payload& gp,
-                                          tlm_utils::tlm_quantumkeeper& qk, tlm::tlm_command cmd,
-                                          std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
+// Initiator side: sets the payload up afresh for a plain access of `bytes` at `addr`.
+inline void prepare_access(tlm::tlm_generic_payload& gp, tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data,
+                           std::uint32_t bytes) {
   gp.set_command(cmd);
   gp.set_address(addr);
   gp.set_data_ptr(data);
@@ -57,6 +53,16 @@ tlm::tlm_response_status decoupled_access(Socket& socket, tlm::tlm_generic_paylo
   gp.set_byte_enable_ptr(nullptr);
   gp.set_dmi_allowed(false);
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
+
+// Initiator side: one blocking access of a temporally decoupled initiator. The payload is set
+// up afresh (prepare_access), annotated with the keeper's local time, and the keeper
+// synchronises once the quantum is used up.
+template <typename Socket>
+tlm::tlm_response_status decoupled_access(Socket& socket, tlm::tlm_generic_payload& gp,
+                                          tlm_utils::tlm_quantumkeeper& qk, tlm::tlm_command cmd,
+                                          std::uint64_t addr, std::uint8_t* data, std::uint32_t bytes) {
+  prepare_access(gp, cmd, addr, data, bytes);
   sc_core::sc_time delay = qk.get_local_time();
   socket->b_transport(gp, delay);
   qk.set(delay);

@@ -3,8 +3,8 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cassert>
+#include <chrono>
 #include <cinttypes>
 #include <cstring>
 #include <stdexcept>
@@ -12,6 +12,8 @@
 #include <unicorn/unicorn.h>
 
 #include <cestvp/regs.h>
+
+#include "tlm_access.h"
 
 namespace cestvp {
 
@@ -471,13 +473,7 @@ std::uint64_t Rv64Cpu::device_access(const Window& window, std::uint64_t offset,
   std::uint8_t data[8] = {};
   std::memcpy(data, &value, std::min<unsigned>(size, 8));
   tlm::tlm_generic_payload gp;
-  gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-  gp.set_address(addr);
-  gp.set_data_ptr(data);
-  gp.set_data_length(size);
-  gp.set_streaming_width(size);
-  gp.set_dmi_allowed(false);
-  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  prepare_access(gp, write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, addr, data, size);
   sc_core::sc_time delay = local_time();
   synced_instructions_ = instructions_;
   socket->b_transport(gp, delay);
