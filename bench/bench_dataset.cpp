@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 int main() {
   const std::string dir = cestvp::fashion_mnist_dir();

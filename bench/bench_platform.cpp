@@ -14,7 +14,7 @@
 #include <cestvp/irq.h>
 #include <cestvp/regs.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "vp.h"
 
 using namespace cestvp;

@@ -22,7 +22,7 @@
 
 #include <cblas.h>
 
-#include "sat/fp16.h"
+#include <cestvp/fp16.h>
 #include "sat/stce_compute.h"
 
 using namespace cestvp::sat;
@@ -55,7 +55,7 @@ std::vector<double> best_seconds(const std::vector<std::function<void()>>& fs, i
 std::vector<std::uint16_t> random_fp16(std::size_t count, std::mt19937& gen) {
   std::uniform_real_distribution<float> dist(-1, 1);
   std::vector<std::uint16_t> out(count);
-  for (auto& v : out) v = float_to_fp16(dist(gen));
+  for (auto& v : out) v = cestvp::fw::float_to_half(dist(gen));
   return out;
 }
 
@@ -63,10 +63,10 @@ void bench(std::uint32_t n, bool b_trans, std::mt19937& gen) {
   const std::size_t count = std::size_t{n} * n;
   const std::vector<std::uint16_t> a16 = random_fp16(count, gen), b16 = random_fp16(count, gen);
   std::vector<float> a(count), b(count), c(count);
-  for (std::size_t i = 0; i < count; ++i) a[i] = fp16_to_float(a16[i]), b[i] = fp16_to_float(b16[i]);
+  for (std::size_t i = 0; i < count; ++i) a[i] = cestvp::fw::half_to_float(a16[i]), b[i] = cestvp::fw::half_to_float(b16[i]);
   std::vector<std::uint8_t> c_sram(count * 4);
 
-  StceJob job;
+  StceWork job;
   job.rows = job.cols = job.depth = job.segment = n;
   job.b_trans = b_trans;
   job.a = reinterpret_cast<const std::uint8_t*>(a16.data());
@@ -79,10 +79,10 @@ void bench(std::uint32_t n, bool b_trans, std::mt19937& gen) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, b_trans ? CblasTrans : CblasNoTrans, i, i, i, 1.0f, a.data(), i, b.data(),
                 i, 0.0f, c.data(), i);
   };
-  const std::vector<double> t = best_seconds({blas, [&] { stce_compute(job, Mode::functional); }}, 5, 1.0);
+  const std::vector<double> t = best_seconds({blas, [&] { stce_compute(job, cestvp::SatMode::functional); }}, 5, 1.0);
   std::printf("%6u  %10.2f  %10.2f  %6.1f%%", n, flops / t[0] / 1e9, flops / t[1] / 1e9, 100 * t[0] / t[1]);
   if (n <= kBitAccurateMax) {
-    const double exact = best_seconds({[&] { stce_compute(job, Mode::bit_accurate); }}, 1, 0.5)[0];
+    const double exact = best_seconds({[&] { stce_compute(job, cestvp::SatMode::bit_accurate); }}, 1, 0.5)[0];
     std::printf("  %12.3f", flops / exact / 1e9);
   }
   std::printf("\n");
@@ -94,29 +94,27 @@ void bench(std::uint32_t n, bool b_trans, std::mt19937& gen) {
 struct CnnJob {
   const char* name;
   StceOp op;
-  ConvShape shape;  // batch, h, w, cin, cout, kh, kw, stride, pad
+  cestvp::fw::ConvDims shape;  // batch, h, w, cin, cout, kh, kw, stride, pad
   bool b_sparse;
   bool counted;
 };
 
 // The job's operands, held as SRAM would hold them.
 struct CnnOperands {
-  StceJob job;
+  StceWork job;
   std::vector<std::uint16_t> a, b;
   std::vector<std::uint32_t> b_idx;
   std::vector<std::uint8_t> c;
 };
 
 // The engine's GEMM view of a convolution, as the SAT block derives it (models/sat/decode.cpp).
-StceJob conv_job(const CnnJob& spec) {
-  StceJob j;
+StceWork conv_job(const CnnJob& spec) {
+  StceWork j;
   j.op = spec.op;
   j.out_fp16 = true;
   j.conv = spec.shape;
-  ConvShape& s = j.conv;
-  s.oh = cestvp::fw::conv_out(s.h, s.kh, s.stride, s.pad);
-  s.ow = cestvp::fw::conv_out(s.w, s.kw, s.stride, s.pad);
-  const std::uint32_t taps = s.kh * s.kw, in_pixels = s.batch * s.h * s.w, out_pixels = s.batch * s.oh * s.ow;
+  const cestvp::fw::ConvDims& s = j.conv;
+  const std::uint32_t taps = s.kh * s.kw, in_pixels = s.batch * s.h * s.w, out_pixels = s.batch * s.oh() * s.ow();
   switch (spec.op) {
     case StceOp::conv_fwd: j.rows = out_pixels, j.cols = s.cout, j.depth = taps * s.cin, j.segment = s.cin; break;
     case StceOp::conv_bwd_data: j.rows = in_pixels, j.cols = s.cin, j.depth = taps * s.cout, j.segment = s.cout; break;
@@ -132,9 +130,9 @@ StceJob conv_job(const CnnJob& spec) {
 CnnOperands make_operands(const CnnJob& spec, std::mt19937& gen) {
   CnnOperands o;
   o.job = conv_job(spec);
-  const ConvShape& s = o.job.conv;
+  const cestvp::fw::ConvDims& s = o.job.conv;
   const std::size_t taps = std::size_t{s.kh} * s.kw, weights = taps * s.cin * s.cout;
-  const std::size_t x = std::size_t{s.batch} * s.h * s.w * s.cin, dy = std::size_t{s.batch} * s.oh * s.ow * s.cout;
+  const std::size_t x = std::size_t{s.batch} * s.h * s.w * s.cin, dy = std::size_t{s.batch} * s.oh() * s.ow() * s.cout;
   o.a = random_fp16(spec.op == StceOp::conv_fwd ? x : dy, gen);
   if (spec.b_sparse) {  // compressed lines of one segment each, random in-group indices
     const cestvp::fw::NmLine line = o.job.line();
@@ -154,8 +152,8 @@ CnnOperands make_operands(const CnnJob& spec, std::mt19937& gen) {
 }
 
 void bench_cnn(std::mt19937& gen) {
-  const ConvShape conv1{64, 28, 28, 1, 16, 3, 3, 1, 1}, conv2{64, 14, 14, 16, 32, 3, 3, 1, 1};
-  const ConvShape fc1{64, 1, 1, 1568, 128, 1, 1, 1, 0}, fc2{64, 1, 1, 128, 10, 1, 1, 1, 0};
+  const cestvp::fw::ConvDims conv1{64, 28, 28, 1, 16, 3, 3, 1, 1}, conv2{64, 14, 14, 16, 32, 3, 3, 1, 1};
+  const cestvp::fw::ConvDims fc1{64, 1, 1, 1568, 128, 1, 1, 1, 0}, fc2{64, 1, 1, 128, 10, 1, 1, 1, 0};
   const StceOp fwd = StceOp::conv_fwd, data = StceOp::conv_bwd_data, weight = StceOp::conv_bwd_weight;
   const CnnJob specs[] = {
       {"conv1 FF", fwd, conv1, false, true},
@@ -182,8 +180,8 @@ void bench_cnn(std::mt19937& gen) {
   std::printf("%-24s  %6s  %6s  %6s  %9s  %8s\n", "job", "ROWS", "COLS", "K", "MFLOP", "best ms");
   double sum = 0;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    const StceJob& j = jobs[i].job;
-    const double ms = 1e3 * best_seconds({[&] { stce_compute(j, Mode::functional); }}, 5, 0.3)[0];
+    const StceWork& j = jobs[i].job;
+    const double ms = 1e3 * best_seconds({[&] { stce_compute(j, cestvp::SatMode::functional); }}, 5, 0.3)[0];
     if (specs[i].counted) sum += ms;
     std::printf("%-24s  %6u  %6u  %6u  %9.1f  %8.3f%s\n", specs[i].name, j.rows, j.cols, j.depth,
                 2e-6 * j.rows * j.cols * j.depth * (j.b_sparse ? static_cast<double>(j.n) / j.m : 1.0), ms,
@@ -193,7 +191,7 @@ void bench_cnn(std::mt19937& gen) {
   for (double spent = 0; runs.size() < 20 || spent < 2.0; spent += runs.back()) {
     runs.push_back(seconds([&] {
       for (std::size_t i = 0; i < jobs.size(); ++i)
-        if (specs[i].counted) stce_compute(jobs[i].job, Mode::functional);
+        if (specs[i].counted) stce_compute(jobs[i].job, cestvp::SatMode::functional);
     }));
   }
   std::sort(runs.begin(), runs.end());

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "ddr_image.h"
-#include "training.h"
-#include "user_error.h"
-#include "workload.h"
+#include "loader/training_image.h"
+#include "config/user_error.h"
+#include "loader/workload.h"
 
 using namespace cestvp;
 

@@ -34,7 +34,7 @@
 #include <cestvp/regs.h>
 #include <regmap_tables.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "vp.h"
 
 using namespace cestvp;

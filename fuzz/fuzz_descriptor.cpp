@@ -7,7 +7,7 @@
 
 #include <cestvp/descriptor.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "ddr_image.h"
 
 using namespace cestvp;

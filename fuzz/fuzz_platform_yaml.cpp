@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "config.h"
+#include "config/config.h"
 #include "scratch_file.h"
-#include "user_error.h"
+#include "config/user_error.h"
 
 using namespace cestvp;
 

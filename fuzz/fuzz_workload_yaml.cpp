@@ -21,12 +21,12 @@
 
 #include <cestvp/descriptor.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "ddr_image.h"
 #include "scratch_file.h"
-#include "training.h"
-#include "user_error.h"
-#include "workload.h"
+#include "loader/training_image.h"
+#include "config/user_error.h"
+#include "loader/workload.h"
 
 using namespace cestvp;
 

@@ -75,7 +75,7 @@ void Dma::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
 unsigned Dma::transport_dbg(tlm::tlm_generic_payload& gp) { return regs_.transport_dbg(gp); }
 
 std::uint32_t Dma::read_status() const {
-  return (busy_ ? r::STATUS_BUSY_MASK : 0u) | (state_ << r::STATUS_STATE_SHIFT);
+  return r::Status{}.with_busy(busy_).with_state(static_cast<r::StatusState>(state_)).value;
 }
 
 // irq has one driver, drive_irq: register writes run in the initiator's thread, completion in
@@ -83,15 +83,14 @@ std::uint32_t Dma::read_status() const {
 void Dma::update_irq() { irq_changed_.notify(sc_core::SC_ZERO_TIME); }
 
 void Dma::drive_irq() {
-  const std::uint32_t ctrl = regs_.get(r::CTRL);
-  const std::uint32_t pending = regs_.get(r::IRQ_STATUS);
-  const bool level = ((pending & r::IRQ_STATUS_DONE_MASK) && (ctrl & r::CTRL_IRQ_DONE_EN_MASK)) ||
-                     ((pending & r::IRQ_STATUS_ERROR_MASK) && (ctrl & r::CTRL_IRQ_ERROR_EN_MASK));
+  const r::Ctrl ctrl{regs_.get(r::CTRL)};
+  const r::IrqStatus pending{regs_.get(r::IRQ_STATUS)};
+  const bool level = (pending.done() && ctrl.irq_done_en()) || (pending.error() && ctrl.irq_error_en());
   irq.write(level);
 }
 
 void Dma::write_start(std::uint32_t value) {
-  if (!(value & r::START_GO_MASK)) return;
+  if (!r::Start{value}.go()) return;
   if (busy_) {
     // The running transfer is not disturbed; firmware learns of its mistake through ERROR.
     if (faults_)
@@ -103,7 +102,7 @@ void Dma::write_start(std::uint32_t value) {
     return;
   }
   for (std::uint32_t reg : {r::ERROR_CODE, r::ERROR_ADDR_LO, r::ERROR_ADDR_HI}) regs_.set(reg, 0);
-  const auto mode = static_cast<r::CtrlMode>((regs_.get(r::CTRL) & r::CTRL_MODE_MASK) >> r::CTRL_MODE_SHIFT);
+  const r::CtrlMode mode = r::Ctrl{regs_.get(r::CTRL)}.mode();
   chain_ = mode == r::CtrlMode::CHAIN;
   direct_ = {join(regs_.get(r::SRC_LO), regs_.get(r::SRC_HI)),
              join(regs_.get(r::DST_LO), regs_.get(r::DST_HI)),

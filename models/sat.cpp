@@ -16,19 +16,18 @@ namespace r = regs::sat;
 
 namespace {
 
-// The common registers of an engine, relative to its <E>_START.
-constexpr std::uint32_t kStatus = r::STCE_STATUS - r::STCE_START;
-constexpr std::uint32_t kError = r::STCE_ERROR - r::STCE_START;
-constexpr std::uint32_t kJobs = r::STCE_JOBS - r::STCE_START;
-constexpr std::uint32_t kBusyCycles = r::STCE_BUSY_CYCLES_LO - r::STCE_START;
-constexpr std::uint32_t kStallCycles = r::STCE_STALL_CYCLES_LO - r::STCE_START;
-constexpr std::uint32_t kOps = r::STCE_OPS_LO - r::STCE_START;
-constexpr std::uint32_t kOpsSkipped = r::STCE_OPS_SKIPPED_LO - r::STCE_START;
-constexpr std::uint32_t kSramRead = r::STCE_SRAM_READ_LO - r::STCE_START;
-constexpr std::uint32_t kSramWrite = r::STCE_SRAM_WRITE_LO - r::STCE_START;
-static_assert(r::OSRE_SRAM_WRITE_LO - r::OSRE_START == kSramWrite && r::WUVE_SRAM_WRITE_LO - r::WUVE_START == kSramWrite,
-              "regmap.yaml gives every engine the same common register layout");
-static_assert(r::OSRE_ERROR - r::OSRE_START == kError && r::WUVE_ERROR - r::WUVE_START == kError);
+// The common registers of an engine, relative to its base: group `engine` of regmap.yaml, which
+// every engine has.
+namespace common = r::engine;
+constexpr std::uint32_t kStatus = common::STATUS;
+constexpr std::uint32_t kError = common::ERROR;
+constexpr std::uint32_t kJobs = common::JOBS;
+constexpr std::uint32_t kBusyCycles = common::BUSY_CYCLES_LO;
+constexpr std::uint32_t kStallCycles = common::STALL_CYCLES_LO;
+constexpr std::uint32_t kOps = common::OPS_LO;
+constexpr std::uint32_t kOpsSkipped = common::OPS_SKIPPED_LO;
+constexpr std::uint32_t kSramRead = common::SRAM_READ_LO;
+constexpr std::uint32_t kSramWrite = common::SRAM_WRITE_LO;
 
 Sram::Params sram_params(int buffer, const Sat::Params& p) {
   return {p.sram_bytes[buffer], p.timing.port_bytes[buffer], sc_core::sc_time(1.0 / p.clock_hz, sc_core::SC_SEC)};
@@ -53,14 +52,13 @@ Sat::Sat(const sc_core::sc_module_name& name, const Params& params)
       cycle_(1.0 / params.clock_hz, sc_core::SC_SEC),
       regs_(regmap::sat),
       m_mask_(m_mask(params.nm_m)),
-      engines_{{"stce", r::STCE_START, r::IRQ_STATUS_STCE_DONE_MASK, r::IRQ_STATUS_STCE_ERROR_MASK},
-               {"osre", r::OSRE_START, r::IRQ_STATUS_OSRE_DONE_MASK, r::IRQ_STATUS_OSRE_ERROR_MASK},
-               {"wuve", r::WUVE_START, r::IRQ_STATUS_WUVE_DONE_MASK, r::IRQ_STATUS_WUVE_ERROR_MASK}} {
+      engines_{{"stce", r::STCE_BASE, r::IRQ_STATUS_STCE_DONE_MASK, r::IRQ_STATUS_STCE_ERROR_MASK},
+               {"osre", r::OSRE_BASE, r::IRQ_STATUS_OSRE_DONE_MASK, r::IRQ_STATUS_OSRE_ERROR_MASK},
+               {"wuve", r::WUVE_BASE, r::IRQ_STATUS_WUVE_DONE_MASK, r::IRQ_STATUS_WUVE_ERROR_MASK}} {
   regs_socket.register_b_transport(this, &Sat::b_transport);
   regs_socket.register_transport_dbg(this, &Sat::transport_dbg);
 
-  regs_.preset(r::ARRAY, (params.timing.array_cols << r::ARRAY_COLS_SHIFT) |
-                             (params.timing.array_rows << r::ARRAY_ROWS_SHIFT));
+  regs_.preset(r::ARRAY, r::Array{}.with_rows(params.timing.array_rows).with_cols(params.timing.array_cols).value);
   regs_.preset(r::NM_SUPPORT, m_mask_);
   regs_.preset(r::SRAM_A_KIB, static_cast<std::uint32_t>(params.sram_bytes[0] / 1024));
   regs_.preset(r::SRAM_B_KIB, static_cast<std::uint32_t>(params.sram_bytes[1] / 1024));
@@ -70,7 +68,7 @@ Sat::Sat(const sc_core::sc_module_name& name, const Params& params)
   Sram* buffers[3] = {&sram_a, &sram_b, &sram_c};
   for (int i = 0; i < 3; ++i) {
     // Timing-only runs move no data: the engines get no pointers.
-    sram_.data[i] = params.mode == sat::Mode::timing ? nullptr : buffers[i]->data();
+    sram_.data[i] = params.mode == SatMode::timing ? nullptr : buffers[i]->data();
     sram_.size[i] = buffers[i]->size();
   }
 
@@ -80,7 +78,7 @@ Sat::Sat(const sc_core::sc_module_name& name, const Params& params)
   for (EngineState& e : engines_) {
     regs_.on_write(e.base, [this, &e](std::uint32_t v) { write_start(e, v); });
     regs_.sync_on_access(e.base);
-    regs_.on_read(e.base + kStatus, [&e] { return e.busy ? r::STCE_STATUS_BUSY_MASK : 0u; });
+    regs_.on_read(e.base + kStatus, [this, &e] { return read_status(e); });
     regs_.sync_on_access(e.base + kStatus);
     sc_core::sc_spawn([this, &e] { run_engine(e); }, sc_core::sc_gen_unique_name(e.name));
   }
@@ -119,7 +117,7 @@ void Sat::update_irq() { irq_changed_.notify(sc_core::SC_ZERO_TIME); }
 void Sat::drive_irq() { irq.write((regs_.get(r::IRQ_STATUS) & regs_.get(r::IRQ_ENABLE)) != 0); }
 
 void Sat::write_start(EngineState& e, std::uint32_t value) {
-  if (!(value & r::STCE_START_GO_MASK)) return;
+  if (!common::Start{value}.go()) return;
   if (e.busy) {
     report_fault(e, sat::JobError::start_while_busy, "the running job goes on");
     regs_.set(e.base + kError, static_cast<std::uint32_t>(sat::JobError::start_while_busy));
@@ -133,6 +131,8 @@ void Sat::write_start(EngineState& e, std::uint32_t value) {
   trace_busy(e);
   e.start.notify(sc_core::SC_ZERO_TIME);
 }
+
+std::uint32_t Sat::read_status(const EngineState& e) const { return common::Status{}.with_busy(e.busy).value; }
 
 void Sat::run_engine(EngineState& e) {
   const Engine which = static_cast<Engine>(&e - engines_);
@@ -154,7 +154,7 @@ sat::JobError Sat::run_job(const sat::Decoded<Job>& decoded, CostFn cost_of, Com
   cost = cost_of(decoded.job, params_.timing);
   sc_core::wait(cycle_ * static_cast<double>(cost.cycles));
   // The results appear when the job ends, computed from the SRAM contents at that time.
-  if (params_.mode == sat::Mode::timing || compute(decoded.job)) return sat::JobError::none;
+  if (params_.mode == SatMode::timing || compute(decoded.job)) return sat::JobError::none;
   return sat::JobError::nan_input;
 }
 
@@ -171,12 +171,12 @@ sat::JobError Sat::execute(Engine engine, sat::JobCost& cost) {
   switch (engine) {
     case Engine::stce:
       return run_job(stce_job_, sat::stce_cost,
-                     [this](const sat::StceJob& j) { return sat::stce_compute(j, params_.mode), true; }, cost);
+                     [this](const sat::StceWork& j) { return sat::stce_compute(j, params_.mode), true; }, cost);
     case Engine::osre:
       return run_job(osre_job_, sat::osre_cost, sat::osre_compute, cost);
     case Engine::wuve:
       return run_job(wuve_job_, sat::wuve_cost,
-                     [](const sat::WuveJob& j) { return sat::wuve_compute(j), true; }, cost);
+                     [](const sat::WuveWork& j) { return sat::wuve_compute(j), true; }, cost);
   }
   return sat::JobError::bad_op;
 }
@@ -226,7 +226,7 @@ void Sat::trace_busy(EngineState& e) {
 
 void Sat::report_fault(const EngineState& e, sat::JobError error, const char* detail) {
   if (faults_)
-    faults_->record_register(std::string(name()) + '.' + e.name, r::to_string(static_cast<r::StceErrorCause>(error)),
+    faults_->record_register(std::string(name()) + '.' + e.name, r::to_string(static_cast<common::ErrorCause>(error)),
                              regmap::sat, e.base, detail, sc_core::sc_time_stamp());
 }
 

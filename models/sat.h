@@ -28,9 +28,9 @@ class Sat : public sc_core::sc_module {
     std::vector<unsigned> nm_m;  // supported group sizes M, powers of two
     std::uint64_t sram_bytes[3] = {};  // buffers A, B, C
     double clock_hz = 0;
-    sat::Mode mode = sat::Mode::functional;
+    SatMode mode = SatMode::functional;
   };
-  enum class Engine { stce = 0, osre = 1, wuve = 2 };
+  using Engine = fw::SatEngine;  // the contract's (cestvp/sat_job.h)
 
   tlm_utils::simple_target_socket<Sat> regs_socket;
   Sram sram_a;
@@ -70,6 +70,7 @@ class Sat : public sc_core::sc_module {
   unsigned transport_dbg(tlm::tlm_generic_payload& gp);
 
   void write_start(EngineState& engine, std::uint32_t value);
+  std::uint32_t read_status(const EngineState& engine) const;
   void update_irq();
   void drive_irq();
   void run_engine(EngineState& engine);
@@ -94,9 +95,9 @@ class Sat : public sc_core::sc_module {
   // Each engine's job as its last START found the registers. Decoded in write_start, not when
   // the engine's thread runs: the initiator runs ahead of it (temporal decoupling), and its next
   // register writes would otherwise change a job already started.
-  sat::Decoded<sat::StceJob> stce_job_;
-  sat::Decoded<sat::OsreJob> osre_job_;
-  sat::Decoded<sat::WuveJob> wuve_job_;
+  sat::Decoded<sat::StceWork> stce_job_;
+  sat::Decoded<sat::OsreWork> osre_job_;
+  sat::Decoded<sat::WuveWork> wuve_job_;
   sc_core::sc_event irq_changed_;
   Tracer* tracer_ = nullptr;
   Timeline* timeline_ = nullptr;

@@ -1,10 +1,13 @@
 // satvp: the CEST-VP command line. This file only registers the subcommands and turns errors
-// into exit codes; each subcommand's flow reads top to bottom in its own file: `satvp run`
-// (cmd_run.cpp: configuration, workload, host CPU, then the platform of vp.cpp, run, report),
-// `satvp job` (cmd_job.cpp: one engine job through the firmware's driver), `satvp compare` and
-// `satvp sweep` (cmd_compare.cpp, cmd_sweep.cpp: child `satvp run`s; exit 1 when any failed),
-// `satvp host-costs` (cmd_host_costs.cpp: the firmware's host work per element on a host core).
-// Exit codes: ExitCode in cmd_run.h (docs/reliability.md). docs/architecture.md maps the code.
+// into exit codes; each subcommand's flow reads top to bottom in its own file under cli/:
+// `satvp run` (cli/cmd_run.cpp: configuration, workload, host CPU, then the platform of vp.cpp,
+// run, report), `satvp job` (cli/cmd_job.cpp: one engine job through the firmware's driver),
+// `satvp compare` and `satvp sweep` (cli/cmd_compare.cpp, cli/cmd_sweep.cpp: child `satvp run`s;
+// exit 1 when any failed), `satvp host-costs` (cli/cmd_host_costs.cpp: the firmware's host work
+// per element on a host core). Exit codes: ExitCode in cli/cmd_run.h (docs/reliability.md).
+// The other folders: config/ (platform YAML, units, YAML reading, user errors), data/
+// (datasets), loader/ (workloads, the DDR image, the firmware ELF), report/ (run directory,
+// reports). docs/architecture.md maps the code.
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -14,14 +17,14 @@
 #include <CLI/CLI.hpp>
 #include <systemc>
 
-#include "cli.h"
-#include "cmd_compare.h"
-#include "cmd_host_costs.h"
-#include "cmd_job.h"
-#include "cmd_run.h"
-#include "cmd_sweep.h"
+#include "cli/cli.h"
+#include "cli/cmd_compare.h"
+#include "cli/cmd_host_costs.h"
+#include "cli/cmd_job.h"
+#include "cli/cmd_run.h"
+#include "cli/cmd_sweep.h"
+#include "config/user_error.h"
 #include "output_file.h"
-#include "user_error.h"
 
 using namespace cestvp;
 

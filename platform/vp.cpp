@@ -31,7 +31,7 @@ Ddr::Params ddr_params(const PlatformConfig& c) {
           c.ddr.interleave_bytes};
 }
 
-Sat::Params sat_params(const PlatformConfig& c, sat::Mode mode) {
+Sat::Params sat_params(const PlatformConfig& c, SatMode mode) {
   Sat::Params p;
   p.timing.array_rows = c.sat.array_rows;
   p.timing.array_cols = c.sat.array_cols;
@@ -101,7 +101,7 @@ VirtualPlatform::VirtualPlatform(const PlatformConfig& config, const VpOptions& 
       // Instantiate.
       bus("bus", {seconds(config.bus.hop_latency_s)}),
       ddr("ddr", ddr_params(config)),
-      dma("dma", {config.dma.burst_bytes, period(config.clocks.peripheral_hz), options.mode == sat::Mode::timing}),
+      dma("dma", {config.dma.burst_bytes, period(config.clocks.peripheral_hz), options.mode == SatMode::timing}),
       irqc("irqc", {irq_lines(config), period(config.clocks.peripheral_hz)}),
       sat("sat", sat_params(config, options.mode)),
       cpu_(make_cpu(*this)),

@@ -15,7 +15,7 @@
 #include <cestvp/program.h>
 
 #include "bus.h"
-#include "config.h"
+#include "config/config.h"
 #include "ddr.h"
 #include "dma.h"
 #include "fault_log.h"
@@ -24,7 +24,7 @@
 #include "host_cpu.h"
 #include "irqc.h"
 #include "output_file.h"
-#include "report.h"
+#include "report/report.h"
 #include "sat.h"
 #include "tracer.h"
 #include "watchdog.h"
@@ -36,14 +36,14 @@ struct VpOptions {
   std::string trace_log_path;  // empty: no transaction log
   std::string timeline_path;   // empty: no timeline (Chrome / Perfetto trace JSON)
   fw::LogLevel log_level = fw::LogLevel::info;
-  sat::Mode mode = sat::Mode::functional;  // numerics of the SAT engines; timing: the DMA moves no data either
+  SatMode mode = SatMode::functional;  // numerics of the SAT engines; timing: the DMA moves no data either
   std::ostream* log = nullptr;  // firmware log; nullptr: stdout
   // Watchdog (docs/reliability.md): zero turns a check off.
   sc_core::sc_time time_limit;                               // simulated time
   sc_core::sc_time no_progress{1, sc_core::SC_SEC};          // simulated time without progress
   const std::atomic<int>* stop_request = nullptr;            // set by SIGINT/SIGTERM: stop cleanly
   bool stop_on_fault = false;                                // end the run at the first fault
-  // host.cpu rv64: the firmware ELF (loaded and checked by platform/elf_loader.h) and, to debug
+  // host.cpu rv64: the firmware ELF (loaded and checked by platform/loader/elf_loader.h) and, to debug
   // it, a GDB server the core halts for at the entry point.
   const GuestImage* firmware_elf = nullptr;
   GdbServer* gdb = nullptr;

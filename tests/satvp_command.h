@@ -7,7 +7,7 @@
 
 #include <sys/wait.h>
 
-#include "config.h"
+#include "config/config.h"
 
 namespace cestvp::test {
 

@@ -11,8 +11,8 @@
 #include <regex>
 #include <sstream>
 
-#include "child_runs.h"
-#include "run_output.h"
+#include "cli/child_runs.h"
+#include "report/run_output.h"
 #include "satvp_command.h"
 #include "test_files.h"
 

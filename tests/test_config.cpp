@@ -12,10 +12,10 @@
 #include <tuple>
 #include <yaml-cpp/yaml.h>
 
-#include "config.h"
-#include "units.h"
-#include "user_error.h"
-#include "yaml_reader.h"
+#include "config/config.h"
+#include "config/units.h"
+#include "config/user_error.h"
+#include "config/yaml_reader.h"
 #include "test_files.h"
 
 namespace cestvp {

@@ -14,12 +14,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "input_file.h"
-#include "npy.h"
-#include "user_error.h"
+#include "data/dataset.h"
+#include "config/input_file.h"
+#include "data/npy.h"
+#include "config/user_error.h"
 #include "test_files.h"
-#include "yaml_reader.h"
+#include "config/yaml_reader.h"
 
 namespace cestvp {
 namespace {

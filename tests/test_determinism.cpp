@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "run_dir.h"
+#include "report/run_dir.h"
 #include "satvp_command.h"
 
 namespace fs = std::filesystem;

@@ -18,11 +18,11 @@
 #include <cestvp/regs.h>
 #include <cestvp/sat_probe.h>
 
-#include "config.h"
-#include "host_memory.h"
+#include "config/config.h"
+#include "loader/host_memory.h"
 #include "satvp_command.h"
 #include "vp.h"
-#include "workload.h"
+#include "loader/workload.h"
 
 using namespace cestvp;
 

@@ -15,7 +15,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "elf_loader.h"
+#include "loader/elf_loader.h"
 #include "test_files.h"
 
 namespace cestvp {

@@ -16,11 +16,11 @@
 
 #include "satvp_command.h"
 #include "test_files.h"
-#include "units.h"
-#include "user_error.h"
-#include "workload.h"
-#include "yaml_override.h"
-#include "yaml_reader.h"
+#include "config/units.h"
+#include "config/user_error.h"
+#include "loader/workload.h"
+#include "config/yaml_override.h"
+#include "config/yaml_reader.h"
 
 namespace cestvp {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "user_error.h"
+#include "config/user_error.h"
 
 namespace cestvp::test {
 

@@ -17,7 +17,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "satvp_command.h"
 #include "test_files.h"
 

@@ -15,12 +15,12 @@
 #include <jpeglib.h>  // after <cstdio>
 #include <png.h>
 
-#include "image_folder.h"
+#include "data/image_folder.h"
 #include "satvp_command.h"
 #include "test_files.h"
-#include "training.h"
+#include "loader/training_image.h"
 #include "vp.h"
-#include "workload.h"
+#include "loader/workload.h"
 
 namespace cestvp {
 namespace {

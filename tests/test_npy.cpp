@@ -10,9 +10,9 @@
 #include <iterator>
 #include <limits>
 
-#include "npy.h"
+#include "data/npy.h"
 #include "output_file.h"
-#include "user_error.h"
+#include "config/user_error.h"
 #include "test_files.h"
 
 namespace cestvp {

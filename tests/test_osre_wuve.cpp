@@ -14,15 +14,15 @@
 
 #include "golden/nm_golden.h"
 #include "golden/wuve_golden.h"
-#include "sat/fp16.h"
+#include <cestvp/fp16.h>
 #include "sat/osre.h"
 #include "sat/wuve.h"
 
 using namespace cestvp;
 using sat::JobCost;
-using sat::OsreJob;
+using sat::OsreWork;
 using sat::TimingParams;
-using sat::WuveJob;
+using sat::WuveWork;
 
 namespace {
 
@@ -65,9 +65,9 @@ struct OsreShape {
 };
 
 // A job without data pointers, operands in the given SRAM buffers.
-OsreJob osre_job(const OsreShape& s, unsigned src_buffer = 0, unsigned val_buffer = 0,
+OsreWork osre_job(const OsreShape& s, unsigned src_buffer = 0, unsigned val_buffer = 0,
                  unsigned idx_buffer = 0) {
-  OsreJob job;
+  OsreWork job;
   job.backward = s.backward;
   job.src_fp32 = s.src_fp32;
   job.n = s.n;
@@ -94,9 +94,9 @@ OsreRun run_osre(const std::vector<float>& dense, const OsreShape& s) {
     if (s.src_fp32)
       std::memcpy(&src[4 * i], &dense[i], 4);
     else
-      sat::store_fp16(&src[2 * i], dense[i]);
+      fw::store_half(&src[2 * i], dense[i]);
   }
-  OsreJob job = osre_job(s);
+  OsreWork job = osre_job(s);
   const fw::NmLine line = job.line();
   std::vector<std::uint16_t> values(std::size_t{job.lines()} * line.entries() + 1, kGarbage16);
   std::vector<std::uint32_t> indices(std::size_t{job.lines()} * line.index_words() + 1, kGarbage32);
@@ -122,7 +122,7 @@ std::vector<std::uint32_t> entry_indices(const OsreRun& run, const OsreShape& s,
 
 std::vector<std::uint16_t> fp16s(const std::vector<float>& v) {
   std::vector<std::uint16_t> out;
-  for (float x : v) out.push_back(sat::float_to_fp16(x));
+  for (float x : v) out.push_back(fw::float_to_half(x));
   return out;
 }
 
@@ -192,7 +192,7 @@ std::vector<float> random_source(std::mt19937& rng, std::size_t size, bool fp32)
     else if (fp32 && c < 0.25f)
       x = gauss(rng) * 1e5f;  // overflows FP16 when |x| >= 65520
     else
-      x = fp32 ? gauss(rng) : sat::round_fp16(gauss(rng));
+      x = fp32 ? gauss(rng) : fw::round_to_half(gauss(rng));
   }
   return v;
 }
@@ -247,10 +247,10 @@ TEST(Osre, NanRanksAsInfinityAndFailsTheJob) {
     EXPECT_FALSE(run.ok);
     const std::vector<std::uint32_t> want_index{0, 0, 1, 3};
     for (unsigned l = 0; l < 4; ++l) EXPECT_EQ(entry_indices(run, s, l), std::vector<std::uint32_t>{want_index[l]});
-    EXPECT_TRUE(std::isnan(sat::fp16_to_float(run.values[0])));
+    EXPECT_TRUE(std::isnan(fw::half_to_float(run.values[0])));
     EXPECT_EQ(run.values[1], 0x7c00);
     EXPECT_EQ(run.values[2], 0xfc00);
-    EXPECT_TRUE(std::isnan(sat::fp16_to_float(run.values[3])));
+    EXPECT_TRUE(std::isnan(fw::half_to_float(run.values[3])));
     EXPECT_TRUE(same(run.indices, golden::nm_compress(dense, 4, 4, false, 1, 4).indices));
   }
   // One NaN among thousands still fails the job.
@@ -349,7 +349,7 @@ struct WuveData {
 };
 
 void run_wuve(WuveData& d, const golden::SgdParams& p, bool write_fp16) {
-  WuveJob job;
+  WuveWork job;
   job.write_fp16 = write_fp16;
   job.count = static_cast<std::uint32_t>(d.weight.size());
   job.lr = p.lr;
@@ -370,7 +370,7 @@ std::vector<std::uint16_t> random_grad(std::mt19937& rng, std::size_t count) {
   std::vector<std::uint16_t> g(count);
   for (std::uint16_t& x : g) {
     const int k = kind(rng);
-    x = sat::float_to_fp16(k == 0 ? 0.f : k == 1 ? gauss(rng) * 0x1p-20f : gauss(rng));
+    x = fw::float_to_half(k == 0 ? 0.f : k == 1 ? gauss(rng) * 0x1p-20f : gauss(rng));
   }
   return g;
 }
@@ -454,11 +454,11 @@ TEST(Wuve, ThreeStepsOfPyTorchSgdByHand) {
   const float want_v[] = {0x1.000d1cp-1f, 0x1.667ea6p-1f, -0x1.7a9e94p-2f};
   const float torch_w[] = {0x1.e66516p-1f, 0x1.c28b9ep-1f, 0x1.d579f2p-1f};
   for (int step = 0; step < 3; ++step) {
-    d.grad = {sat::float_to_fp16(grads[step])};
+    d.grad = {fw::float_to_half(grads[step])};
     run_wuve(d, p, true);
     EXPECT_EQ(d.weight[0], want_w[step]) << "step " << step + 1;
     EXPECT_EQ(d.velocity[0], want_v[step]) << "step " << step + 1;
-    EXPECT_EQ(d.out[0], sat::float_to_fp16(want_w[step]));
+    EXPECT_EQ(d.out[0], fw::float_to_half(want_w[step]));
     EXPECT_NEAR(d.weight[0], torch_w[step], 0x1p-24) << "step " << step + 1;  // 1 ulp in [0.5, 1)
   }
   EXPECT_NEAR(d.weight[0], 0.916946053174, 0x1p-24);    // 1 ulp in [0.5, 1)
@@ -470,7 +470,7 @@ TEST(Wuve, ThreeStepsOfPyTorchSgdByHand) {
 // w 8000 (read + write) in B, v 8000 in C. A: 4000 / 256 = 15.6 -> 16; B, C: 8000 / 64 = 125.
 // Cycles 1 + 125 = 126, stall 126 - 1 - 36 = 89. Read 10000 B, written 8000 + 2000 = 10000 B.
 TEST(WuveCost, SramBoundAcrossBuffers) {
-  WuveJob job;
+  WuveWork job;
   job.write_fp16 = true;
   job.count = 1000;
   job.grad_buffer = 0, job.weight_buffer = 1, job.momentum_buffer = 2, job.out_buffer = 0;
@@ -480,7 +480,7 @@ TEST(WuveCost, SramBoundAcrossBuffers) {
 // w and v share buffer B: 16000 / 64 = 250 cycles; grad in C 2000 / 64 = 31.25 -> 32.
 // Cycles 251, stall 251 - 1 - 36 = 214; no FP16 copy: written 8000.
 TEST(WuveCost, WeightsAndVelocitiesShareAPort) {
-  WuveJob job;
+  WuveWork job;
   job.count = 1000;
   job.grad_buffer = 2, job.weight_buffer = 1, job.momentum_buffer = 1;
   expect_cost(sat::wuve_cost(job, timing(32, 4)), {251, 214, 1000, 0, 10000, 8000});
@@ -489,7 +489,7 @@ TEST(WuveCost, WeightsAndVelocitiesShareAPort) {
 // Everything in A with 8 lanes: compute = ceil(1000 / 8) + 4 = 129; A: 2000 + 8000 + 8000 =
 // 18000 / 256 = 70.3 -> 71 < 129. Cycles 130, no stall.
 TEST(WuveCost, ComputeBound) {
-  WuveJob job;
+  WuveWork job;
   job.count = 1000;
   expect_cost(sat::wuve_cost(job, timing(8, 4)), {130, 0, 1000, 0, 10000, 8000});
 }

@@ -22,7 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "output_file.h"
-#include "run_dir.h"
+#include "report/run_dir.h"
 #include "satvp_command.h"
 #include "test_files.h"
 

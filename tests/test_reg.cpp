@@ -1,4 +1,4 @@
-// RegisterBank (models/reg.h): access semantics, TLM error responses, callbacks, debug access,
+// RegisterBank (sim/reg.h): access semantics, TLM error responses, callbacks, debug access,
 // reset, and time synchronisation. The bank is built from a block spec written here, not from the
 // generated tables, and driven through TLM by a stimulus initiator.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The run report (platform/report.h) of training runs booted here: its sums against the
+// The run report (platform/report/report.h) of training runs booted here: its sums against the
 // simulated time, its SAT counters against the SAT's own, the operation counts of one layer
 // against a hand count, its files; and the scheme ordering of the paper on a mid-size network,
 // through the satvp binary (one simulation per process).
@@ -15,12 +15,13 @@
 
 #include <cestvp/train_runtime.h>
 
-#include "report.h"
+#include "report/report.h"
 #include "satvp_command.h"
 #include "test_files.h"
-#include "training.h"
+#include "loader/training_image.h"
+#include "report/training_results.h"
 #include "vp.h"
-#include "workload.h"
+#include "loader/workload.h"
 
 using namespace cestvp;
 namespace model = fw::model;
@@ -67,7 +68,7 @@ struct Booted {
   double simulated_seconds = 0;
 };
 
-Booted boot_and_report(sat::Mode mode, fw::SatMode fw_mode, const std::string& mode_name,
+Booted boot_and_report(SatMode mode, SatMode fw_mode, const std::string& mode_name,
                        const std::string& timeline = "") {
   const PlatformConfig config = test::default_config();
   const Workload workload = load_workload(test::write_file("report.yaml", kWorkload), {}, &config);
@@ -105,7 +106,7 @@ const PhaseFigures& pass(const Report& r, std::size_t layer, model::Pass p) {
 // profile to one (layer, pass): the records add up to the simulated time, less the descriptor
 // read and probe before and the last result write after (well under 1%).
 TEST(Report, PhasesAddUpToTheSimulatedTimeAndEnginesStayWithinIt) {
-  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  const Booted b = boot_and_report(SatMode::timing, SatMode::timing, "timing");
   const Report& r = b.report;
   ASSERT_TRUE(r.complete) << b.log;
   EXPECT_LE(r.total.cycles, r.sat_cycles);
@@ -142,7 +143,7 @@ TEST(Report, PhasesAddUpToTheSimulatedTimeAndEnginesStayWithinIt) {
 // The report's engine counters are what the firmware read from the SAT's registers, phase by
 // phase; their sums must be the SAT's own counts at the end of the run.
 TEST(Report, TheFirmwaresCounterReadsSumToTheSatsCounts) {
-  const Booted b = boot_and_report(sat::Mode::functional, fw::SatMode::functional, "functional");
+  const Booted b = boot_and_report(SatMode::functional, SatMode::functional, "functional");
   ASSERT_TRUE(b.report.complete) << b.log;
   for (unsigned e = 0; e < 3; ++e) {
     const model::EngineCounters &got = b.report.total.engine[e], &want = b.platform.engine[e];
@@ -167,7 +168,7 @@ TEST(Report, TheFirmwaresCounterReadsSumToTheSatsCounts) {
 // FF's 32 columns fill the array (100%); BP's 16 columns fill half of it, as do FF's 16
 // columns of the first conv (Cout 16).
 TEST(Report, OperationCountsOfOneLayerMatchAHandCount) {
-  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  const Booted b = boot_and_report(SatMode::timing, SatMode::timing, "timing");
   const Report& r = b.report;
   ASSERT_TRUE(r.complete) << b.log;
   const PhaseFigures &ff = pass(r, 2, model::Pass::forward), &bp = pass(r, 2, model::Pass::backward_data),
@@ -190,7 +191,7 @@ TEST(Report, OperationCountsOfOneLayerMatchAHandCount) {
 // The files: report.json is JSON (read by Python's parser), layers.csv starts with SCALE-Sim's
 // COMPUTE_REPORT columns and its Total Cycles add up to the report's total.
 TEST(Report, FilesParseAndLayersCsvAddsUp) {
-  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  const Booted b = boot_and_report(SatMode::timing, SatMode::timing, "timing");
   const std::string dir = test::test_dir().string();
   write_report(b.report, dir);
   const test::Command json = test::run_command(
@@ -214,7 +215,7 @@ TEST(Report, FilesParseAndLayersCsvAddsUp) {
 // are as many as the profile's entries.
 TEST(Report, TimelineHasAJobSpanPerEngineJobAndThePhases) {
   const std::string path = (test::test_dir() / "timeline.json").string();
-  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing", path);
+  const Booted b = boot_and_report(SatMode::timing, SatMode::timing, "timing", path);
   const test::Command summary = test::run_command(
       "python3 -c \"import json\n"
       "t = json.load(open('" + path + "'))['traceEvents']\n"
@@ -429,7 +430,7 @@ void expect_printed(const std::string& cell, double want, double half_unit, cons
 }  // namespace
 
 TEST(Report, JsonFiguresMatchARecountFromTheCounters) {
-  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  const Booted b = boot_and_report(SatMode::timing, SatMode::timing, "timing");
   ASSERT_TRUE(b.report.complete) << b.log;
   const Recount n(b);
   const std::string dir = test::test_dir().string();
@@ -520,7 +521,7 @@ TEST(Report, JsonFiguresMatchARecountFromTheCounters) {
 }
 
 TEST(Report, CsvFiguresMatchARecountFromTheCounters) {
-  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  const Booted b = boot_and_report(SatMode::timing, SatMode::timing, "timing");
   ASSERT_TRUE(b.report.complete) << b.log;
   const Recount n(b);
   const std::string dir = test::test_dir().string();
@@ -584,7 +585,7 @@ TEST(Report, CsvFiguresMatchARecountFromTheCounters) {
 // The console table prints the same figures rounded: utilisation to 0.1%, GOPS to 0.01, DDR to
 // 1 MB and 0.01 GB/s, energy to 1 mJ and 0.01 W.
 TEST(Report, ConsoleFiguresMatchARecountFromTheCounters) {
-  const Booted b = boot_and_report(sat::Mode::timing, fw::SatMode::timing, "timing");
+  const Booted b = boot_and_report(SatMode::timing, SatMode::timing, "timing");
   ASSERT_TRUE(b.report.complete) << b.log;
   const Recount n(b);
   const std::string table = report_table(b.report);

@@ -23,7 +23,7 @@
 
 #include <cestvp/regs.h>
 
-#include "elf_loader.h"
+#include "loader/elf_loader.h"
 #include "satvp_command.h"
 #include "test_files.h"
 
@@ -44,7 +44,7 @@ const std::string kFirmwareDir = std::string(CESTVP_BINARY_DIR) + "/firmware/rv6
 const std::string kFirmwareElf = kFirmwareDir + "/cestvp-fw.elf";
 const std::string kBringup = kSource + "/workloads/bringup.yaml";
 
-// satvp's exit codes (platform/cmd_run.h, docs/reliability.md).
+// satvp's exit codes (platform/cli/cmd_run.h, docs/reliability.md).
 constexpr int kExitBadInput = 2;
 constexpr int kExitHardwareFault = 5;  // a fault the firmware did not provoke on purpose ended the run
 
@@ -215,7 +215,7 @@ class Csv {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// One line of the transaction log (models/tracer.h): "<start> ns  <initiator> -> <target>
+// One line of the transaction log (sim/tracer.h): "<start> ns  <initiator> -> <target>
 // R|W|-  0x<address>  <length>  <response>  <duration> ns". The log has no data values.
 struct Transaction {
   std::string initiator, target, command, address, length, response;

@@ -27,7 +27,7 @@ namespace {
 
 constexpr std::uint64_t kBuffer = 1 << 20;
 
-Sat::Params params(sat::Mode mode) {
+Sat::Params params(SatMode mode) {
   Sat::Params p;
   p.timing.osre_pipeline = 4;
   p.timing.wuve_pipeline = 8;
@@ -57,7 +57,7 @@ struct Bench {
   TlmInitiator cpu;
   TlmInitiator dbg_a{"dbg_a", {}}, dbg_b{"dbg_b", {}}, dbg_c{"dbg_c", {}};
 
-  Bench(TlmInitiator::Body body, sat::Mode mode = sat::Mode::functional)
+  Bench(TlmInitiator::Body body, SatMode mode = SatMode::functional)
       : sat("sat", params(mode)), cpu("cpu", std::move(body)) {
     cpu.socket.bind(sat.regs_socket);
     dbg_a.socket.bind(sat.sram_a.socket);
@@ -150,7 +150,7 @@ TEST(SatEngines, SparseGemmTakesTheWorkedExampleTimeAndCounts) {
     busy = get(cpu, r::STCE_BUSY_CYCLES_LO);
     ops = get(cpu, r::STCE_OPS_LO);
     skipped = get(cpu, r::STCE_OPS_SKIPPED_LO);
-  }, sat::Mode::timing);
+  }, SatMode::timing);
   sc_core::sc_start();
   EXPECT_EQ(o.cause, 0u);
   EXPECT_EQ(o.events, r::IRQ_STATUS_STCE_DONE_MASK);
@@ -191,7 +191,7 @@ TEST(SatEngines, TimingModeWritesNothing) {
   Bench b([&](TlmInitiator& cpu) {
     program_gemm(cpu, 8, 8, 8);
     o = run_stce(cpu);
-  }, sat::Mode::timing);
+  }, SatMode::timing);
   sc_core::sc_start();
   EXPECT_EQ(o.cause, 0u);
   EXPECT_TRUE(b.untouched(0x5A, b.sat.sram_c));
@@ -289,7 +289,7 @@ TEST(SatEngines, StartWhileBusyIsReportedAndTheJobCompletes) {
     cause_after = get(cpu, r::STCE_ERROR);
     events |= get(cpu, r::IRQ_STATUS);
     jobs = get(cpu, r::STCE_JOBS);
-  }, sat::Mode::timing);
+  }, SatMode::timing);
   sc_core::sc_start();
   EXPECT_EQ(events, r::IRQ_STATUS_STCE_ERROR_MASK | r::IRQ_STATUS_STCE_DONE_MASK);
   EXPECT_EQ(jobs, 1u);
@@ -335,7 +335,7 @@ TEST(SatEngines, EnginesRunConcurrently) {
     set(cpu, r::STCE_START, 1);
     set(cpu, r::WUVE_START, 1);
     sc_core::wait(ns(100'000));
-  }, sat::Mode::timing);
+  }, SatMode::timing);
   sc_core::sc_start();
   // WUVE: B holds w (read 4 + write 4 B per element): 320 x 8 / 64 = 40 cycles; C the same
   // for v; A 320 x 2 / 256 = 3: 1 + 40 = 41 cycles. It finishes long before the STCE job.
@@ -386,8 +386,6 @@ std::uint32_t osre_error(const std::function<void(TlmInitiator&)>& setup) {
 std::uint32_t wuve_error(const std::function<void(TlmInitiator&)>& setup) {
   return vector_error(r::WUVE_START, r::WUVE_ERROR, setup);
 }
-std::uint32_t cause(r::OsreErrorCause c) { return static_cast<std::uint32_t>(c); }
-std::uint32_t cause(r::WuveErrorCause c) { return static_cast<std::uint32_t>(c); }
 
 }  // namespace
 

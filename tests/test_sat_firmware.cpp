@@ -22,11 +22,11 @@
 #include <cestvp/sat_driver.h>
 #include <cestvp/sat_reference.h>
 
-#include "config.h"
-#include "user_error.h"
+#include "config/config.h"
+#include "config/user_error.h"
 #include "satvp_command.h"
 #include "vp.h"
-#include "workload.h"
+#include "loader/workload.h"
 
 using namespace cestvp;
 
@@ -42,7 +42,7 @@ constexpr fw::SatEngine kEngines[3] = {fw::SatEngine::stce, fw::SatEngine::osre,
 
 // Boots the platform in `mode`, runs the engine self-test, and has the firmware read the three
 // engines' counters at the end; the model's counters are taken once the simulation stopped.
-void expect_selftest_passes(sat::Mode mode, fw::SatMode fw_mode, const char* compared) {
+void expect_selftest_passes(SatMode mode, SatMode fw_mode, const char* compared) {
   std::ostringstream log;
   VpOptions options;
   options.log = &log;
@@ -117,15 +117,15 @@ std::string write_temp(const std::string& name, const std::string& text) {
 }  // namespace
 
 TEST(SatFirmware, SelftestPassesInFunctionalMode) {
-  expect_selftest_passes(sat::Mode::functional, fw::SatMode::functional, "within tolerance");
+  expect_selftest_passes(SatMode::functional, SatMode::functional, "within tolerance");
 }
 
 TEST(SatFirmware, SelftestPassesBitExactInBitAccurateMode) {
-  expect_selftest_passes(sat::Mode::bit_accurate, fw::SatMode::bit_accurate, "bit-exact");
+  expect_selftest_passes(SatMode::bit_accurate, SatMode::bit_accurate, "bit-exact");
 }
 
 TEST(SatFirmware, SelftestPassesInTimingMode) {
-  expect_selftest_passes(sat::Mode::timing, fw::SatMode::timing, "no data; completion and counters checked");
+  expect_selftest_passes(SatMode::timing, SatMode::timing, "no data; completion and counters checked");
 }
 
 // The firmware's FP16 conversion is its own (no Imath in firmware); it must agree with the
@@ -187,7 +187,7 @@ TEST(SatReference, NmCompressionKeepsTheLargestWithTiesToTheLowestIndex) {
 // 1 x inf = inf (a pad taken as 0 x inf would make it NaN). Bit-accurate: engine == reference.
 TEST(SatFirmware, PadEntriesOfAShortTailContributeNothing) {
   VpOptions options;
-  options.mode = sat::Mode::bit_accurate;
+  options.mode = SatMode::bit_accurate;
   std::vector<float> engine(32 * 32), reference(32 * 32);
   fw::SatJobResult result;
   VirtualPlatform vp(default_config(),
@@ -233,7 +233,7 @@ TEST(SatFirmware, PadEntriesOfAShortTailContributeNothing) {
 // next job's wait reports that job, not the earlier job's DONE that nobody waited for.
 TEST(SatFirmware, StartWhileBusyIsReportedAndTheNextWaitIsForTheNextJob) {
   VpOptions options;
-  options.mode = sat::Mode::timing;
+  options.mode = SatMode::timing;
   fw::SatJobResult busy, next;
   fw::SatCounters next_counters;
   bool was_busy = false;

@@ -13,11 +13,10 @@
 #include <gtest/gtest.h>
 
 #include "golden/stce_golden.h"
-#include "sat/fp16.h"
+#include <cestvp/fp16.h>
 #include "sat/stce_compute.h"
 
 using namespace cestvp;
-using sat::Mode;
 using sat::StceOp;
 
 namespace {
@@ -48,8 +47,8 @@ struct Case {
 };
 
 // The engine's GEMM view, as the SAT block derives it from the job registers (docs/engines.md).
-sat::StceJob make_job(const Case& k) {
-  sat::StceJob job;
+sat::StceWork make_job(const Case& k) {
+  sat::StceWork job;
   job.op = k.op;
   job.accumulate = k.accumulate, job.out_fp16 = k.out_fp16;
   job.a_trans = k.a_trans, job.b_trans = k.b_trans;
@@ -57,9 +56,8 @@ sat::StceJob make_job(const Case& k) {
   job.n = k.n, job.m = k.m;
   const golden::Conv& c = k.conv;
   const auto u = [](std::size_t v) { return static_cast<std::uint32_t>(v); };
-  job.conv = {u(c.batch), u(c.h), u(c.w), u(c.cin), u(c.cout), u(c.kh), u(c.kw), u(c.stride), u(c.pad), 0, 0};
-  if (k.op != StceOp::gemm) job.conv.oh = u(c.oh()), job.conv.ow = u(c.ow());
-  const std::uint32_t pixels = u(c.batch * c.h * c.w), out_pixels = job.conv.batch * job.conv.oh * job.conv.ow;
+  job.conv = {u(c.batch), u(c.h), u(c.w), u(c.cin), u(c.cout), u(c.kh), u(c.kw), u(c.stride), u(c.pad)};
+  const std::uint32_t pixels = u(c.batch * c.h * c.w), out_pixels = job.conv.batch * job.conv.oh() * job.conv.ow();
   const std::uint32_t taps = u(c.kh * c.kw);
   switch (k.op) {
     case StceOp::gemm:
@@ -79,12 +77,12 @@ sat::StceJob make_job(const Case& k) {
 }
 
 // Element counts of the dense A and B tensors.
-std::size_t a_size(const sat::StceJob& j) {
+std::size_t a_size(const sat::StceWork& j) {
   return j.op == StceOp::gemm       ? std::size_t{j.rows} * j.depth
          : j.op == StceOp::conv_fwd ? std::size_t{j.conv.batch} * j.conv.h * j.conv.w * j.conv.cin
-                                    : std::size_t{j.conv.batch} * j.conv.oh * j.conv.ow * j.conv.cout;
+                                    : std::size_t{j.conv.batch} * j.conv.oh() * j.conv.ow() * j.conv.cout;
 }
-std::size_t b_size(const sat::StceJob& j) {
+std::size_t b_size(const sat::StceWork& j) {
   return j.op == StceOp::gemm              ? std::size_t{j.depth} * j.cols
          : j.op == StceOp::conv_bwd_weight ? std::size_t{j.conv.batch} * j.conv.h * j.conv.w * j.conv.cin
                                            : std::size_t{j.conv.cout} * j.conv.kh * j.conv.kw * j.conv.cin;
@@ -92,14 +90,14 @@ std::size_t b_size(const sat::StceJob& j) {
 
 // The lines of a compressed operand (one segment each) in the orders of docs/engines.md
 // "Compressed operands".
-golden::LineView a_lines(const sat::StceJob& j) {
+golden::LineView a_lines(const sat::StceWork& j) {
   const std::size_t s = j.segment;
   if (j.op == StceOp::gemm)  // row r, segment g: line r·(K/S) + g of A [ROWS][K]
     return {std::size_t{j.rows} * (j.depth / s), s, [s](std::size_t l, std::size_t e) { return l * s + e; }};
-  return {std::size_t{j.conv.batch} * j.conv.oh * j.conv.ow, s,
+  return {std::size_t{j.conv.batch} * j.conv.oh() * j.conv.ow(), s,
           [s](std::size_t l, std::size_t e) { return l * s + e; }};  // dY~
 }
-golden::LineView b_lines(const sat::StceJob& j) {
+golden::LineView b_lines(const sat::StceWork& j) {
   const std::size_t s = j.segment, segments = j.depth / s, cols = j.cols, taps = std::size_t{j.conv.kh} * j.conv.kw;
   switch (j.op) {
     case StceOp::gemm:  // column c, segment g: line c·(K/S) + g of B [K][COLS]
@@ -121,11 +119,11 @@ struct Operand {
 
 std::vector<float> widen(const Bits& bits) {
   std::vector<float> out(bits.size());
-  for (std::size_t i = 0; i < bits.size(); ++i) out[i] = sat::fp16_to_float(bits[i]);
+  for (std::size_t i = 0; i < bits.size(); ++i) out[i] = fw::half_to_float(bits[i]);
   return out;
 }
 
-Operand make_operand(const Bits& data, bool sparse, const golden::LineView& view, const sat::StceJob& job) {
+Operand make_operand(const Bits& data, bool sparse, const golden::LineView& view, const sat::StceWork& job) {
   if (!sparse) return {data, {}, widen(data)};
   const golden::Compressed c = golden::nm_compress(data, view, job.n, job.m);
   return {c.values, c.indices, widen(golden::nm_expand(c, view, job.n, job.m, data.size()))};
@@ -140,7 +138,7 @@ class Rng {
     for (auto& v : out) {
       const float x =
           coin(4) ? static_cast<float>(below(5)) * 0.5f - 1.0f : std::uniform_real_distribution<float>(-1, 1)(gen_);
-      v = sat::float_to_fp16(x * scale);
+      v = fw::float_to_half(x * scale);
     }
     return out;
   }
@@ -152,7 +150,7 @@ class Rng {
   std::mt19937 gen_{20240611};
 };
 
-golden::Result run_golden(const sat::StceJob& job, const Case& k, const std::vector<float>& a,
+golden::Result run_golden(const sat::StceWork& job, const Case& k, const std::vector<float>& a,
                           const std::vector<float>& b, const std::vector<float>& c0) {
   switch (k.op) {
     case StceOp::gemm: return golden::gemm(a, b, job.rows, job.cols, job.depth, k.a_trans, k.b_trans, c0);
@@ -164,7 +162,7 @@ golden::Result run_golden(const sat::StceJob& job, const Case& k, const std::vec
 }
 
 float read_c(const std::vector<std::uint8_t>& c, std::size_t i, bool fp16) {
-  if (fp16) return sat::load_fp16(c.data() + 2 * i);
+  if (fp16) return fw::load_half(c.data() + 2 * i);
   float v;
   std::memcpy(&v, c.data() + 4 * i, 4);
   return v;
@@ -174,7 +172,7 @@ float read_c(const std::vector<std::uint8_t>& c, std::size_t i, bool fp16) {
 // added to the sum (with ACCUMULATE, OpenBLAS adds C after the products, so C takes part in the
 // reordering) and, when C is FP16, one FP16 spacing (the sums may round to neighbouring values).
 bool within_tolerance(float f, float exact, double magnitude, std::uint32_t depth, bool fp16) {
-  const float g = fp16 ? sat::round_fp16(exact) : exact;
+  const float g = fp16 ? fw::round_to_half(exact) : exact;
   if (f == g || std::isinf(g) || std::isinf(f)) return f == g;
   double bound = depth * std::ldexp(1.0, -23) * magnitude;
   if (fp16) bound += std::ldexp(1.0, std::max(std::ilogb(std::fabs(exact)), -14) - 10);
@@ -184,7 +182,7 @@ bool within_tolerance(float f, float exact, double magnitude, std::uint32_t dept
 // Runs a case in both modes, in one tile and in tiles of two lines, against the golden model.
 void check(const Case& k, Rng& rng) {
   SCOPED_TRACE(k.describe());
-  sat::StceJob job = make_job(k);
+  sat::StceWork job = make_job(k);
   const Operand a = make_operand(rng.fp16(a_size(job), k.scale), k.a_sparse, a_lines(job), job);
   const Operand b = make_operand(rng.fp16(b_size(job), k.scale), k.b_sparse, b_lines(job), job);
   const std::size_t outputs = std::size_t{job.rows} * job.cols;
@@ -207,11 +205,11 @@ void check(const Case& k, Rng& rng) {
   for (const std::size_t tile : {sat::kStceTileFloats, std::size_t{2} * job.depth}) {
     std::vector<std::uint8_t> c = initial;
     job.c = c.data();
-    sat::stce_compute(job, Mode::bit_accurate, tile);
+    sat::stce_compute(job, SatMode::bit_accurate, tile);
     EXPECT_EQ(c, expected) << "bit-accurate, tile " << tile;
 
     c = initial;
-    sat::stce_compute(job, Mode::functional, tile);
+    sat::stce_compute(job, SatMode::functional, tile);
     std::size_t bad = 0, first = 0;
     for (std::size_t i = 0; i < outputs; ++i) {
       if (within_tolerance(read_c(c, i, k.out_fp16), g.c[i], g.magnitude[i], job.depth, k.out_fp16)) continue;
@@ -272,12 +270,12 @@ struct HandSparse {
   std::vector<std::uint32_t> indices;
 };
 
-float gemm_1x1(const std::vector<float>& a, const HandSparse& b, std::uint32_t n, std::uint32_t m, Mode mode) {
+float gemm_1x1(const std::vector<float>& a, const HandSparse& b, std::uint32_t n, std::uint32_t m, SatMode mode) {
   Bits a16;
-  for (float v : a) a16.push_back(sat::float_to_fp16(v));
+  for (float v : a) a16.push_back(fw::float_to_half(v));
   Case k;
   k.rows = 1, k.cols = 1, k.depth = static_cast<std::uint32_t>(a.size()), k.b_sparse = true, k.n = n, k.m = m;
-  sat::StceJob job = make_job(k);
+  sat::StceWork job = make_job(k);
   float c = -1.0f;
   job.a = reinterpret_cast<const std::uint8_t*>(a16.data());
   job.b = reinterpret_cast<const std::uint8_t*>(b.values.data());
@@ -289,15 +287,15 @@ float gemm_1x1(const std::vector<float>& a, const HandSparse& b, std::uint32_t n
 
 Bits to_fp16(const std::vector<float>& v) {
   Bits out;
-  for (float x : v) out.push_back(sat::float_to_fp16(x));
+  for (float x : v) out.push_back(fw::float_to_half(x));
   return out;
 }
 
 // A job on given values (a compressed operand compressed by the golden model); C is FP32 unless
 // out_fp16, starting from `c` with ACCUMULATE.
 std::vector<float> small_job(const Case& k, const std::vector<float>& a, const std::vector<float>& b,
-                             std::vector<float> c, Mode mode) {
-  sat::StceJob job = make_job(k);
+                             std::vector<float> c, SatMode mode) {
+  sat::StceWork job = make_job(k);
   const Operand ao = make_operand(to_fp16(a), k.a_sparse, a_lines(job), job);
   const Operand bo = make_operand(to_fp16(b), k.b_sparse, b_lines(job), job);
   std::vector<std::uint8_t> bytes = golden::to_bytes(c, k.out_fp16);
@@ -318,7 +316,7 @@ std::vector<float> small_job(const Case& k, const std::vector<float>& a, const s
 TEST(StceCompute, Gemm2x2x2ByHandWithTransposes) {
   // A = [1 2; 3 4], B = [5 6; 7 8]: C = [19 22; 43 50].
   const std::vector<float> want{19, 22, 43, 50};
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional}) {
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional}) {
     Case k;
     k.rows = k.cols = k.depth = 2;
     EXPECT_EQ(small_job(k, {1, 2, 3, 4}, {5, 6, 7, 8}, {0, 0, 0, 0}, mode), want);
@@ -331,7 +329,7 @@ TEST(StceCompute, AccumulateReadsCInItsPrecision) {
   Case k;
   k.rows = k.cols = k.depth = 1;
   k.accumulate = true;
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional}) {
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional}) {
     // FP32 C: 1 + 2^-20 + 2·3 keeps the 2^-20 an FP16 C could not hold.
     EXPECT_EQ(small_job(k, {2}, {3}, {1.0f + std::ldexp(1.0f, -20)}, mode)[0], 7.0f + std::ldexp(1.0f, -20));
     k.out_fp16 = true;
@@ -344,7 +342,7 @@ TEST(StceCompute, Fp16OutputOverflowsToInfinity) {
   // 256·256 + 256·256 = 131072 > 65504: ±inf in FP16, finite in FP32.
   Case k;
   k.rows = 1, k.cols = 2, k.depth = 2;
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional}) {
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional}) {
     k.out_fp16 = true;
     EXPECT_EQ(small_job(k, {256, 256}, {256, -256, 256, -256}, {0, 0}, mode),
               (std::vector<float>{INFINITY, -INFINITY}));
@@ -359,12 +357,12 @@ TEST(StceCompute, OneChannelConv3x3WithPaddingByHand) {
   k.op = StceOp::conv_fwd;
   k.conv = {1, 3, 3, 1, 1, 3, 3, 1, 1};
   const std::vector<float> want{12, 21, 16, 27, 45, 33, 24, 39, 28};
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional})
     EXPECT_EQ(small_job(k, {1, 2, 3, 4, 5, 6, 7, 8, 9}, std::vector<float>(9, 1.0f), std::vector<float>(9), mode),
               want);
   // The same with stride 2: outputs at (0,0), (0,2), (2,0), (2,2), the corners.
   k.conv.stride = 2;
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional})
     EXPECT_EQ(small_job(k, {1, 2, 3, 4, 5, 6, 7, 8, 9}, std::vector<float>(9, 1.0f), std::vector<float>(4), mode),
               (std::vector<float>{12, 16, 24, 28}));
 }
@@ -375,7 +373,7 @@ TEST(StceCompute, ConvBwdDataByHandSkipsStrideGaps) {
   Case k;
   k.op = StceOp::conv_bwd_data;
   k.conv = {1, 3, 3, 1, 1, 1, 1, 2, 0};
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional})
     EXPECT_EQ(small_job(k, {1, 2, 3, 4}, {2}, std::vector<float>(9), mode),
               (std::vector<float>{2, 0, 4, 0, 0, 0, 6, 0, 8}));
 }
@@ -388,7 +386,7 @@ TEST(StceCompute, HandPacked2of4CompressedB) {
   EXPECT_EQ(g.values, b.values);
   EXPECT_EQ(g.indices, b.indices);
   // A = 1..8: 2·(−3) + 3·2 + 5·4 + 7·(−4) = −8.
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional})
     EXPECT_EQ(gemm_1x1({1, 2, 3, 4, 5, 6, 7, 8}, b, 2, 4, mode), -8.0f);
 }
 
@@ -403,7 +401,7 @@ TEST(StceCompute, SpecTestVectors) {
   const golden::Compressed g = golden::nm_compress(to_fp16({0.5f, -2, 0.5f, 0.5f, 1, -1, 0, 0}), one_line(8), 2, 8);
   EXPECT_EQ(g.values, b.values);
   EXPECT_EQ(g.indices, b.indices);
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional})
     EXPECT_EQ(gemm_1x1({1, 10, 100, 1000, 3, 10000, 1, 1}, b, 2, 8, mode), -17.0f);  // 10·(−2) + 3·1
 }
 
@@ -415,7 +413,7 @@ TEST(StceCompute, ShortTailGroupIsPaddedWithZeroEntries) {
   EXPECT_EQ(g.indices, (std::vector<std::uint32_t>{4 | 5 << 3 | 6 << 6 | 7 << 9 | 0 << 12 | 1 << 15}));
   const HandSparse b{g.values, g.indices};
   const std::vector<float> a{1, 1, 1, 1, 1, 1, 1, 1, 2, 3};  // 26 + 2·(−5) + 3·6
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional}) EXPECT_EQ(gemm_1x1(a, b, 4, 8, mode), 34.0f);
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional}) EXPECT_EQ(gemm_1x1(a, b, 4, 8, mode), 34.0f);
 }
 
 TEST(StceCompute, PadEntriesAreSkipped) {
@@ -424,7 +422,7 @@ TEST(StceCompute, PadEntriesAreSkipped) {
   // B = [1 1 1 1 1 1 1 1 | 2]: values 1, 1, 2, 0; indices 0, 1, 0, 0 of 3 bits: 1 << 3 = 8.
   const HandSparse b{to_fp16({1, 1, 2, 0}), {8}};
   EXPECT_EQ(golden::nm_compress(to_fp16({1, 1, 1, 1, 1, 1, 1, 1, 2}), one_line(9), 2, 8).indices, b.indices);
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional})
     EXPECT_EQ(gemm_1x1({1, 1, 1, 1, 1, 1, 1, 1, INFINITY}, b, 2, 8, mode), INFINITY);
 }
 
@@ -433,7 +431,7 @@ TEST(StceCompute, IndexPastAShortTailGroupContributesNothing) {
   // must neither be read nor written past the line (firmware can write any bits): it
   // contributes nothing. Values 1, 1, 2, 0; indices 0, 1, 7, 0 (3 bits): (1 << 3) | (7 << 6).
   const HandSparse b{to_fp16({1, 1, 2, 0}), {(1u << 3) | (7u << 6)}};
-  for (const Mode mode : {Mode::bit_accurate, Mode::functional})
+  for (const SatMode mode : {SatMode::bit_accurate, SatMode::functional})
     EXPECT_EQ(gemm_1x1({1, 1, 1, 1, 1, 1, 1, 1, 3}, b, 2, 8, mode), 2.0f);
 }
 
@@ -447,19 +445,19 @@ TEST(StceCompute, MissingDyLinesHaveNoEntries) {
   k.a_sparse = true, k.n = 1, k.m = 2;
   k.conv = {1, 3, 3, 1, 2, 1, 1, 2, 0};
   EXPECT_EQ(
-      small_job(k, {0.5f, 3, 0.5f, 4, 0.5f, 5, 0.5f, 6}, {INFINITY, 1}, std::vector<float>(9), Mode::bit_accurate),
+      small_job(k, {0.5f, 3, 0.5f, 4, 0.5f, 5, 0.5f, 6}, {INFINITY, 1}, std::vector<float>(9), SatMode::bit_accurate),
       (std::vector<float>{3, 0, 4, 0, 0, 0, 5, 0, 6}));
 }
 
 TEST(StceCompute, TimingModeTouchesNothing) {
   Case k;
   k.rows = k.cols = k.depth = 4;
-  sat::StceJob job = make_job(k);
+  sat::StceWork job = make_job(k);
   const Bits a(16, 0x3C00);
   std::vector<std::uint8_t> c(64, 0xAB);
   job.a = job.b = reinterpret_cast<const std::uint8_t*>(a.data());
   job.c = c.data();
-  sat::stce_compute(job, Mode::timing);
+  sat::stce_compute(job, SatMode::timing);
   EXPECT_EQ(c, std::vector<std::uint8_t>(64, 0xAB));
 }
 

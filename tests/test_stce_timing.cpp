@@ -11,8 +11,8 @@ namespace {
 
 TimingParams paper() { return TimingParams{}; }  // the defaults are the paper platform's
 
-StceJob gemm(std::uint32_t rows, std::uint32_t cols, std::uint32_t depth) {
-  StceJob j;
+StceWork gemm(std::uint32_t rows, std::uint32_t cols, std::uint32_t depth) {
+  StceWork j;
   j.rows = rows;
   j.cols = cols;
   j.depth = depth;
@@ -26,7 +26,7 @@ TEST(StceTiming, WorkedExampleSparse) {
   // docs/engines.md: 64 x 64 x 256, B 2:8. Folds 2 x 2; K_eff = 32 groups x 2 = 64;
   // compute 64 + 62 = 126; A 32 x 256 x 2 / 256 = 64; B 32 x (64 x 2 + 6 x 4) / 64 = 76;
   // C 32 x 32 x 4 / 64 = 64. Fold 126; job 1 + 4 x 126 = 505.
-  StceJob j = gemm(64, 64, 256);
+  StceWork j = gemm(64, 64, 256);
   j.b_sparse = true;
   j.n = 2;
   j.m = 8;
@@ -49,7 +49,7 @@ TEST(StceTiming, WorkedExampleDense) {
 
 TEST(StceTiming, AccumulateDoublesOutputTrafficAndStalls) {
   // 32 x 32 x 16 FP32: compute 16 + 62 = 78; C read + write 2 x 4096 / 64 = 128 > 78.
-  StceJob j = gemm(32, 32, 16);
+  StceWork j = gemm(32, 32, 16);
   const JobCost plain = stce_cost(j, paper());
   EXPECT_EQ(plain.cycles, 1u + 78u);
   EXPECT_EQ(plain.stall_cycles, 0u);
@@ -64,7 +64,7 @@ TEST(StceTiming, AccumulateDoublesOutputTrafficAndStalls) {
 TEST(StceTiming, PartialFoldsTakeAFullFoldOfCompute) {
   // 40 x 10 x 8, FP16 out: folds (32 x 10) and (8 x 10), each compute 8 + 62 = 70 and SRAM
   // below that (A 512 / 256 = 2, B 160 / 64 = 3, C 640 / 64 = 10): 1 + 2 x 70 = 141.
-  StceJob j = gemm(40, 10, 8);
+  StceWork j = gemm(40, 10, 8);
   j.out_fp16 = true;
   const JobCost c = stce_cost(j, paper());
   EXPECT_EQ(c.cycles, 141u);
@@ -76,7 +76,7 @@ TEST(StceTiming, CompressedAWithSegmentsAndIndicesInAnotherBuffer) {
   // 32 x 32 x 64, A 2:4 with segments of 16: a line is 4 groups, 8 entries, 8 x 2 bits = 1
   // index word; K_eff = 4 segments x 8 = 32; compute 32 + 62 = 94. A values 32 x 4 x 8 x 2 =
   // 2048 B in A; A indices 32 x 4 x 4 = 512 B in B, with B 32 x 64 x 2 = 4096 B: 4608 / 64 = 72.
-  StceJob j = gemm(32, 32, 64);
+  StceWork j = gemm(32, 32, 64);
   j.a_sparse = true;
   j.n = 2;
   j.m = 4;
@@ -91,7 +91,7 @@ TEST(StceTiming, CompressedAWithSegmentsAndIndicesInAnotherBuffer) {
 TEST(StceTiming, OneSharedBufferServesEveryOperandThroughOnePort) {
   // 32 x 32 x 256 dense, all in buffer B (64 B/cycle): A 16384 + B 16384 + C 4096 = 36864 B /
   // 64 = 576 cycles against compute 256 + 62 = 318: stall 258.
-  StceJob j = gemm(32, 32, 256);
+  StceWork j = gemm(32, 32, 256);
   j.a_buffer = j.b_buffer = j.c_buffer = 1;
   const JobCost c = stce_cost(j, paper());
   EXPECT_EQ(c.cycles, 1u + 576u);
@@ -105,7 +105,7 @@ TEST(StceTiming, OddShapeInOneBufferRoundsItsPortCyclesUp) {
   // 31 x 30 x 13, every operand in buffer B (64 B = 32 FP16 per cycle, K = 13 not a multiple):
   // one fold, compute 13 + 62 = 75; A 31 x 13 x 2 = 806 + B 30 x 13 x 2 = 780 + C 31 x 30 x 4 =
   // 3720 = 5306 B = 82 x 64 + 58: 83 cycles. Stall 83 - 75 = 8; job 1 + 83 = 84.
-  StceJob j = gemm(31, 30, 13);
+  StceWork j = gemm(31, 30, 13);
   j.a_buffer = j.b_buffer = j.c_buffer = 1;
   const JobCost c = stce_cost(j, paper());
   EXPECT_EQ(c.cycles, 84u);
@@ -119,7 +119,7 @@ TEST(StceTiming, AccumulatedOddOutputRoundsItsOwnPortUp) {
   // The same shape in separate buffers with ACCUMULATE: C read and written, 2 x 3720 = 7440 B
   // = 116 x 64 + 16: 117 cycles; A 806 / 256 -> 4, B 780 / 64 -> 13, compute 75. Fold 117,
   // stall 42; job 118.
-  StceJob j = gemm(31, 30, 13);
+  StceWork j = gemm(31, 30, 13);
   j.accumulate = true;
   const JobCost c = stce_cost(j, paper());
   EXPECT_EQ(c.cycles, 118u);
@@ -139,7 +139,7 @@ TEST(StceTiming, EachFoldSizeRoundsItsOwnPortCyclesUp) {
   TimingParams small;
   small.array_rows = small.array_cols = 4;
   small.port_bytes[1] = 8;
-  StceJob j = gemm(7, 6, 13);
+  StceWork j = gemm(7, 6, 13);
   j.a_buffer = j.b_buffer = j.c_buffer = 1;
   const JobCost c = stce_cost(j, small);
   EXPECT_EQ(c.cycles, 108u);
@@ -153,7 +153,7 @@ TEST(StceTiming, CompressedBWithATailGroupRoundsItsPortCyclesUp) {
   // K_eff 6, 6 x 3 = 18 index bits in 1 word: a B line is 6 x 2 + 4 = 16 B. Compute 6 + 62 =
   // 68. Every operand in buffer B: A in full 31 x 21 x 2 = 1302 + B 30 x 16 = 480 + C 3720 =
   // 5502 B = 85 x 64 + 62: 86 cycles. Stall 18; job 87.
-  StceJob j = gemm(31, 30, 21);
+  StceWork j = gemm(31, 30, 21);
   j.b_sparse = true;
   j.n = 2;
   j.m = 8;

@@ -25,9 +25,10 @@
 #include "sram.h"
 #include "test_files.h"
 #include "tlm_initiator.h"
-#include "training.h"
+#include "loader/training_image.h"
+#include "report/training_results.h"
 #include "vp.h"
-#include "workload.h"
+#include "loader/workload.h"
 
 using namespace cestvp;
 using cestvp::test::ns;
@@ -283,10 +284,10 @@ TEST(TimingMode, TimingRunAllocatesNoDdrPagesForData) {
   std::ostringstream log;
   VpOptions options;
   options.log = &log;
-  options.mode = sat::Mode::timing;
+  options.mode = SatMode::timing;
   fw::TrainingParams params;
   params.model_addr = image.model_addr;
-  params.mode = fw::SatMode::timing;
+  params.mode = SatMode::timing;
   VirtualPlatform vp(config, [&](fw::Hal& hal, const fw::BootInfo& boot_info) { return fw::run_training(hal, boot_info, params); },
                      options);
   write_training_image(image, ddr_writer(vp.ddr, b.ddr.base));

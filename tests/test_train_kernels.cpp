@@ -23,11 +23,11 @@
 #include <cestvp/sat_driver.h>
 #include <cestvp/train_kernels.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "golden/nm_golden.h"
 #include "golden/stce_golden.h"
 #include "golden/wuve_golden.h"
-#include "sat/fp16.h"
+#include <cestvp/fp16.h>
 #include "satvp_command.h"
 #include "vp.h"
 
@@ -48,13 +48,13 @@ PlatformConfig with_sram(std::uint64_t bytes) {
   return config;
 }
 
-fw::SatMode firmware_mode(sat::Mode mode) {
+SatMode firmware_mode(SatMode mode) {
   switch (mode) {
-    case sat::Mode::functional: return fw::SatMode::functional;
-    case sat::Mode::bit_accurate: return fw::SatMode::bit_accurate;
-    case sat::Mode::timing: return fw::SatMode::timing;
+    case SatMode::functional: return SatMode::functional;
+    case SatMode::bit_accurate: return SatMode::bit_accurate;
+    case SatMode::timing: return SatMode::timing;
   }
-  return fw::SatMode::functional;
+  return SatMode::functional;
 }
 
 // xorshift32: FP16 values in [-1, 1), FP32 values half of them on a grid of 1/16 (ties, so that
@@ -84,19 +84,19 @@ class Random {
 
 std::vector<float> widen(const std::vector<std::uint16_t>& h) {
   std::vector<float> f(h.size());
-  std::transform(h.begin(), h.end(), f.begin(), sat::fp16_to_float);
+  std::transform(h.begin(), h.end(), f.begin(), fw::half_to_float);
   return f;
 }
 
 std::vector<std::uint16_t> narrow(const std::vector<float>& f) {
   std::vector<std::uint16_t> h(f.size());
-  std::transform(f.begin(), f.end(), h.begin(), sat::float_to_fp16);
+  std::transform(f.begin(), f.end(), h.begin(), fw::float_to_half);
   return h;
 }
 
 // What a test's firmware works with: the drivers, the kernels, and DDR to put tensors in.
 struct Bench {
-  Bench(fw::Hal& h, const fw::BootInfo& info, fw::SatMode m)
+  Bench(fw::Hal& h, const fw::BootInfo& info, SatMode m)
       : hal(h),
         boot(info),
         mode(m),
@@ -121,12 +121,12 @@ struct Bench {
     hal.read_block(at, v.data(), count * sizeof(T));
     return v;
   }
-  bool exact() const { return mode == fw::SatMode::bit_accurate; }
+  bool exact() const { return mode == SatMode::bit_accurate; }
   std::uint64_t jobs(fw::SatEngine engine) { return fw::read_sat_counters(hal, boot, engine).jobs; }
 
   fw::Hal& hal;
   const fw::BootInfo& boot;
-  fw::SatMode mode;
+  SatMode mode;
   fw::Irq irq;
   fw::DmaDriver dma;
   fw::SatDriver sat;
@@ -136,7 +136,7 @@ struct Bench {
 
 // Boots the platform with `config` in `mode` and runs `body` as its firmware.
 template <class Body>
-void boot(const PlatformConfig& config, sat::Mode mode, Body body) {
+void boot(const PlatformConfig& config, SatMode mode, Body body) {
   std::ostringstream log;
   VpOptions options;
   options.log = &log;
@@ -184,16 +184,16 @@ std::size_t weight_size(const fw::ConvShape& s) { return std::size_t{s.cout} * t
                                    bool exact) {
   std::size_t bad = 0, first = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {
-    const float expected = sat::round_fp16(want.c[i]), actual = sat::fp16_to_float(got[i]);
-    const bool ok = exact ? got[i] == sat::float_to_fp16(want.c[i])
+    const float expected = fw::round_to_half(want.c[i]), actual = fw::half_to_float(got[i]);
+    const bool ok = exact ? got[i] == fw::float_to_half(want.c[i])
                           : std::fabs(actual - expected) <=
                                 k * 0x1p-23 * want.magnitude[i] + std::fabs(expected) * 0x1p-10 + 0x1p-24;
     if (!ok && bad++ == 0) first = i;
   }
   if (bad == 0) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << bad << " of " << got.size() << " elements differ; first [" << first
-                                       << "] = " << sat::fp16_to_float(got[first]) << " (0x" << std::hex << got[first]
-                                       << "), expected " << std::dec << sat::round_fp16(want.c[first]);
+                                       << "] = " << fw::half_to_float(got[first]) << " (0x" << std::hex << got[first]
+                                       << "), expected " << std::dec << fw::round_to_half(want.c[first]);
 }
 
 template <class T>
@@ -225,7 +225,7 @@ std::vector<float> kept(const std::vector<float>& v, std::size_t rows, std::size
     for (std::size_t i = 0; i < length; ++i) line[i] = v[at(i)];
     const std::vector<bool> mask = golden::nm_mask(line, n, m);
     for (std::size_t i = 0; i < length; ++i)
-      if (mask[i]) out[at(i)] = sat::round_fp16(v[at(i)]);
+      if (mask[i]) out[at(i)] = fw::round_to_half(v[at(i)]);
   }
   return out;
 }
@@ -448,7 +448,7 @@ void check_gemm_batch(Bench& b, const std::vector<std::uint16_t>& src, std::size
 // weights, 40 x 360 B, 2 Cout chunks of 20: 6 jobs. Stride 2: weights resident, 2 image chunks.
 // The linear layer 100 -> 60: 2 Cout chunks of 30, all 24 rows in one chunk.
 TEST(TrainKernels, ConvForwardIsBitExactOverImageAndCoutTiles) {
-  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::bit_accurate, [](Bench& b) {
     Random rng(1);
     EXPECT_EQ(jobs_of(b, fw::SatEngine::stce, [&] { check_forward_dense(b, conv(12, 6, 20, 40, 3, 1, 1), rng); }), 6u);
     EXPECT_EQ(jobs_of(b, fw::SatEngine::stce, [&] { check_forward_dense(b, conv(6, 7, 20, 20, 3, 2, 1), rng); }), 2u);
@@ -461,7 +461,7 @@ TEST(TrainKernels, ConvForwardIsBitExactOverImageAndCoutTiles) {
 // a B of 120 x 24 (5760 B) fits; C rows of 120 (240 B) make row chunks of 34, so S = Q K^T
 // and dV = P^T dO (A stored transposed: a column block) each take 4 jobs per item.
 TEST(TrainKernels, GemmBatchOnStridedHeadViewsIsBitExact) {
-  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::bit_accurate, [](Bench& b) {
     Random rng(9);
     constexpr std::uint32_t kN = 2, kHeads = 2, kT = 120, kDh = 24, kD = kHeads * kDh;
     const std::vector<std::uint16_t> qkv = rng.halves(std::size_t{kN} * kT * 3 * kD);
@@ -499,7 +499,7 @@ TEST(TrainKernels, GemmBatchOnStridedHeadViewsIsBitExact) {
 // W~ of 80 x 9 lines of Cin 20 (not a multiple of M): 16 B a line for 2:8, 14 B for 1:4, so
 // 2 Cout chunks of 40. OSRE forward: 720 rows of 80 B, in chunks of 102 rows.
 TEST(TrainKernels, ConvForwardSparseIsBitExactWithTheMasksOfGenerateMasks) {
-  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::bit_accurate, [](Bench& b) {
     Random rng(2);
     for (const auto& nm : {std::pair{2u, 8u}, std::pair{1u, 4u}}) {
       const unsigned n = nm.first, m = nm.second;
@@ -519,7 +519,7 @@ TEST(TrainKernels, ConvForwardSparseIsBitExactWithTheMasksOfGenerateMasks) {
 // per tap, and dX of 40 channels leaves room for 2 images a tile. SDGP: dY~ from OSRE forward
 // in 2 row chunks, A compressed.
 TEST(TrainKernels, ConvBackwardDataIsBitExactDenseSparseAndSdgp) {
-  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::bit_accurate, [](Bench& b) {
     Random rng(3);
     EXPECT_EQ(jobs_of(b, fw::SatEngine::stce, [&] { check_backward_data_dense(b, conv(6, 6, 40, 20, 3, 1, 1), rng); }),
               4u);
@@ -541,7 +541,7 @@ TEST(TrainKernels, ConvBackwardDataIsBitExactDenseSparseAndSdgp) {
 // sum once. The result must be the unsplit job's bit for bit (the golden sums the whole batch
 // in K order); rounding per chunk would differ, which the test checks it would notice.
 TEST(TrainKernels, ConvBackwardWeightSplitOverImagesIsBitIdenticalToOneJob) {
-  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::bit_accurate, [](Bench& b) {
     Random rng(4);
     const fw::ConvShape s = conv(8, 6, 20, 20, 3, 1, 1);
     std::vector<float> dy, x;
@@ -559,7 +559,7 @@ TEST(TrainKernels, ConvBackwardWeightSplitOverImagesIsBitIdenticalToOneJob) {
                                 std::vector<float>(x.begin() + x_half, x.end()), to_golden(half_batch), {});
     std::size_t differ = 0;
     for (std::size_t i = 0; i < split.size(); ++i)
-      differ += sat::float_to_fp16(sat::round_fp16(first.c[i]) + sat::round_fp16(second.c[i])) != split[i];
+      differ += fw::float_to_half(fw::round_to_half(first.c[i]) + fw::round_to_half(second.c[i])) != split[i];
     EXPECT_GT(differ, 0u) << "rounding each chunk would give the same dW: the check above cannot tell";
 
     EXPECT_EQ(jobs_of(b, fw::SatEngine::stce, [&] { check_backward_weight(b, conv(8, 7, 20, 20, 3, 2, 1), rng); }), 4u);
@@ -571,7 +571,7 @@ TEST(TrainKernels, ConvBackwardWeightSplitOverImagesIsBitIdenticalToOneJob) {
 // 3000 elements with an FP16 copy: A holds 2032 of them (gradient + copy), 2 chunks. 5000
 // without (a bias: no decay): 3 chunks of B's 2048.
 TEST(TrainKernels, UpdateInChunksIsBitExactSgd) {
-  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::bit_accurate, [](Bench& b) {
     Random rng(5);
     EXPECT_EQ(jobs_of(b, fw::SatEngine::wuve, [&] { check_update(b, 3000, true, true, rng); }), 2u);
     EXPECT_EQ(jobs_of(b, fw::SatEngine::wuve, [&] { check_update(b, 5000, false, false, rng); }), 3u);
@@ -581,7 +581,7 @@ TEST(TrainKernels, UpdateInChunksIsBitExactSgd) {
 // Forward and backward masks in one call (1:4, Cout and Cin 20), and the nested backward mask
 // (W~^T of W (.) Mf), both in chunks; a linear weight small enough to be loaded once.
 TEST(TrainKernels, GenerateMasksMatchesTheGoldenIndependentAndNested) {
-  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::bit_accurate, [](Bench& b) {
     Random rng(6);
     for (const auto& [s, n, m, nested] :
          {std::tuple{conv(1, 1, 20, 20, 3, 1, 1), 1u, 4u, false}, std::tuple{conv(1, 1, 20, 20, 3, 1, 1), 2u, 8u, true},
@@ -612,7 +612,7 @@ TEST(TrainKernels, GenerateMasksMatchesTheGoldenIndependentAndNested) {
 // The small CNN's second convolution and first linear layer at batch 16: every pass in one tile
 // (weights loaded once), within the functional tolerance.
 TEST(TrainKernels, DefaultSramRunsEveryPassInFunctionalMode) {
-  boot(test::default_config(), sat::Mode::functional, [](Bench& b) {
+  boot(test::default_config(), SatMode::functional, [](Bench& b) {
     Random rng(7);
     const fw::ConvShape c = conv(16, 14, 16, 32, 3, 1, 1), fc = linear(16, 1568, 128);
     EXPECT_EQ(jobs_of(b, fw::SatEngine::stce, [&] { check_forward_dense(b, c, rng); }), 1u);
@@ -637,7 +637,7 @@ TEST(TrainKernels, DefaultSramRunsEveryPassInFunctionalMode) {
 TEST(TrainKernels, DoubleBufferingHidesTheDmaBehindTheEngine) {
   const PlatformConfig config = with_sram(64u << 10);
   const double sat_hz = config.clocks.sat_hz;
-  boot(config, sat::Mode::timing, [&](Bench& b) {
+  boot(config, SatMode::timing, [&](Bench& b) {
     const fw::ConvShape s = conv(64, 14, 16, 32, 3, 1, 1);
     fw::WeightOperand w;
     w.dense = b.output(weight_size(s) * 2);
@@ -680,7 +680,7 @@ TEST(TrainKernels, DoubleBufferingHidesTheDmaBehindTheEngine) {
 // jobs and transfers and still charges the host time of the split weight gradient and of the
 // nested mask.
 TEST(TrainKernels, EveryKernelRunsInTimingMode) {
-  boot(with_sram(kSmallSram), sat::Mode::timing, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::timing, [](Bench& b) {
     const fw::ConvShape s = conv(8, 6, 20, 20, 3, 1, 1);
     fw::WeightOperand w;
     w.dense = b.output(weight_size(s) * 2);
@@ -711,7 +711,7 @@ TEST(TrainKernels, EveryKernelRunsInTimingMode) {
 // --- Problems are reported, never crash -------------------------------------------------------
 
 TEST(TrainKernels, UntileableShapesAndEngineOrDmaFailuresAreReported) {
-  boot(with_sram(kSmallSram), sat::Mode::bit_accurate, [](Bench& b) {
+  boot(with_sram(kSmallSram), SatMode::bit_accurate, [](Bench& b) {
     Random rng(8);
     const auto expect_problem = [](const fw::KernelStatus& st, std::initializer_list<const char*> parts) {
       EXPECT_FALSE(st.ok);

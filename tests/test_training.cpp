@@ -19,9 +19,10 @@
 #include "golden/ref_trainer.h"
 #include "satvp_command.h"
 #include "test_files.h"
-#include "training.h"
+#include "loader/training_image.h"
+#include "report/training_results.h"
 #include "vp.h"
-#include "workload.h"
+#include "loader/workload.h"
 
 using namespace cestvp;
 namespace model = cestvp::fw::model;
@@ -194,8 +195,8 @@ struct VpRun {
   std::string log;
 };
 
-VpRun run_on_vp(const std::string& workload, const std::vector<Override>& overrides, sat::Mode mode,
-               fw::SatMode fw_mode) {
+VpRun run_on_vp(const std::string& workload, const std::vector<Override>& overrides, SatMode mode,
+               SatMode fw_mode) {
   VpRun run;
   const PlatformConfig config = test::default_config();
   run.workload = load_workload(test::write_file("workload.yaml", workload), overrides, &config);
@@ -270,7 +271,7 @@ void expect_masks(const std::vector<std::uint8_t>& vp, const std::vector<std::ui
 }
 
 // Runs the workload with `overrides` on the VP and checks every snapshot against the reference.
-void expect_matches_reference(const std::vector<Override>& overrides, sat::Mode mode, fw::SatMode fw_mode,
+void expect_matches_reference(const std::vector<Override>& overrides, SatMode mode, SatMode fw_mode,
                               const Tolerance& tol, const std::string& workload = kWorkload) {
   const VpRun run = run_on_vp(workload, overrides, mode, fw_mode);
   ASSERT_EQ(run.result.status(), "finished") << run.log;
@@ -336,60 +337,60 @@ std::vector<Override> scheme(const std::string& name, const std::string& nm = "2
 }  // namespace
 
 TEST(TrainingVsReference, DenseBitAccurate) {
-  expect_matches_reference(scheme("dense"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+  expect_matches_reference(scheme("dense"), SatMode::bit_accurate, SatMode::bit_accurate, kExact);
 }
 TEST(TrainingVsReference, SrsteBitAccurate) {
-  expect_matches_reference(scheme("srste"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+  expect_matches_reference(scheme("srste"), SatMode::bit_accurate, SatMode::bit_accurate, kExact);
 }
 // Reliability II, class 4: the firmware draws each epoch's sample order itself. 40 samples in
 // batches of 16 make epochs of 2 iterations (8 samples wait for a later epoch); 5 iterations
 // span 3 epochs, the reference taking its batches from the golden order.
 TEST(TrainingVsReference, EveryEpochReshuffledBitAccurate) {
   expect_matches_reference(parse_overrides({"scheme=bdwp", "dataset.train_samples=40", "iterations=5"}),
-                           sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+                           SatMode::bit_accurate, SatMode::bit_accurate, kExact);
 }
 TEST(TrainingVsReference, SdgpBitAccurate) {
-  expect_matches_reference(scheme("sdgp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+  expect_matches_reference(scheme("sdgp"), SatMode::bit_accurate, SatMode::bit_accurate, kExact);
 }
 TEST(TrainingVsReference, BdwpBitAccurate) {
-  expect_matches_reference(scheme("bdwp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+  expect_matches_reference(scheme("bdwp"), SatMode::bit_accurate, SatMode::bit_accurate, kExact);
 }
 TEST(TrainingVsReference, Bdwp1of4BitAccurate) {
-  expect_matches_reference(scheme("bdwp", "1:4"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+  expect_matches_reference(scheme("bdwp", "1:4"), SatMode::bit_accurate, SatMode::bit_accurate, kExact);
 }
 TEST(TrainingVsReference, BdwpNestedBitAccurate) {
   std::vector<Override> o = scheme("bdwp");
   for (const Override& extra : parse_overrides({"bdwp_bwd_mask=nested"})) o.push_back(extra);
-  expect_matches_reference(o, sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+  expect_matches_reference(o, SatMode::bit_accurate, SatMode::bit_accurate, kExact);
 }
 TEST(TrainingVsReference, BdwpFunctionalWithinTolerance) {
-  expect_matches_reference(scheme("bdwp"), sat::Mode::functional, fw::SatMode::functional, kFunctional);
+  expect_matches_reference(scheme("bdwp"), SatMode::functional, SatMode::functional, kFunctional);
 }
 TEST(TrainingVsReference, SdgpFunctionalWithinTolerance) {
-  expect_matches_reference(scheme("sdgp"), sat::Mode::functional, fw::SatMode::functional, kFunctional);
+  expect_matches_reference(scheme("sdgp"), SatMode::functional, SatMode::functional, kFunctional);
 }
 TEST(TrainingVsReference, ResidualBatchnormDenseBitAccurate) {
-  expect_matches_reference(scheme("dense"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+  expect_matches_reference(scheme("dense"), SatMode::bit_accurate, SatMode::bit_accurate, kExact,
                            residual_workload());
 }
 TEST(TrainingVsReference, ResidualBatchnormBdwpBitAccurate) {
-  expect_matches_reference(scheme("bdwp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+  expect_matches_reference(scheme("bdwp"), SatMode::bit_accurate, SatMode::bit_accurate, kExact,
                            residual_workload());
 }
 TEST(TrainingVsReference, ResidualBatchnormSdgpBitAccurate) {
-  expect_matches_reference(scheme("sdgp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+  expect_matches_reference(scheme("sdgp"), SatMode::bit_accurate, SatMode::bit_accurate, kExact,
                            residual_workload());
 }
 TEST(TrainingVsReference, TransformerDenseBitAccurate) {
-  expect_matches_reference(scheme("dense"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+  expect_matches_reference(scheme("dense"), SatMode::bit_accurate, SatMode::bit_accurate, kExact,
                            with_network(kTransformerLayers));
 }
 TEST(TrainingVsReference, TransformerBdwpBitAccurate) {
-  expect_matches_reference(scheme("bdwp"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+  expect_matches_reference(scheme("bdwp"), SatMode::bit_accurate, SatMode::bit_accurate, kExact,
                            with_network(kTransformerLayers));
 }
 TEST(TrainingVsReference, TransformerSrsteBitAccurate) {
-  expect_matches_reference(scheme("srste"), sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact,
+  expect_matches_reference(scheme("srste"), SatMode::bit_accurate, SatMode::bit_accurate, kExact,
                            with_network(kTransformerLayers));
 }
 
@@ -397,11 +398,11 @@ TEST(TrainingVsReference, TransformerSrsteBitAccurate) {
 // constant, cosine, step), bit for bit; the runs above use the workload's cosine. The step
 // schedule halves lr every 2 iterations: lr_t = 0.05, 0.05, 0.025, 0.025 for t = 0..3.
 TEST(TrainingVsReference, ConstantScheduleBitAccurate) {
-  expect_matches_reference(parse_overrides({"scheme=dense", "optimizer.schedule=constant"}), sat::Mode::bit_accurate,
-                           fw::SatMode::bit_accurate, kExact);
+  expect_matches_reference(parse_overrides({"scheme=dense", "optimizer.schedule=constant"}), SatMode::bit_accurate,
+                           SatMode::bit_accurate, kExact);
 }
 TEST(TrainingVsReference, StepScheduleBitAccurate) {
   expect_matches_reference(
       parse_overrides({"scheme=dense", "optimizer.schedule=step", "optimizer.lr_step=2", "optimizer.lr_gamma=0.5"}),
-      sat::Mode::bit_accurate, fw::SatMode::bit_accurate, kExact);
+      SatMode::bit_accurate, SatMode::bit_accurate, kExact);
 }

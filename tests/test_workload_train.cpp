@@ -21,15 +21,16 @@
 #include <cestvp/sample_order.h>
 #include <cestvp/sat_abi.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "golden/order_golden.h"
-#include "npy.h"
-#include "sat/fp16.h"
+#include "data/npy.h"
+#include <cestvp/fp16.h>
 #include "satvp_command.h"
 #include "test_files.h"
-#include "training.h"
+#include "loader/training_image.h"
+#include "report/training_results.h"
 #include "vp.h"
-#include "workload.h"
+#include "loader/workload.h"
 
 namespace cestvp {
 namespace {
@@ -871,7 +872,7 @@ TEST(TrainImage, CnnDescriptorParsesBackFromMemory) {
       const float w = memory.at<float>(p.master + 4 * k);
       EXPECT_EQ(w, image.initial[i][k]);
       EXPECT_EQ(memory.at<float>(p.momentum + 4 * k), 0.0f);
-      EXPECT_EQ(memory.at<std::uint16_t>(p.fp16 + 2 * k), sat::float_to_fp16(w));
+      EXPECT_EQ(memory.at<std::uint16_t>(p.fp16 + 2 * k), fw::float_to_half(w));
       if (p.decay == 0) {
         EXPECT_EQ(w, 0.0f);
       }

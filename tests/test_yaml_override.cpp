@@ -7,9 +7,9 @@
 #include <fstream>
 #include <yaml-cpp/yaml.h>
 
-#include "user_error.h"
-#include "yaml_override.h"
-#include "yaml_reader.h"
+#include "config/user_error.h"
+#include "config/yaml_override.h"
+#include "config/yaml_reader.h"
 #include "test_files.h"
 
 namespace cestvp {

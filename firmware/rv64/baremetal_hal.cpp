@@ -65,7 +65,7 @@ BusStatus BareMetalHal::take_bus_error() const {
   const std::uint32_t cause = local_read(r::BERR_CAUSE);
   if (cause == 0) return BusStatus::ok;
   local_write(r::BERR_CAUSE, 0);
-  return static_cast<BusStatus>(field_get(cause, r::BERR_CAUSE_CAUSE_MASK, r::BERR_CAUSE_CAUSE_SHIFT));
+  return static_cast<BusStatus>(r::BerrCause{cause}.cause());
 }
 
 // Kept out of line so that a device access's fault report names them (the emulator reports

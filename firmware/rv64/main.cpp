@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <cestvp/boot_block.h>
+#include <cestvp/program.h>
 
 #include "baremetal_hal.h"
 
@@ -21,5 +22,5 @@ int main(int argc, char** argv) {
   const auto* block = reinterpret_cast<const BootBlock*>(std::strtoull(argv[1], nullptr, 16));
   if (block->magic != BootBlock::kMagic || block->version != BootBlock::kVersion) return kWrongBootBlock;
   BareMetalHal hal(block->boot, block->host_local);
-  hal.exit(run_program(hal, block->boot, block->call));
+  hal.exit(run_program(hal, block->boot, program_call(block->call)));
 }

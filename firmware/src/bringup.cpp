@@ -1,7 +1,6 @@
 #include <cestvp/bringup.h>
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -9,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <cestvp/check_harness.h>
 #include <cestvp/dma_driver.h>
 #include <cestvp/irq.h>
 #include <cestvp/mmio.h>
@@ -69,14 +69,13 @@ class Bringup {
  public:
   Bringup(Hal& hal, const BootInfo& boot, const BringupParams& params)
       : hal_(hal), boot_(boot), params_(params), irq_(hal, boot.irqc.base),
-        dma_(hal, irq_, boot, params.timeout_ns) {}
+        dma_(hal, irq_, boot, params.timeout_ns), checks_(hal, 14) {}
 
   int run();
 
  private:
-  using Check = std::function<std::string()>;  // returns "" on success, else the problem
-  bool step(const char* name, const Check& check);  // true if the check passed
-  void say(LogLevel level, const char* fmt, ...);
+  // Runs the check in the harness, unless a DMA transfer that timed out is still running.
+  bool step(const char* name, const CheckHarness::Check& check);  // true if the check passed
 
   std::string check_probe();
   std::string check_registers();
@@ -104,48 +103,33 @@ class Bringup {
   const BringupParams& params_;
   Irq irq_;
   DmaDriver dma_;
-  unsigned passed_ = 0, failed_ = 0, not_compared_ = 0;
-  std::string last_timing_;
+  CheckHarness checks_;  // bring-up's lines pad the check names to 14 columns
+  unsigned not_compared_ = 0;
   std::string busy_after_;  // the check whose transfer timed out and may still be running
 };
 
-void Bringup::say(LogLevel level, const char* fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  hal_.log(level, buf);
-}
-
-bool Bringup::step(const char* name, const Check& check) {
-  hal_.phase(name);  // faults and the timeline name the check
-  last_timing_.clear();
-  // A transfer that timed out may still be running, and the DMA has no abort: a new one would
-  // be refused (START_WHILE_BUSY) and blamed on this check.
-  const bool blocked = !busy_after_.empty() && dma_.busy();
-  if (!blocked) busy_after_.clear();
-  const std::string problem =
-      blocked ? "not run: the DMA is still busy with the transfer that timed out in " + busy_after_ : check();
-  if (!problem.empty() && busy_after_.empty() && dma_.busy()) busy_after_ = name;
-  hal_.expect_faults(0);  // what a check announced and did not happen must not cover a later fault
-  if (problem.empty()) {
-    ++passed_;
-    say(LogLevel::info, "PASS %-14s %s", name, last_timing_.c_str());
-  } else {
-    ++failed_;
-    say(LogLevel::error, "FAIL %-14s %s", name, problem.c_str());
-  }
-  return problem.empty();
+bool Bringup::step(const char* name, const CheckHarness::Check& check) {
+  return checks_.run(name, [&]() -> std::string {
+    // A transfer that timed out may still be running, and the DMA has no abort: a new one would
+    // be refused (START_WHILE_BUSY) and blamed on this check.
+    const bool blocked = !busy_after_.empty() && dma_.busy();
+    if (!blocked) busy_after_.clear();
+    std::string problem =
+        blocked ? "not run: the DMA is still busy with the transfer that timed out in " + busy_after_ : check();
+    if (!problem.empty() && busy_after_.empty() && dma_.busy()) busy_after_ = name;
+    hal_.expect_faults(0);  // what a check announced and did not happen must not cover a later fault
+    return problem;
+  });
 }
 
 int Bringup::run() {
-  say(LogLevel::info, "bring-up: SAT registers at 0x%llx, DMA at 0x%llx, DDR scratch at 0x%llx",
-      static_cast<unsigned long long>(boot_.sat_regs.base), static_cast<unsigned long long>(boot_.dma.base),
-      static_cast<unsigned long long>(scratch(0)));
-  if (!data()) say(LogLevel::info, "bring-up: timing mode: the DMA moves no data, its destinations are not compared");
+  checks_.say(LogLevel::info, "bring-up: SAT registers at 0x%llx, DMA at 0x%llx, DDR scratch at 0x%llx",
+              static_cast<unsigned long long>(boot_.sat_regs.base), static_cast<unsigned long long>(boot_.dma.base),
+              static_cast<unsigned long long>(scratch(0)));
+  if (!data())
+    checks_.say(LogLevel::info, "bring-up: timing mode: the DMA moves no data, its destinations are not compared");
   if (!step("sat-probe", [this] { return check_probe(); })) {
-    say(LogLevel::error, "bring-up: stopped: this firmware does not match the hardware it runs on");
+    checks_.say(LogLevel::error, "bring-up: stopped: this firmware does not match the hardware it runs on");
     return 1;
   }
   step("sat-registers", [this] { return check_registers(); });
@@ -155,12 +139,11 @@ int Bringup::run() {
   step("dma-sram", [this] { return check_dma_sram(); });
   step("dma-error", [this] { return check_dma_error(); });
   if (data())
-    say(failed_ ? LogLevel::error : LogLevel::info, "bring-up: %u of %u checks passed", passed_, passed_ + failed_);
+    checks_.summary("bring-up: %u of %u checks passed", checks_.passed(), checks_.total());
   else
-    say(failed_ ? LogLevel::error : LogLevel::info,
-        "bring-up: %u of %u checks passed (timing mode: the data of %u DMA checks not compared)", passed_,
-        passed_ + failed_, not_compared_);
-  return failed_ == 0 ? 0 : 1;
+    checks_.summary("bring-up: %u of %u checks passed (timing mode: the data of %u DMA checks not compared)",
+                    checks_.passed(), checks_.total(), not_compared_);
+  return checks_.exit_code();
 }
 
 std::string Bringup::check_probe() {
@@ -169,13 +152,11 @@ std::string Bringup::check_probe() {
   std::string ms;
   for (unsigned k = 0; k < 32; ++k)
     if (p.info.nm_m_mask & (1u << k)) ms += (ms.empty() ? "" : ",") + std::to_string(1u << k);
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "SAT v%u.%u, %ux%u uMACs, M in {%s}, SRAM A/B/C %llu/%llu/%llu KiB, %.3f MHz",
-                p.info.version_major, p.info.version_minor, p.info.array_rows, p.info.array_cols, ms.c_str(),
-                static_cast<unsigned long long>(p.info.sram_a_bytes >> 10),
-                static_cast<unsigned long long>(p.info.sram_b_bytes >> 10),
-                static_cast<unsigned long long>(p.info.sram_c_bytes >> 10), p.info.clock_khz / 1000.0);
-  last_timing_ = buf;
+  checks_.note("SAT v%u.%u, %ux%u uMACs, M in {%s}, SRAM A/B/C %llu/%llu/%llu KiB, %.3f MHz",
+               p.info.version_major, p.info.version_minor, p.info.array_rows, p.info.array_cols, ms.c_str(),
+               static_cast<unsigned long long>(p.info.sram_a_bytes >> 10),
+               static_cast<unsigned long long>(p.info.sram_b_bytes >> 10),
+               static_cast<unsigned long long>(p.info.sram_c_bytes >> 10), p.info.clock_khz / 1000.0);
   return {};
 }
 
@@ -192,7 +173,7 @@ std::string Bringup::check_registers() {
   }
   if (io.faulted()) return "SCRATCH access failed: " + io.fault();
   // The rules of the register layer, seen from firmware: these two must fail, visibly.
-  say(LogLevel::info, "sat-registers: the next two bus errors are expected");
+  checks_.say(LogLevel::info, "sat-registers: the next two bus errors are expected");
   hal_.expect_faults(2);
   if (const BusStatus s = hal_.write32(boot_.sat_regs.base + r::ID, 0); s != BusStatus::command_error)
     return std::string("write to read-only ID answered ") + to_string(s) + ", expected COMMAND_ERROR";
@@ -200,7 +181,7 @@ std::string Bringup::check_registers() {
   if (const BusStatus s = hal_.read32(boot_.sat_regs.base + r::BLOCK_BYTES, unused); s != BusStatus::address_error)
     return std::string("read of an unmapped SAT register answered ") + to_string(s) + ", expected ADDRESS_ERROR";
   if (io.read(r::ID) != r::ID_RESET) return "a write to the read-only ID register changed it";
-  last_timing_ = "SCRATCH holds values; RO write and unmapped read are rejected";
+  checks_.note("SCRATCH holds values; RO write and unmapped read are rejected");
   return {};
 }
 
@@ -255,11 +236,9 @@ std::string Bringup::verify(const Layout& layout, const std::vector<DmaCopy>& co
   for (const DmaCopy& c : copies) bytes += std::uint64_t{c.length} * c.rows;
   if (result.bytes != bytes)
     return "DMA reports " + std::to_string(result.bytes) + " bytes done, expected " + std::to_string(bytes);
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%llu B in %.3f us (%.2f GB/s), %llu words %s",
-                static_cast<unsigned long long>(bytes), ps / 1e6, ps ? bytes * 1e3 / ps : 0.0,
-                static_cast<unsigned long long>(dst_bytes / 4), data() ? "verified" : "read back, not compared");
-  last_timing_ = buf;
+  checks_.note("%llu B in %.3f us (%.2f GB/s), %llu words %s", static_cast<unsigned long long>(bytes), ps / 1e6,
+               ps ? bytes * 1e3 / ps : 0.0, static_cast<unsigned long long>(dst_bytes / 4),
+               data() ? "verified" : "read back, not compared");
   return compare(dst, expected);
 }
 
@@ -333,15 +312,15 @@ std::string Bringup::check_dma_error() {
   if (!unmapped) return "no unmapped address to copy from: the regions leave no hole of 8.25 KiB";
   const std::uint64_t bad = *unmapped;
   const DmaCopy c{bad, scratch(0), kErrorBytes, 1, 0, 0};
-  say(LogLevel::info, "dma-error: copying from unmapped 0x%llx, a READ_ERROR is expected",
-      static_cast<unsigned long long>(bad));
+  checks_.say(LogLevel::info, "dma-error: copying from unmapped 0x%llx, a READ_ERROR is expected",
+              static_cast<unsigned long long>(bad));
   hal_.expect_faults(2);  // the DMA's read answered ADDRESS_ERROR, and the DMA's READ_ERROR
   const DmaResult r = dma_.copy(c);
   if (!r.problem.empty()) return r.problem;
   if (r.ok) return "the DMA reported success reading an unmapped address";
   if (r.error_code != static_cast<std::uint32_t>(regs::dma::ErrorCodeCause::READ_ERROR) || r.error_addr != bad)
     return "expected READ_ERROR at the unmapped address, got " + r.describe();
-  last_timing_ = "unmapped source reported as " + r.describe();
+  checks_.note("unmapped source reported as %s", r.describe().c_str());
   return {};
 }
 

@@ -188,15 +188,15 @@ class Reader {
 
   void check_layer(std::uint32_t i) const {
     const Layer& l = d_.layers[i];
-    if (l.kind > static_cast<std::uint32_t>(LayerKind::cls_token)) fail("descriptor layer " + str(i) + ": unknown kind " + str(l.kind));
     const auto kind = static_cast<LayerKind>(l.kind);
-    const std::string name = "descriptor layer " + str(i) + " (" + to_string(kind) + ")";
+    if (!known(kind)) fail("descriptor layer " + str(i) + ": unknown kind " + str(l.kind));
+    const LayerType& type = layer_type(kind);
+    const std::string name = "descriptor layer " + str(i) + " (" + type.name + ")";
     const Tensor& in = tensor(l.in, name, "input");
-    const bool trains = kind == LayerKind::conv2d || kind == LayerKind::linear || kind == LayerKind::batchnorm ||
-                        kind == LayerKind::layernorm || kind == LayerKind::embed;
-    if (!trains && (l.weight != kNone || l.bias != kNone)) fail(name + ": has params, which its kind does not train");
-    if (kind != LayerKind::add && l.in2 != kNone) fail(name + ": has a second input, which only add reads");
-    if (kind == LayerKind::softmax_ce) return shape(in, name, "input (the logits)", 1, 1, h_.classes);
+    if (type.params == LayerParams::none && (l.weight != kNone || l.bias != kNone))
+      fail(name + ": has params, which its kind does not train");
+    if (!type.second_input && l.in2 != kNone) fail(name + ": has a second input, which only add reads");
+    if (!type.output) return shape(in, name, "input (the logits)", 1, 1, h_.classes);
     const Tensor& out = tensor(l.out, name, "output");
     switch (kind) {
       case LayerKind::conv2d:
@@ -288,9 +288,7 @@ class Reader {
     std::vector<std::uint32_t> alias(count);
     for (std::uint32_t t = 0; t < count; ++t) alias[t] = t;
     d_.consumers.assign(count, 0);
-    const auto is_view = [](const Layer& l) {
-      return static_cast<LayerKind>(l.kind) == LayerKind::flatten || static_cast<LayerKind>(l.kind) == LayerKind::tokens;
-    };
+    const auto is_view = [](const Layer& l) { return layer_type(static_cast<LayerKind>(l.kind)).view; };
     for (const Layer& l : d_.layers) {
       if (is_view(l)) {
         alias[l.out] = alias[l.in];

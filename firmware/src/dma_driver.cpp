@@ -74,16 +74,17 @@ void DmaDriver::start_chain(std::uint64_t desc_addr) {
 
 void DmaDriver::go(std::uint32_t mode) {
   start_problem_.clear();
-  io_.write(r::CTRL, field_put(mode, r::CTRL_MODE_MASK, r::CTRL_MODE_SHIFT) | r::CTRL_IRQ_DONE_EN_MASK |
-                         r::CTRL_IRQ_ERROR_EN_MASK);
-  io_.write(r::START, r::START_GO_MASK);
+  const r::Ctrl ctrl =
+      r::Ctrl{}.with_mode(static_cast<r::CtrlMode>(mode)).with_irq_done_en(true).with_irq_error_en(true);
+  io_.write(r::CTRL, ctrl.value);
+  io_.write(r::START, r::Start{}.with_go(true).value);
   if (io_.faulted()) {
     start_problem_ = "programming the DMA failed: " + io_.fault();
     io_.clear_fault();
   }
 }
 
-bool DmaDriver::busy() { return (io_.read(r::STATUS) & r::STATUS_BUSY_MASK) != 0; }
+bool DmaDriver::busy() { return r::Status{io_.read(r::STATUS)}.busy(); }
 
 DmaResult DmaDriver::wait() {
   DmaResult result;
@@ -96,10 +97,10 @@ DmaResult DmaDriver::wait() {
                                          : "no DMA interrupt within the timeout";
     return result;
   }
-  const std::uint32_t events = io_.read(r::IRQ_STATUS);
-  io_.write(r::IRQ_STATUS, events);
-  result.ok = (events & r::IRQ_STATUS_ERROR_MASK) == 0 && (events & r::IRQ_STATUS_DONE_MASK) != 0;
-  result.error_code = field_get(io_.read(r::ERROR_CODE), r::ERROR_CODE_CAUSE_MASK, r::ERROR_CODE_CAUSE_SHIFT);
+  const r::IrqStatus events{io_.read(r::IRQ_STATUS)};
+  io_.write(r::IRQ_STATUS, events.value);
+  result.ok = !events.error() && events.done();
+  result.error_code = static_cast<std::uint32_t>(r::ErrorCode{io_.read(r::ERROR_CODE)}.cause());
   result.error_addr = (std::uint64_t{io_.read(r::ERROR_ADDR_HI)} << 32) | io_.read(r::ERROR_ADDR_LO);
   result.bytes = (std::uint64_t{io_.read(r::BYTES_DONE_HI)} << 32) | io_.read(r::BYTES_DONE_LO);
   result.descriptors = io_.read(r::DESC_DONE);

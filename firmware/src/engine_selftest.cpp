@@ -2,58 +2,33 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include <cestvp/check_harness.h>
 #include <cestvp/dma_driver.h>
 #include <cestvp/irq.h>
 #include <cestvp/regs.h>
+#include <cestvp/sat_driver.h>
+#include <cestvp/sat_probe.h>
 #include <cestvp/sat_reference.h>
+
+#include "engine_operands.h"
 
 namespace cestvp::fw {
 
 namespace {
 
-// Host cycles the firmware spends per 32-bit word it generates or compares, as bring-up, and
-// per multiply-accumulate of the reference loops [assumed].
-constexpr std::uint64_t kHostCyclesPerWord = 2;
+// Host cycles the firmware spends per multiply-accumulate of the reference loops [assumed]
+// (per word it generates or compares: kHostCyclesPerWord).
 constexpr std::uint64_t kHostCyclesPerMac = 2;
-constexpr std::uint64_t kAlign = 64;  // operands start on 64-byte boundaries
 constexpr std::uint8_t kGuardByte = 0xE5;
 
-std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
-
 unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
-
-// xorshift32: deterministic tensors from the workload's seed.
-class Random {
- public:
-  explicit Random(std::uint32_t seed) : x_(seed ? seed : 0x9E3779B9u) {}
-  std::uint32_t next() {
-    x_ ^= x_ << 13, x_ ^= x_ >> 17, x_ ^= x_ << 5;
-    return x_;
-  }
-  float uniform() { return static_cast<float>(next() >> 8) * 0x1p-23f - 1.0f; }  // [-1, 1)
-  // Multiples of 1/16 in [-1, 1]: many equal magnitudes, so OSRE's tie rule is exercised.
-  float grid() { return static_cast<float>(static_cast<int>(next() % 33) - 16) / 16.0f; }
-
- private:
-  std::uint32_t x_;
-};
-
-void fill_half(SramImage& image, std::uint32_t addr, std::uint64_t count, Random& rng, bool grid = false) {
-  for (std::uint64_t i = 0; i < count; ++i) image.set_f16(addr, i, float_to_half(grid ? rng.grid() : rng.uniform()));
-}
-
-// Half of the values on the grid (ties), half not representable in FP16 (rounding).
-void fill_float(SramImage& image, std::uint32_t addr, std::uint64_t count, Random& rng) {
-  for (std::uint64_t i = 0; i < count; ++i) image.set_f32(addr, i, rng.next() & 1 ? rng.grid() : rng.uniform());
-}
 
 // OSRE's counters: elements read, and of those dropped.
 std::uint64_t osre_ops(const OsreJob& j) { return std::uint64_t{j.lines()} * j.line().length; }
@@ -67,16 +42,11 @@ class Selftest {
  public:
   Selftest(Hal& hal, const BootInfo& boot, const EngineSelftestParams& params)
       : hal_(hal), boot_(boot), params_(params), irq_(hal, boot.irqc.base), dma_(hal, irq_, boot, params.timeout_ns),
-        rng_(params.seed) {}
+        checks_(hal, 16), rng_(params.seed) {}
 
   int run();
 
  private:
-  using Check = std::function<std::string()>;  // "" on success, else the problem
-  bool step(const char* name, const Check& check);
-  void say(LogLevel level, const char* fmt, ...);
-  void note(const char* fmt, ...);  // appends to the PASS line of the current check
-
   std::string check_probe();
   std::string check_gemm_dense();
   std::string check_linear_ff();
@@ -96,7 +66,6 @@ class Selftest {
   void reset(std::uint32_t stream);
   std::uint32_t alloc(SramBuffer buffer, std::uint64_t bytes);
   bool data() const { return params_.mode != SatMode::timing; }
-  std::uint64_t bus_address(std::uint32_t sram_addr) const;
   std::uint64_t staging() const { return boot_.ddr.base + params_.ddr_scratch_offset; }
   // Image bytes -> DDR -> DMA -> SRAM, and back.
   std::string upload(std::uint32_t addr, std::uint64_t bytes);
@@ -129,107 +98,68 @@ class Selftest {
   const EngineSelftestParams& params_;
   Irq irq_;
   DmaDriver dma_;
+  CheckHarness checks_;  // the self-test's lines pad the check names to 16 columns
   std::optional<SatDriver> sat_;  // once the probe found the SAT this firmware was built for
   SatInfo info_;
   SramImage image_;
-  Random rng_;
+  TensorRandom rng_;
   std::uint64_t top_[3] = {};
-  unsigned passed_ = 0, failed_ = 0;
-  std::string note_;
 };
 
-void Selftest::say(LogLevel level, const char* fmt, ...) {
-  char buf[768];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  hal_.log(level, buf);
-}
-
-void Selftest::note(const char* fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  if (!note_.empty()) note_ += "; ";
-  note_ += buf;
-}
-
-bool Selftest::step(const char* name, const Check& check) {
-  hal_.phase(name);  // faults and the timeline name the check
-  note_.clear();
-  const std::string problem = check();
-  if (problem.empty()) {
-    ++passed_;
-    say(LogLevel::info, "PASS %-16s %s", name, note_.c_str());
-  } else {
-    ++failed_;
-    say(LogLevel::error, "FAIL %-16s %s", name, problem.c_str());
-  }
-  return problem.empty();
-}
-
 int Selftest::run() {
-  say(LogLevel::info, "engine self-test: %s mode (%s), N:M %u:%u, SAT registers at 0x%llx, DDR staging at 0x%llx",
-      to_string(params_.mode),
-      params_.mode == SatMode::bit_accurate ? "results compared bit for bit"
-      : params_.mode == SatMode::functional ? "results compared within the functional tolerance"
-                                            : "no data; completion and counters checked",
-      params_.n, params_.m, ull(boot_.sat_regs.base), ull(staging()));
-  if (!step("sat-probe", [this] { return check_probe(); })) {
-    say(LogLevel::error, "engine self-test: stopped: this firmware does not match the hardware it runs on");
+  checks_.say(LogLevel::info,
+              "engine self-test: %s mode (%s), N:M %u:%u, SAT registers at 0x%llx, DDR staging at 0x%llx",
+              to_string(params_.mode),
+              params_.mode == SatMode::bit_accurate ? "results compared bit for bit"
+              : params_.mode == SatMode::functional ? "results compared within the functional tolerance"
+                                                    : "no data; completion and counters checked",
+              params_.n, params_.m, ull(boot_.sat_regs.base), ull(staging()));
+  if (!checks_.run("sat-probe", [this] { return check_probe(); })) {
+    checks_.say(LogLevel::error, "engine self-test: stopped: this firmware does not match the hardware it runs on");
     return 1;
   }
   sat_.emplace(hal_, irq_, boot_, params_.timeout_ns);
-  step("gemm-dense", [this] { return check_gemm_dense(); });
-  step("linear-ff-nm", [this] { return check_linear_ff(); });
-  step("linear-bp-nm", [this] { return check_linear_bp(); });
-  step("linear-wu", [this] { return check_linear_wu(); });
-  step("conv-ff-nm", [this] { return check_conv_ff(); });
-  step("conv-bwd-data-nm", [this] { return check_conv_bwd_data(); });
-  step("conv-bwd-weight", [this] { return check_conv_bwd_weight(); });
-  step("gemm-sdgp-acc", [this] { return check_gemm_sdgp(); });
-  step("conv-bwd-data-sdgp", [this] { return check_conv_bwd_data_sdgp(); });
-  step("wuve-sgd", [this] { return check_wuve(); });
-  step("concurrent", [this] { return check_concurrent(); });
-  step("bad-nm", [this] { return check_bad_nm(); });
-  step("bad-sram", [this] { return check_bad_sram(); });
-  say(failed_ ? LogLevel::error : LogLevel::info, "engine self-test: %u of %u checks passed (%s mode)", passed_,
-      passed_ + failed_, to_string(params_.mode));
-  return failed_ == 0 ? 0 : 1;
+  checks_.run("gemm-dense", [this] { return check_gemm_dense(); });
+  checks_.run("linear-ff-nm", [this] { return check_linear_ff(); });
+  checks_.run("linear-bp-nm", [this] { return check_linear_bp(); });
+  checks_.run("linear-wu", [this] { return check_linear_wu(); });
+  checks_.run("conv-ff-nm", [this] { return check_conv_ff(); });
+  checks_.run("conv-bwd-data-nm", [this] { return check_conv_bwd_data(); });
+  checks_.run("conv-bwd-weight", [this] { return check_conv_bwd_weight(); });
+  checks_.run("gemm-sdgp-acc", [this] { return check_gemm_sdgp(); });
+  checks_.run("conv-bwd-data-sdgp", [this] { return check_conv_bwd_data_sdgp(); });
+  checks_.run("wuve-sgd", [this] { return check_wuve(); });
+  checks_.run("concurrent", [this] { return check_concurrent(); });
+  checks_.run("bad-nm", [this] { return check_bad_nm(); });
+  checks_.run("bad-sram", [this] { return check_bad_sram(); });
+  checks_.summary("engine self-test: %u of %u checks passed (%s mode)", checks_.passed(), checks_.total(),
+                  to_string(params_.mode));
+  return checks_.exit_code();
 }
 
 // --- Placement and transfers ----------------------------------------------------------------
 
 void Selftest::reset(std::uint32_t stream) {
   std::fill(std::begin(top_), std::end(top_), 0);
-  rng_ = Random(params_.seed * 0x9E3779B1u + stream);
+  rng_ = TensorRandom(params_.seed * 0x9E3779B1u + stream);
 }
 
 std::uint32_t Selftest::alloc(SramBuffer buffer, std::uint64_t bytes) {
   std::uint64_t& top = top_[static_cast<unsigned>(buffer)];
-  const std::uint64_t offset = align_up(top, kAlign);
+  const std::uint64_t offset = next_operand_offset(top);
   top = offset + bytes;
   return sram_address(buffer, static_cast<std::uint32_t>(offset));
 }
 
-std::uint64_t Selftest::bus_address(std::uint32_t addr) const {
-  const Region* regions[3] = {&boot_.sat_sram_a, &boot_.sat_sram_b, &boot_.sat_sram_c};
-  return regions[sram_buffer(addr) % 3]->base + sram_offset(addr);
-}
-
 std::string Selftest::upload(std::uint32_t addr, std::uint64_t bytes) {
   if (!data()) return {};
-  if (hal_.write_block(staging(), image_.at(addr, bytes), bytes) != BusStatus::ok)
-    return "writing the DDR staging area failed (see the bus error above)";
-  const DmaResult r = dma_.copy({staging(), bus_address(addr), static_cast<std::uint32_t>(bytes), 1, 0, 0});
-  return r.ok ? std::string() : "DMA to SRAM: " + r.describe();
+  const StagedUpload up = upload_to_sram(hal_, dma_, boot_, staging(), image_, addr, bytes);
+  if (!up.staging_written) return "writing the DDR staging area failed (see the bus error above)";
+  return up.dma.ok ? std::string() : "DMA to SRAM: " + up.dma.describe();
 }
 
 std::string Selftest::download(std::uint32_t addr, std::uint64_t bytes, std::vector<std::uint8_t>& out) {
-  const DmaResult r = dma_.copy({bus_address(addr), staging(), static_cast<std::uint32_t>(bytes), 1, 0, 0});
+  const DmaResult r = dma_.copy({sram_bus_address(boot_, addr), staging(), static_cast<std::uint32_t>(bytes), 1, 0, 0});
   if (!r.ok) return "DMA from SRAM: " + r.describe();
   out.resize(bytes);
   if (hal_.read_block(staging(), out.data(), bytes) != BusStatus::ok)
@@ -289,8 +219,8 @@ std::string Selftest::expect_error(const SatJobResult& r, const SatCounters& d, 
 }
 
 void Selftest::note_job(const char* what, const SatCounters& d) {
-  note("%s %llu cycles (%llu stall), %llu ops (%llu skipped)", what, ull(d.busy_cycles), ull(d.stall_cycles),
-       ull(d.ops), ull(d.ops_skipped));
+  checks_.note("%s %llu cycles (%llu stall), %llu ops (%llu skipped)", what, ull(d.busy_cycles),
+               ull(d.stall_cycles), ull(d.ops), ull(d.ops_skipped));
 }
 
 std::string Selftest::compare_exact(const char* what, std::uint32_t addr, std::uint64_t bytes) {
@@ -343,7 +273,7 @@ std::string Selftest::compare_c(const char* what, std::uint32_t addr, const Stce
                   value(actual.data(), first), value(expected, first), bound[first]);
     return buf;
   }
-  note("%s within tolerance (largest error %.0f%% of its bound)", what, worst * 100);
+  checks_.note("%s within tolerance (largest error %.0f%% of its bound)", what, worst * 100);
   return {};
 }
 
@@ -381,7 +311,7 @@ std::string Selftest::stce(const char* what, const Job& job) {
   note_job(what, d);
   if (!data()) return {};
   std::string p = check_stce_result(what, job);
-  if (p.empty() && params_.mode == SatMode::bit_accurate) note("%s bit-exact", what);
+  if (p.empty() && params_.mode == SatMode::bit_accurate) checks_.note("%s bit-exact", what);
   return p;
 }
 
@@ -422,8 +352,8 @@ std::string Selftest::check_probe() {
                   ull(kSelftestSramBytes[b]));
     return buf;
   }
-  note("SAT v%u.%u, %ux%u uMACs, %.3f MHz", info_.version_major, info_.version_minor, info_.array_rows,
-       info_.array_cols, info_.clock_khz / 1000.0);
+  checks_.note("SAT v%u.%u, %ux%u uMACs, %.3f MHz", info_.version_major, info_.version_minor, info_.array_rows,
+               info_.array_cols, info_.clock_khz / 1000.0);
   return {};
 }
 
@@ -731,7 +661,7 @@ std::string Selftest::check_concurrent() {
   note_job("STCE", ds);
   note_job("OSRE", dos);
   note_job("WUVE", dw);
-  note("all done %.3f us after the first START", elapsed_ps / 1e6);
+  checks_.note("all done %.3f us after the first START", elapsed_ps / 1e6);
   if (!data()) return {};
   for (const std::string& p : {check_stce_result("STCE", g), check_osre_result("OSRE", o), check_wuve_result("WUVE", w)})
     if (!p.empty()) return p;
@@ -750,15 +680,15 @@ std::string Selftest::check_bad_nm() {
   g.c = alloc(SramBuffer::c, s.c_bytes);
   if (data()) std::memset(image_.at(g.c, s.c_bytes), kGuardByte, s.c_bytes);
   if (std::string p = upload(g.c, s.c_bytes); !p.empty()) return p;
-  say(LogLevel::info, "bad-nm: an STCE job with N:M %u:%u, BAD_NM is expected", g.n, g.m);
+  checks_.say(LogLevel::info, "bad-nm: an STCE job with N:M %u:%u, BAD_NM is expected", g.n, g.m);
   SatCounters d;
   const SatJobResult r = run_job(sat_->stce, g, d);
   if (std::string p = expect_error(r, d, static_cast<std::uint32_t>(regs::sat::StceErrorCause::BAD_NM)); !p.empty())
     return p;
-  note("%u:%u rejected with %s in %llu cycle", g.n, g.m, r.cause_name(), ull(d.busy_cycles));
+  checks_.note("%u:%u rejected with %s in %llu cycle", g.n, g.m, r.cause_name(), ull(d.busy_cycles));
   if (!data()) return {};
   std::string p = compare_exact("C (must be untouched)", g.c, s.c_bytes);
-  if (p.empty()) note("C untouched");
+  if (p.empty()) checks_.note("C untouched");
   return p;
 }
 
@@ -774,321 +704,24 @@ std::string Selftest::check_bad_sram() {
   g.c = sram_address(SramBuffer::c, static_cast<std::uint32_t>(boot_.sat_sram_c.size - inside));
   if (data()) std::memset(image_.at(g.c, inside), kGuardByte, inside);
   if (std::string p = upload(g.c, inside); !p.empty()) return p;
-  say(LogLevel::info, "bad-sram: an STCE output of %llu B at SRAM C offset 0x%llx, OUT_OF_SRAM is expected",
-      ull(s.c_bytes), ull(boot_.sat_sram_c.size - inside));
+  checks_.say(LogLevel::info, "bad-sram: an STCE output of %llu B at SRAM C offset 0x%llx, OUT_OF_SRAM is expected",
+              ull(s.c_bytes), ull(boot_.sat_sram_c.size - inside));
   SatCounters d;
   const SatJobResult r = run_job(sat_->stce, g, d);
   if (std::string p = expect_error(r, d, static_cast<std::uint32_t>(regs::sat::StceErrorCause::OUT_OF_SRAM));
       !p.empty())
     return p;
-  note("C past the end of SRAM C rejected with %s in %llu cycle", r.cause_name(), ull(d.busy_cycles));
+  checks_.note("C past the end of SRAM C rejected with %s in %llu cycle", r.cause_name(), ull(d.busy_cycles));
   if (!data()) return {};
   std::string p = compare_exact("the end of SRAM C (must be untouched)", g.c, inside);
-  if (p.empty()) note("SRAM untouched");
+  if (p.empty()) checks_.note("SRAM untouched");
   return p;
 }
 
 }  // namespace
 
-const char* to_string(SatMode mode) {
-  switch (mode) {
-    case SatMode::functional: return "functional";
-    case SatMode::bit_accurate: return "bit-accurate";
-    case SatMode::timing: return "timing";
-  }
-  return "?";
-}
-
-const char* to_string(JobPass pass) {
-  switch (pass) {
-    case JobPass::ff: return "ff";
-    case JobPass::bp: return "bp";
-    case JobPass::wu: return "wu";
-  }
-  return "?";
-}
-
 int run_engine_selftest(Hal& hal, const BootInfo& boot, const EngineSelftestParams& params) {
   return Selftest(hal, boot, params).run();
-}
-
-// --- One engine job -------------------------------------------------------------------------
-
-namespace {
-
-const char* const kBufferNames[3] = {"A", "B", "C"};
-
-class Placer {
- public:
-  explicit Placer(EngineJobPlan& plan) : plan_(plan) {}
-  // Places `bytes` in `buffer` after what is there; `what` names it for messages.
-  std::uint32_t place(SramBuffer buffer, std::uint64_t bytes, const std::string& what) {
-    const unsigned b = static_cast<unsigned>(buffer);
-    const std::uint64_t offset = align_up(plan_.sram_bytes[b], kAlign);
-    plan_.sram_bytes[b] = offset + bytes;
-    if (!plan_.contents[b].empty()) plan_.contents[b] += ", ";
-    plan_.contents[b] += what + " " + std::to_string(bytes) + " B";
-    return sram_address(buffer, static_cast<std::uint32_t>(std::min<std::uint64_t>(offset, kSramOffsetMask)));
-  }
-
- private:
-  EngineJobPlan& plan_;
-};
-
-std::string dims(std::initializer_list<std::uint64_t> ds) {
-  std::string s;
-  for (std::uint64_t d : ds) s += "[" + std::to_string(d) + "]";
-  return s;
-}
-
-// STCE operands: A, then B (values and indices if compressed), then C.
-template <class Job>
-void place_stce(EngineJobPlan& plan, Job& job, const std::string& a, const std::string& b, const std::string& c) {
-  const StceShape s = stce_shape(job);
-  if (!s.valid()) {
-    plan.problem = "the shape is outside what the engine accepts (a dimension 0 or too large, or no output pixel)";
-    return;
-  }
-  Placer p(plan);
-  job.a = p.place(SramBuffer::a, s.a_bytes, "A = " + a);
-  if (job.sparse == Sparse::b) {
-    job.b = p.place(SramBuffer::b, s.b_bytes, "B = " + b + " compressed values");
-    job.b_idx = p.place(SramBuffer::b, s.b_idx_bytes, "B indices");
-  } else {
-    job.b = p.place(SramBuffer::b, s.b_bytes, "B = " + b);
-  }
-  job.c = p.place(SramBuffer::c, s.c_bytes, "C = " + c);
-}
-
-}  // namespace
-
-EngineJobPlan plan_engine_job(const EngineJobSpec& spec) {
-  EngineJobPlan plan;
-  const bool sparse = spec.n != 0;
-  switch (spec.engine) {
-    case SatEngine::stce: {
-      if (sparse && spec.pass == JobPass::wu) {
-        plan.problem = "--nm is not allowed with --pass wu: a weight-gradient job has no compressed operand";
-        return plan;
-      }
-      OsreJob& w = plan.osre;  // how OSRE would compress the dense weights into B's lines
-      w.n = spec.n, w.m = spec.m;
-      if (!spec.conv) {
-        StceGemm& g = plan.gemm;
-        g.rows = spec.rows, g.cols = spec.cols, g.depth = spec.depth;
-        const std::uint32_t M = spec.rows, N = spec.cols, K = spec.depth;
-        if (sparse) g.sparse = Sparse::b, g.n = spec.n, g.m = spec.m;
-        switch (spec.pass) {
-          case JobPass::ff:  // Y[M][N] = X[M][K] W[N][K]^T
-            g.b_trans = !sparse;
-            w.rows = N, w.cols = K;
-            place_stce(plan, g, "X" + dims({M, K}), "W" + dims({N, K}), "Y" + dims({M, N}) + " FP32");
-            break;
-          case JobPass::bp:  // dX[M][N] = dY[M][K] W[K][N]
-            w.backward = true, w.rows = K, w.cols = N;
-            place_stce(plan, g, "dY" + dims({M, K}), "W" + dims({K, N}), "dX" + dims({M, N}) + " FP32");
-            break;
-          case JobPass::wu:  // dW[M][N] = dY[K][M]^T X[K][N]
-            g.a_trans = true;
-            place_stce(plan, g, "dY" + dims({K, M}), "X" + dims({K, N}), "dW" + dims({M, N}) + " FP32");
-            break;
-        }
-      } else {
-        StceConv& c = plan.conv;
-        c.op = spec.pass == JobPass::ff ? ConvOp::fwd : spec.pass == JobPass::bp ? ConvOp::bwd_data : ConvOp::bwd_weight;
-        c.batch = spec.batch, c.h = spec.h, c.w = spec.w, c.cin = spec.cin, c.cout = spec.cout;
-        c.kh = c.kw = spec.kernel, c.stride = spec.stride, c.pad = spec.pad;
-        if (sparse) c.sparse = Sparse::b, c.n = spec.n, c.m = spec.m;
-        const std::uint64_t B = c.batch, H = c.h, W = c.w, OH = c.oh(), OW = c.ow(), K = c.kh;
-        const std::string x = "X" + dims({B, H, W, c.cin}), y = dims({B, OH, OW, c.cout}),
-                          wt = "W" + dims({c.cout, K, K, c.cin});
-        switch (c.op) {
-          case ConvOp::fwd:
-            w.rows = c.cout * c.kh * c.kw, w.cols = c.cin;
-            place_stce(plan, c, x, wt, "Y" + y + " FP32");
-            break;
-          case ConvOp::bwd_data:
-            w.backward = true, w.rows = c.cout, w.cols = c.kh * c.kw * c.cin;
-            place_stce(plan, c, "dY" + y, wt, "dX" + dims({B, H, W, c.cin}) + " FP32");
-            break;
-          case ConvOp::bwd_weight:
-            place_stce(plan, c, "dY" + y, x, "dW" + dims({c.cout, K, K, c.cin}) + " FP32");
-            break;
-        }
-      }
-      if (sparse) {
-        w.values = spec.conv ? plan.conv.b : plan.gemm.b;
-        w.indices = spec.conv ? plan.conv.b_idx : plan.gemm.b_idx;
-      }
-      break;
-    }
-    case SatEngine::osre: {
-      OsreJob& o = plan.osre;
-      o.backward = spec.backward, o.src_fp32 = spec.src_fp32, o.n = spec.n, o.m = spec.m;
-      o.rows = spec.rows, o.cols = spec.cols;
-      if (o.rows == 0 || o.cols == 0 || o.m == 0) {
-        plan.problem = "OSRE needs --rows, --cols and --nm";
-        return plan;
-      }
-      Placer p(plan);
-      o.src = p.place(SramBuffer::a, o.src_bytes(),
-                      "source" + dims({o.rows, o.cols}) + (o.src_fp32 ? " FP32" : " FP16"));
-      o.values = p.place(SramBuffer::b, o.values_bytes(), "values");
-      o.indices = p.place(SramBuffer::b, o.index_bytes(), "indices");
-      break;
-    }
-    case SatEngine::wuve: {
-      WuveJob& w = plan.wuve;
-      w.lr = 0.01f, w.momentum = 0.9f, w.weight_decay = 5e-4f, w.grad_scale = 1.0f, w.write_fp16 = true;
-      w.count = spec.count;
-      if (w.count == 0) {
-        plan.problem = "WUVE needs --count";
-        return plan;
-      }
-      const std::uint64_t n = w.count;
-      Placer p(plan);
-      w.grad = p.place(SramBuffer::a, n * 2, "gradients FP16");
-      w.out = p.place(SramBuffer::a, n * 2, "weights FP16 copy");
-      w.weight = p.place(SramBuffer::b, n * 4, "weights FP32");
-      w.velocity = p.place(SramBuffer::c, n * 4, "velocity FP32");
-      break;
-    }
-  }
-  return plan;
-}
-
-std::string EngineJobPlan::describe() const {
-  char buf[256];
-  const auto nm = [](Sparse sparse, std::uint32_t n, std::uint32_t m) {
-    return sparse == Sparse::none ? std::string("dense") : "B " + std::to_string(n) + ":" + std::to_string(m);
-  };
-  if (gemm.rows != 0) {
-    std::snprintf(buf, sizeof buf, "STCE GEMM %ux%ux%u, %s%s%s", gemm.rows, gemm.cols, gemm.depth,
-                  nm(gemm.sparse, gemm.n, gemm.m).c_str(), gemm.a_trans ? ", A transposed" : "",
-                  gemm.b_trans ? ", B transposed" : "");
-  } else if (conv.batch != 0) {
-    std::snprintf(buf, sizeof buf, "STCE %s N%u %ux%u Cin %u Cout %u, %ux%u stride %u pad %u, %s", to_string(conv.op),
-                  conv.batch, conv.h, conv.w, conv.cin, conv.cout, conv.kh, conv.kw, conv.stride, conv.pad,
-                  nm(conv.sparse, conv.n, conv.m).c_str());
-  } else if (wuve.count != 0) {
-    std::snprintf(buf, sizeof buf, "WUVE SGD of %u elements, FP16 copy", wuve.count);
-  } else {
-    std::snprintf(buf, sizeof buf, "OSRE %ux%u %s %u:%u, %s source", osre.rows, osre.cols,
-                  osre.backward ? "backward" : "forward", osre.n, osre.m, osre.src_fp32 ? "FP32" : "FP16");
-  }
-  return buf;
-}
-
-std::string sram_fit_problem(const EngineJobPlan& plan, const std::uint64_t sizes[3]) {
-  for (unsigned b = 0; b < 3; ++b) {
-    if (plan.sram_bytes[b] <= sizes[b]) continue;
-    char buf[512];
-    std::snprintf(buf, sizeof buf, "the job needs %llu B (%.1f KiB) of SRAM %s, which has %llu B (%.0f KiB); it holds %s",
-                  ull(plan.sram_bytes[b]), plan.sram_bytes[b] / 1024.0, kBufferNames[b], ull(sizes[b]),
-                  sizes[b] / 1024.0, plan.contents[b].c_str());
-    return buf;
-  }
-  return {};
-}
-
-int run_engine_job(Hal& hal, const BootInfo& boot, const EngineJobSpec& spec, EngineJobReport& report) {
-  report = EngineJobReport{};
-  const SatProbe probe = probe_sat(hal, boot);
-  if (!probe.ok) {
-    report.problem = probe.problem;
-    return 1;
-  }
-  report.sat = probe.info;
-  EngineJobPlan plan = plan_engine_job(spec);
-  const std::uint64_t sizes[3] = {probe.info.sram_a_bytes, probe.info.sram_b_bytes, probe.info.sram_c_bytes};
-  if (plan.problem.empty()) plan.problem = sram_fit_problem(plan, sizes);
-  if (!plan.problem.empty()) {
-    report.problem = plan.problem;
-    return 1;
-  }
-  Irq irq(hal, boot.irqc.base);
-  DmaDriver dma(hal, irq, boot, spec.timeout_ns);
-  SatDriver sat(hal, irq, boot, spec.timeout_ns);
-
-  if (spec.mode != SatMode::timing) {
-    // Random operands in a host image of the SRAM, then one DMA transfer per buffer.
-    SramImage image;
-    Random rng(spec.seed);
-    std::uint64_t words = 0;
-    const auto halves = [&](std::uint32_t addr, std::uint64_t bytes) {
-      fill_half(image, addr, bytes / 2, rng);
-      words += bytes / 4;
-    };
-    const auto floats = [&](std::uint32_t addr, std::uint64_t bytes) {
-      fill_float(image, addr, bytes / 4, rng);
-      words += bytes / 4;
-    };
-    switch (spec.engine) {
-      case SatEngine::stce: {
-        const bool conv = spec.conv;
-        const StceShape s = conv ? stce_shape(plan.conv) : stce_shape(plan.gemm);
-        halves(conv ? plan.conv.a : plan.gemm.a, s.a_bytes);
-        if (spec.n == 0) {
-          halves(conv ? plan.conv.b : plan.gemm.b, s.b_bytes);
-        } else {  // dense random weights, compressed as OSRE would
-          const OsreJob& w = plan.osre;
-          std::vector<std::uint8_t> dense(w.src_bytes());
-          for (std::uint64_t i = 0; i < dense.size(); i += 2) {
-            const std::uint16_t h = float_to_half(rng.uniform());
-            std::memcpy(&dense[i], &h, 2);
-          }
-          image.at(w.values, w.values_bytes()), image.at(w.indices, w.index_bytes());  // grown before the pointers
-          nm_compress(dense.data(), false, w.rows, w.cols, w.backward, w.n, w.m, image.at(w.values, w.values_bytes()),
-                      reinterpret_cast<std::uint32_t*>(image.at(w.indices, w.index_bytes())));
-          words += dense.size() / 4;
-        }
-        break;
-      }
-      case SatEngine::osre:
-        if (plan.osre.src_fp32) floats(plan.osre.src, plan.osre.src_bytes());
-        else halves(plan.osre.src, plan.osre.src_bytes());
-        break;
-      case SatEngine::wuve:
-        halves(plan.wuve.grad, std::uint64_t{plan.wuve.count} * 2);
-        floats(plan.wuve.weight, std::uint64_t{plan.wuve.count} * 4);
-        floats(plan.wuve.velocity, std::uint64_t{plan.wuve.count} * 4);
-        break;
-    }
-    hal.charge_host_time(words * kHostCyclesPerWord * boot.host_cycle_ps);
-    const std::uint64_t staging = boot.ddr.base + spec.ddr_scratch_offset;
-    const Region* regions[3] = {&boot.sat_sram_a, &boot.sat_sram_b, &boot.sat_sram_c};
-    for (unsigned b = 0; b < 3; ++b) {
-      const std::uint64_t bytes = plan.sram_bytes[b];
-      if (bytes == 0) continue;
-      if (hal.write_block(staging, image.at(sram_address(static_cast<SramBuffer>(b), 0), bytes), bytes) != BusStatus::ok) {
-        report.problem = "writing the DDR staging area failed";
-        return 1;
-      }
-      const DmaResult r = dma.copy({staging, regions[b]->base, static_cast<std::uint32_t>(bytes), 1, 0, 0});
-      if (!r.ok) {
-        report.problem = std::string("placing the operands in SRAM ") + kBufferNames[b] + ": DMA " + r.describe();
-        return 1;
-      }
-    }
-  }
-
-  SatEngineDriver& driver = sat.engine(spec.engine);
-  const SatCounters before = driver.counters();
-  switch (spec.engine) {
-    case SatEngine::stce:
-      if (spec.conv) sat.stce.start(plan.conv);
-      else sat.stce.start(plan.gemm);
-      break;
-    case SatEngine::osre: sat.osre.start(plan.osre); break;
-    case SatEngine::wuve: sat.wuve.start(plan.wuve); break;
-  }
-  report.result = driver.wait();
-  report.counters = driver.counters() - before;
-  if (!report.result.ok) {
-    report.problem = std::string(to_string(spec.engine)) + ": " + report.result.describe();
-    return 1;
-  }
-  return 0;
 }
 
 }  // namespace cestvp::fw

@@ -20,12 +20,12 @@ std::string mismatch(const char* what, unsigned long long found, unsigned long l
 SatInfo read_info(Mmio& io) {
   SatInfo s;
   s.id = io.read(r::ID);
-  const std::uint32_t version = io.read(r::VERSION);
-  s.version_major = field_get(version, r::VERSION_MAJOR_MASK, r::VERSION_MAJOR_SHIFT);
-  s.version_minor = field_get(version, r::VERSION_MINOR_MASK, r::VERSION_MINOR_SHIFT);
-  const std::uint32_t array = io.read(r::ARRAY);
-  s.array_rows = field_get(array, r::ARRAY_ROWS_MASK, r::ARRAY_ROWS_SHIFT);
-  s.array_cols = field_get(array, r::ARRAY_COLS_MASK, r::ARRAY_COLS_SHIFT);
+  const r::Version version{io.read(r::VERSION)};
+  s.version_major = version.major();
+  s.version_minor = version.minor();
+  const r::Array array{io.read(r::ARRAY)};
+  s.array_rows = array.rows();
+  s.array_cols = array.cols();
   s.nm_m_mask = io.read(r::NM_SUPPORT);
   s.sram_a_bytes = std::uint64_t{io.read(r::SRAM_A_KIB)} * 1024;
   s.sram_b_bytes = std::uint64_t{io.read(r::SRAM_B_KIB)} * 1024;
@@ -35,8 +35,8 @@ SatInfo read_info(Mmio& io) {
 }
 
 std::string check(const SatInfo& s, const BootInfo& boot) {
-  constexpr std::uint32_t built_major = field_get(r::VERSION_RESET, r::VERSION_MAJOR_MASK, r::VERSION_MAJOR_SHIFT);
-  constexpr std::uint32_t built_minor = field_get(r::VERSION_RESET, r::VERSION_MINOR_MASK, r::VERSION_MINOR_SHIFT);
+  constexpr std::uint32_t built_major = r::Version{r::VERSION_RESET}.major();
+  constexpr std::uint32_t built_minor = r::Version{r::VERSION_RESET}.minor();
   if (s.id != r::ID_RESET) return mismatch("SAT ID register", s.id, r::ID_RESET) + " (no SAT at this address?)";
   if (s.version_major != built_major || s.version_minor < built_minor) {
     char buf[160];

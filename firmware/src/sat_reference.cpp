@@ -7,29 +7,6 @@
 
 namespace cestvp::fw {
 
-// --- FP16 ----------------------------------------------------------------------------------
-
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = std::uint32_t{h & 0x8000u} << 16;
-  const std::uint32_t exponent = (h >> 10) & 0x1fu;
-  std::uint32_t mantissa = h & 0x3ffu;
-  std::uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal: normalise
-    std::uint32_t e = 113;
-    while (!(mantissa & 0x400u)) mantissa <<= 1, --e;
-    bits = sign | (e << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
 // --- SRAM image -----------------------------------------------------------------------------
 
 std::uint8_t* SramImage::at(std::uint32_t address, std::uint64_t bytes) {

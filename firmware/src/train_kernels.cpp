@@ -206,9 +206,9 @@ Kernels::Kernels(Hal& hal, const BootInfo& boot, DmaDriver& dma, SatDriver& sat,
   const Region* sram[3] = {&boot.sat_sram_a, &boot.sat_sram_b, &boot.sat_sram_c};
   for (unsigned b = 0; b < 3; ++b) slot_bytes_[b] = sram[b]->size / 2 / kAlign * kAlign;
   Mmio regs(hal, boot.sat_regs.base);
-  const std::uint32_t array = regs.read(regs::sat::ARRAY);
-  array_rows_ = field_get(array, regs::sat::ARRAY_ROWS_MASK, regs::sat::ARRAY_ROWS_SHIFT);
-  array_cols_ = field_get(array, regs::sat::ARRAY_COLS_MASK, regs::sat::ARRAY_COLS_SHIFT);
+  const regs::sat::Array array{regs.read(regs::sat::ARRAY)};
+  array_rows_ = array.rows();
+  array_cols_ = array.cols();
 }
 
 std::uint64_t Kernels::scratch_bytes(std::uint64_t weight_count) {

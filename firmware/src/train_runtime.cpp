@@ -944,27 +944,6 @@ int Runtime::run() {
 
 }  // namespace
 
-const char* model::to_string(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::conv2d: return "conv2d";
-    case LayerKind::linear: return "linear";
-    case LayerKind::relu: return "relu";
-    case LayerKind::maxpool: return "maxpool";
-    case LayerKind::avgpool: return "avgpool";
-    case LayerKind::flatten: return "flatten";
-    case LayerKind::softmax_ce: return "softmax_ce";
-    case LayerKind::batchnorm: return "batchnorm";
-    case LayerKind::add: return "add";
-    case LayerKind::tokens: return "tokens";
-    case LayerKind::embed: return "embed";
-    case LayerKind::layernorm: return "layernorm";
-    case LayerKind::gelu: return "gelu";
-    case LayerKind::attention: return "attention";
-    case LayerKind::cls_token: return "cls_token";
-  }
-  return "unknown";
-}
-
 int run_training(Hal& hal, const BootInfo& boot, const TrainingParams& params) {
   Runtime runtime(hal, boot, params);
   return runtime.run();

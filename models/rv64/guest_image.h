@@ -1,4 +1,4 @@
-// The RV64 firmware program as loaded from its ELF file (platform/elf_loader.h reads it): what to
+// The RV64 firmware program as loaded from its ELF file (platform/loader/elf_loader.h reads it): what to
 // place in guest memory, where to start, what the start-up stack tells the program about its
 // own program headers, and the function symbols that turn a guest address into a name for fault
 // reports and traces. Plain data, no SystemC, so that the loader and its tests need no kernel.

@@ -490,7 +490,7 @@ std::uint64_t Rv64Cpu::device_access(const Window& window, std::uint64_t offset,
 
 void Rv64Cpu::berr(std::uint64_t addr, bool write, fw::BusStatus status) {
   if (berr_cause_ != 0) return;  // the first failure since the last clear is kept
-  berr_cause_ = static_cast<std::uint32_t>(status) | (write ? r::BERR_CAUSE_WRITE_MASK : 0);
+  berr_cause_ = r::BerrCause{}.with_cause(static_cast<r::BerrCauseCause>(status)).with_write(write).value;
   berr_addr_ = addr;
 }
 
@@ -527,7 +527,7 @@ void Rv64Cpu::local_write(std::uint64_t offset, std::uint32_t value) {
     case r::SIM_ARG_HI: sim_arg_hi_ = value; break;
     case r::SIM_LEN: sim_len_ = value; break;
     case r::SIM_LOG:
-      firmware_log(static_cast<fw::LogLevel>(value & r::SIM_LOG_LEVEL_MASK), guest_text(), now());
+      firmware_log(static_cast<fw::LogLevel>(r::SimLog{value}.level()), guest_text(), now());
       break;
     case r::SIM_PHASE: firmware_phase(guest_text(), now()); break;
     case r::SIM_EXPECT_FAULTS: expected_faults_ = value; break;

@@ -42,8 +42,8 @@ struct Decoded {
   bool ok() const { return error == JobError::none; }
 };
 
-Decoded<StceJob> decode_stce(const DecodeContext& context);
-Decoded<OsreJob> decode_osre(const DecodeContext& context);
-Decoded<WuveJob> decode_wuve(const DecodeContext& context);
+Decoded<StceWork> decode_stce(const DecodeContext& context);
+Decoded<OsreWork> decode_osre(const DecodeContext& context);
+Decoded<WuveWork> decode_wuve(const DecodeContext& context);
 
 }  // namespace cestvp::sat

@@ -1,32 +1,30 @@
-// Engine jobs as decoded from the SAT registers and checked (models/sat/sat.cpp), handed to the
-// engines' compute and timing code, which is SystemC-free. Pointers are into the SRAM buffers;
-// they are null in timing-only mode. docs/engines.md is the contract.
+// The engines' work: a job as the SAT decodes it from the job registers and checks it
+// (models/sat/decode.cpp), handed to the engines' compute and timing code, which is SystemC-free.
+// What a job is comes from the contract (cestvp/sat_job.h: the firmware writes it); a work item
+// adds where its operands are: the SRAM buffer of each, for the port model, and pointers into
+// the SRAM buffers, null in timing-only mode. docs/engines.md is the contract.
 #pragma once
 #include <cstdint>
 
 #include <cestvp/sat_abi.h>
+#include <cestvp/sat_job.h>
+#include <cestvp/sat_mode.h>
 
 namespace cestvp::sat {
 
-enum class Mode { functional, bit_accurate, timing };
+using fw::StceOp;
 
-enum class StceOp : std::uint32_t { gemm = 0, conv_fwd = 1, conv_bwd_data = 2, conv_bwd_weight = 3 };
-
-struct ConvShape {
-  std::uint32_t batch = 0, h = 0, w = 0, cin = 0, cout = 0, kh = 0, kw = 0, stride = 1, pad = 0;
-  std::uint32_t oh = 0, ow = 0;  // derived
-};
-
-struct StceJob {
+struct StceWork {
   StceOp op = StceOp::gemm;
   bool accumulate = false, out_fp16 = false;
   bool a_trans = false, b_trans = false;  // GEMM only
   bool a_sparse = false, b_sparse = false;
   std::uint32_t n = 0, m = 0;
-  // GEMM view: C[rows][cols] (+)= A[rows][depth] x B[depth][cols]; derived for convolutions.
+  // GEMM view: C[rows][cols] (+)= A[rows][depth] x B[depth][cols] (fw::stce_shape for a
+  // convolution).
   std::uint32_t rows = 0, cols = 0, depth = 0;
   std::uint32_t segment = 0;  // N:M segment along depth (never 0 once decoded)
-  ConvShape conv;             // convolutions only
+  fw::ConvDims conv;          // convolutions only
   // SRAM buffer (0..2) of each operand, for the port model; the index buffers only when sparse.
   unsigned a_buffer = 0, a_idx_buffer = 0, b_buffer = 1, b_idx_buffer = 1, c_buffer = 2;
   const std::uint8_t* a = nullptr;
@@ -40,24 +38,14 @@ struct StceJob {
   std::uint32_t segments() const { return depth / segment; }
 };
 
-struct OsreJob {
-  bool backward = false;  // groups along rows of each column (else along columns of each row)
-  bool src_fp32 = false;
-  std::uint32_t n = 0, m = 0;
-  std::uint32_t rows = 0, cols = 0;
+struct OsreWork : fw::OsreGeometry {
   unsigned src_buffer = 0, val_buffer = 0, idx_buffer = 0;
   const std::uint8_t* src = nullptr;
   std::uint8_t* values = nullptr;  // FP16
   std::uint32_t* indices = nullptr;
-
-  std::uint32_t lines() const { return backward ? cols : rows; }
-  fw::NmLine line() const {
-    const std::uint32_t length = backward ? rows : cols;
-    return {length, length, n, m};
-  }
 };
 
-struct WuveJob {
+struct WuveWork {
   bool write_fp16 = false;
   std::uint32_t count = 0;
   float lr = 0, momentum = 0, weight_decay = 0, grad_scale = 1;

@@ -6,7 +6,8 @@
 #include <cstddef>
 #include <cstring>
 
-#include "sat/fp16.h"
+#include <cestvp/fp16.h>
+
 #include "sat/sram_traffic.h"
 
 namespace cestvp::sat {
@@ -22,7 +23,7 @@ struct Fp32 {
   static std::uint16_t to_fp16(Bits bits) {
     float value;
     std::memcpy(&value, &bits, sizeof value);
-    return float_to_fp16(value);
+    return fw::float_to_half(value);
   }
 };
 struct Fp16 {
@@ -81,14 +82,14 @@ std::uint32_t select_top_n(const std::uint32_t* keys, std::uint32_t len, std::ui
 struct LineView {
   std::size_t first, step;
 };
-LineView line_view(const OsreJob& job, std::uint32_t l) {
+LineView line_view(const OsreWork& job, std::uint32_t l) {
   return job.backward ? LineView{l, job.cols} : LineView{std::size_t{l} * job.cols, 1};
 }
 
 // Compresses one group of len <= M elements starting at element `lo` of the line. Returns false
 // if it holds a NaN.
 template <class F>
-bool compress_group(const OsreJob& job, LineView view, std::uint32_t lo, std::uint32_t len,
+bool compress_group(const OsreWork& job, LineView view, std::uint32_t lo, std::uint32_t len,
                     LineWriter& out) {
   using Bits = typename F::Bits;
   Bits group[kMaxM];
@@ -108,7 +109,7 @@ bool compress_group(const OsreJob& job, LineView view, std::uint32_t lo, std::ui
 }
 
 template <class F>
-bool compress_line(const OsreJob& job, std::uint32_t l) {
+bool compress_line(const OsreWork& job, std::uint32_t l) {
   const fw::NmLine line = job.line();
   LineWriter out(job.values + std::size_t{l} * line.entries() * 2,
                  job.indices + std::size_t{l} * line.index_words(), line.index_bits());
@@ -121,7 +122,7 @@ bool compress_line(const OsreJob& job, std::uint32_t l) {
 }
 
 template <class F>
-bool compress(const OsreJob& job) {
+bool compress(const OsreWork& job) {
   bool ok = true;
   for (std::uint32_t l = 0; l < job.lines(); ++l) ok = compress_line<F>(job, l) && ok;
   return ok;
@@ -134,11 +135,11 @@ std::uint64_t kept_per_line(const fw::NmLine& line) {
 
 }  // namespace
 
-bool osre_compute(const OsreJob& job) {
+bool osre_compute(const OsreWork& job) {
   return job.src_fp32 ? compress<Fp32>(job) : compress<Fp16>(job);
 }
 
-JobCost osre_cost(const OsreJob& job, const TimingParams& t) {
+JobCost osre_cost(const OsreWork& job, const TimingParams& t) {
   const fw::NmLine line = job.line();
   const std::uint64_t lines = job.lines();
   // Each lane's sorter takes M cycles per group, a short tail group included.

@@ -10,9 +10,9 @@ namespace cestvp::sat {
 // Writes the compressed values and indices of a checked job (1 <= N <= M <= 32, shape not
 // empty, outputs not overlapping the source). Returns false if the source holds a NaN; the
 // output is written in full all the same, NaNs ranking as +inf.
-bool osre_compute(const OsreJob& job);
+bool osre_compute(const OsreWork& job);
 
 // The job's busy cycles, stalls, counters and SRAM traffic; needs no data pointers.
-JobCost osre_cost(const OsreJob& job, const TimingParams& t);
+JobCost osre_cost(const OsreWork& job, const TimingParams& t);
 
 }  // namespace cestvp::sat

@@ -21,6 +21,8 @@
 
 #include <cblas.h>
 
+#include <cestvp/fp16.h>
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
@@ -41,74 +43,25 @@ constexpr int64_t kNoLine = -1;
 
 // ---- FP16 conversion ----
 //
-// Bit for bit what sat/fp16.h (Imath) computes, for every input, NaN payloads included (checked
-// exhaustively when written: all 2^16 FP16 and 2^32 FP32 patterns), but fast on long runs: the
-// operands and an FP16 C are millions of values per training step. Imath converts one value at
-// a time (FP16 -> FP32 through a 256 KiB table, back with branches); the portable code below is
-// branch-free so that it vectorizes, and where the CPU has F16C (x86 since 2012; not in the
-// x86-64 baseline this builds for, hence the run-time check) eight values take one instruction.
-
-uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-// c ? a : b as a mask, which the compiler keeps branch-free.
-uint32_t pick(bool c, uint32_t a, uint32_t b) {
-  const uint32_t mask = 0u - static_cast<uint32_t>(c);
-  return (a & mask) | (b & ~mask);
-}
-
-float widen(uint16_t h) {
-  const uint32_t magnitude = h & 0x7fffu, sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t subnormal = bits_of(static_cast<float>(static_cast<int32_t>(magnitude)) * 0x1p-24f);  // exact
-  const uint32_t normal = (magnitude << 13) + 0x38000000u;   // exponent bias 15 -> 127
-  const uint32_t special = (magnitude << 13) | 0x7f800000u;  // infinity, or NaN with its payload
-  return float_of(pick(magnitude < 0x0400u, subnormal, pick(magnitude < 0x7c00u, normal, special)) | sign);
-}
-
-// Round to nearest even; overflow gives infinity.
-uint16_t narrow(float f) {
-  const uint32_t u = bits_of(f), magnitude = u & 0x7fffffffu, sign = (u >> 16) & 0x8000u;
-  // Normal results: rebias, then round the 13 dropped bits (a carry may reach infinity).
-  const uint32_t rebased = magnitude - 0x38000000u;
-  const uint32_t normal = (rebased + 0x0fffu + ((rebased >> 13) & 1u)) >> 13;
-  // Below 2^-14: adding 0.5 (ulp 2^-24, the FP16 subnormal step) rounds as FP16 would.
-  const uint32_t subnormal = bits_of(float_of(magnitude) + 0.5f) - 0x3f000000u;
-  const uint32_t payload = (magnitude & 0x7fffffu) >> 13;
-  const uint32_t nan = 0x7c00u | payload | static_cast<uint32_t>(payload == 0);
-  const uint32_t out = pick(magnitude < 0x38800000u, subnormal,
-                            pick(magnitude < 0x47800000u, normal, pick(magnitude <= 0x7f800000u, 0x7c00u, nan)));
-  return static_cast<uint16_t>(out | sign);
-}
-
-float load_fp16(const std::uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return widen(h);
-}
+// The contract's conversion (cestvp/fp16.h, Imath's results bit for bit), on long runs: the
+// operands and an FP16 C are millions of values per training step. Where the CPU has F16C (x86
+// since 2012; not in the x86-64 baseline this builds for, hence the run-time check) eight values
+// take one instruction; the portable loops take the rest (tails, blocks holding a NaN).
 
 void widen_portable(const std::uint8_t* src, size_t n, float* dst) {
-  for (size_t i = 0; i < n; ++i) dst[i] = load_fp16(src + 2 * i);
+  for (size_t i = 0; i < n; ++i) dst[i] = fw::load_half(src + 2 * i);
 }
 
 void narrow_portable(const float* src, size_t n, std::uint8_t* dst) {
   for (size_t i = 0; i < n; ++i) {
-    const uint16_t h = narrow(src[i]);
+    const uint16_t h = fw::float_to_half(src[i]);
     std::memcpy(dst + 2 * i, &h, 2);
   }
 }
 
 #if defined(__x86_64__)
-// F16C rounds and handles subnormals and infinities as IEEE 754 does, as Imath does, but it
-// quiets signalling NaNs; a block of eight holding a NaN goes through the portable code.
+// F16C rounds and handles subnormals and infinities as IEEE 754 does, as cestvp/fp16.h does,
+// but it quiets signalling NaNs; a block of eight holding a NaN goes through the portable code.
 __attribute__((target("avx,f16c"))) void widen_f16c(const std::uint8_t* src, size_t n, float* dst) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -168,13 +121,14 @@ void widen_rows(const std::uint8_t* src, size_t step, uint32_t rows, uint32_t n,
 // The pixel of dY, (n·OH + oh)·OW + ow, that input pixel `in` of CONV_BWD_DATA reads at tap
 // (kh, kw): oh = (ih + PAD − kh) / STRIDE when the division is exact and in range (likewise ow);
 // kNoLine otherwise.
-int64_t bwd_source(const ConvShape& s, uint32_t in, uint32_t tap) {
+// `out_h` and `out_w` are s.oh() and s.ow(), computed once by the caller.
+int64_t bwd_source(const fw::ConvDims& s, uint32_t out_h, uint32_t out_w, uint32_t in, uint32_t tap) {
   const uint32_t n = in / (s.h * s.w), ih = in / s.w % s.h, iw = in % s.w;
   const int64_t th = int64_t{ih} + s.pad - tap / s.kw, tw = int64_t{iw} + s.pad - tap % s.kw;
   if (th < 0 || tw < 0 || th % s.stride != 0 || tw % s.stride != 0) return kNoLine;
   const int64_t oh = th / s.stride, ow = tw / s.stride;
-  if (oh >= s.oh || ow >= s.ow) return kNoLine;
-  return (int64_t{n} * s.oh + oh) * s.ow + ow;
+  if (oh >= out_h || ow >= out_w) return kNoLine;
+  return (int64_t{n} * out_h + oh) * out_w + ow;
 }
 
 // Copies n floats. Runs of channels are short: inline copies beat calls to memcpy.
@@ -195,12 +149,12 @@ class Im2col {
   };
 
   // The window holds up to `budget` floats (at least one image); `window` is its storage.
-  Im2col(const ConvShape& s, Taps taps, const std::uint8_t* data, size_t budget, std::vector<float>& window)
+  Im2col(const fw::ConvDims& s, Taps taps, const std::uint8_t* data, size_t budget, std::vector<float>& window)
       : data_(data), window_(window), kh_(s.kh), kw_(s.kw), images_(s.batch) {
     const bool fwd = taps == Taps::forward;
     channels_ = fwd ? s.cin : s.cout;
-    grid_w_ = fwd ? s.ow : s.w, src_w_ = fwd ? s.w : s.ow;
-    const uint32_t grid_h = fwd ? s.oh : s.h, src_h = fwd ? s.h : s.oh;
+    grid_w_ = fwd ? s.ow() : s.w, src_w_ = fwd ? s.w : s.ow();
+    const uint32_t grid_h = fwd ? s.oh() : s.h, src_h = fwd ? s.h : s.oh();
     per_image_ = grid_h * grid_w_;
     image_floats_ = size_t{src_h} * src_w_ * channels_;
     const auto source = [&](uint32_t y, uint32_t k, uint32_t src_size) -> int32_t {
@@ -332,13 +286,15 @@ struct Scratch {
 // over K.
 class Operand {
  public:
-  Operand(const StceJob& job, Side side, size_t budget, std::vector<float>& window)
+  Operand(const StceWork& job, Side side, size_t budget, std::vector<float>& window)
       : job_(job),
         side_(side),
         data_(side == Side::a ? job.a : job.b),
         idx_(side == Side::a ? (job.a_sparse ? job.a_idx : nullptr) : (job.b_sparse ? job.b_idx : nullptr)),
         piece_(job.line()),
-        runs_(job.segments()) {
+        runs_(job.segments()),
+        out_h_(job.conv.oh()),
+        out_w_(job.conv.ow()) {
     const bool a = side == Side::a;
     if ((job.op == StceOp::conv_fwd && a) || (job.op == StceOp::conv_bwd_weight && !a))
       im2col_.emplace(job.conv, Im2col::Taps::forward, data_, budget, window);
@@ -377,7 +333,7 @@ class Operand {
       }
       return;
     }
-    const ConvShape& s = job_.conv;
+    const fw::ConvDims& s = job_.conv;
     const uint32_t lines = side_ == Side::a ? job_.rows : job_.cols;
     switch (job_.op) {
       case StceOp::gemm:  // [K][lines] or [lines][K]
@@ -441,7 +397,7 @@ class Operand {
         for (uint32_t e = g * n; e < g * n + kept; ++e) {
           const uint32_t k = g * m + fw::nm_index(indices, e, bits);
           if (k >= p.length) continue;  // an index past a short tail group: malformed, contributes nothing
-          visit(slot++, load_fp16(values + 2 * e), j * p.length + k - k0);
+          visit(slot++, fw::load_half(values + 2 * e), j * p.length + k - k0);
         }
       }
     }
@@ -451,25 +407,26 @@ class Operand {
   // The compressed line holding segment j of line i, in the line orders of docs/engines.md
   // "Compressed operands".
   int64_t compressed_line(uint32_t i, uint32_t j) const {
-    const ConvShape& s = job_.conv;
+    const fw::ConvDims& s = job_.conv;
     switch (job_.op) {
       case StceOp::gemm:      // [ROWS or COLS][K / S]
       case StceOp::conv_fwd:  // W~: [Cout][KH][KW]
         return int64_t{i} * runs_ + j;
       case StceOp::conv_bwd_data:  // dY~: [N·OH·OW]; W~^T: [KH][KW][Cin]
-        return side_ == Side::a ? bwd_source(s, i, j) : int64_t{j} * s.cin + i;
+        return side_ == Side::a ? bwd_source(s, out_h_, out_w_, i, j) : int64_t{j} * s.cin + i;
       case StceOp::conv_bwd_weight: break;
     }
     assert(false && "CONV_BWD_WEIGHT has no compressed operand");
     return kNoLine;
   }
 
-  const StceJob& job_;
+  const StceWork& job_;
   Side side_;
   const std::uint8_t* data_;
   const uint32_t* idx_;
   fw::NmLine piece_;  // one compressed line: one segment
   uint32_t runs_;     // segments per line
+  uint32_t out_h_, out_w_;  // a convolution's output size (per line of dY~ in CONV_BWD_DATA)
   bool k_major_ = false;
   std::optional<Im2col> im2col_;
 };
@@ -529,7 +486,7 @@ void multiply_ordered(const Tile& a, const Tile& b, float* c) {
 
 // The C tile at (r0, c0) of nr x nc elements, as FP32 accumulators nc floats apart: C with
 // ACCUMULATE, else zero.
-void load_c(const StceJob& job, uint32_t r0, uint32_t c0, uint32_t nr, uint32_t nc, float* acc) {
+void load_c(const StceWork& job, uint32_t r0, uint32_t c0, uint32_t nr, uint32_t nc, float* acc) {
   const size_t bytes = job.out_fp16 ? 2 : 4;
   for (uint32_t r = 0; r < nr; ++r) {
     const std::uint8_t* row = job.c + (size_t{r0 + r} * job.cols + c0) * bytes;
@@ -543,7 +500,7 @@ void load_c(const StceJob& job, uint32_t r0, uint32_t c0, uint32_t nr, uint32_t 
   }
 }
 
-void store_c(const StceJob& job, uint32_t r0, uint32_t c0, uint32_t nr, uint32_t nc, const float* acc) {
+void store_c(const StceWork& job, uint32_t r0, uint32_t c0, uint32_t nr, uint32_t nc, const float* acc) {
   const size_t bytes = job.out_fp16 ? 2 : 4;
   for (uint32_t r = 0; r < nr; ++r) {
     std::uint8_t* row = job.c + (size_t{r0 + r} * job.cols + c0) * bytes;
@@ -587,7 +544,7 @@ constexpr size_t kCacheFloats = std::size_t{1} << 16;
 // being packed by SGEMM, provided that each piece spans several times the lines of the other
 // side (SGEMM packs it anew for every piece) or, for K, of the C tile (read and written anew).
 // A chunk of K holds whole segments, the lines of a compressed operand.
-Tiling tiling(const StceJob& job, bool ordered, size_t tile_floats) {
+Tiling tiling(const StceWork& job, bool ordered, size_t tile_floats) {
   Tiling t;
   t.cols = clamp_lines(tile_floats, job.depth, job.cols);
   t.rows = clamp_lines(tile_floats, std::max(job.depth, t.cols), job.rows);
@@ -603,10 +560,10 @@ Tiling tiling(const StceJob& job, bool ordered, size_t tile_floats) {
 
 }  // namespace
 
-void stce_compute(const StceJob& job, Mode mode, size_t tile_floats) {
-  if (mode == Mode::timing) return;
+void stce_compute(const StceWork& job, SatMode mode, size_t tile_floats) {
+  if (mode == SatMode::timing) return;
   assert(!(job.a_sparse && job.b_sparse));
-  const bool ordered = mode == Mode::bit_accurate;
+  const bool ordered = mode == SatMode::bit_accurate;
   if (!ordered) use_one_blas_thread();
   thread_local Scratch scratch;  // see kStceTileFloats
   Operand a(job, Side::a, tile_floats, scratch.window), b(job, Side::b, tile_floats, scratch.window);

@@ -15,10 +15,10 @@ namespace cestvp::sat {
 // thread between jobs (allocating and faulting them in anew costs as much as a small GEMM).
 inline constexpr std::size_t kStceTileFloats = std::size_t{1} << 22;
 
-// Computes a validated job into job.c. Mode::bit_accurate sums every output in the uMAC's order;
-// Mode::functional calls OpenBLAS SGEMM, on one thread, on the operands widened to FP32;
-// Mode::timing touches nothing. `tile_floats` exists so that tests can force many tiles on small
+// Computes a validated job into job.c. SatMode::bit_accurate sums every output in the uMAC's order;
+// SatMode::functional calls OpenBLAS SGEMM, on one thread, on the operands widened to FP32;
+// SatMode::timing touches nothing. `tile_floats` exists so that tests can force many tiles on small
 // jobs.
-void stce_compute(const StceJob& job, Mode mode, std::size_t tile_floats = kStceTileFloats);
+void stce_compute(const StceWork& job, SatMode mode, std::size_t tile_floats = kStceTileFloats);
 
 }  // namespace cestvp::sat

@@ -10,14 +10,14 @@ namespace {
 std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
 
 // Bytes of one row (A) or column (B) of an operand along K, as the engine streams it.
-std::uint64_t line_bytes(const StceJob& job, bool sparse) {
+std::uint64_t line_bytes(const StceWork& job, bool sparse) {
   if (!sparse) return std::uint64_t{job.depth} * 2;
   const fw::NmLine line = job.line();
   return std::uint64_t{job.segments()} * (std::uint64_t{line.entries()} * 2 + std::uint64_t{line.index_words()} * 4);
 }
 
 // The values and indices of a compressed operand may sit in different buffers.
-void add_operand(std::array<std::uint64_t, 3>& bytes, const StceJob& job, bool sparse, std::uint64_t lines,
+void add_operand(std::array<std::uint64_t, 3>& bytes, const StceWork& job, bool sparse, std::uint64_t lines,
                  unsigned values_buffer, unsigned index_buffer) {
   if (!sparse) {
     bytes[values_buffer] += lines * line_bytes(job, false);
@@ -30,7 +30,7 @@ void add_operand(std::array<std::uint64_t, 3>& bytes, const StceJob& job, bool s
 
 }  // namespace
 
-JobCost stce_cost(const StceJob& job, const TimingParams& t) {
+JobCost stce_cost(const StceWork& job, const TimingParams& t) {
   const std::uint64_t R = t.array_rows, C = t.array_cols, K = job.depth;
   const bool sparse = job.a_sparse || job.b_sparse;
   const std::uint64_t k_eff = sparse ? std::uint64_t{job.segments()} * job.line().entries() : K;

@@ -4,6 +4,6 @@
 
 namespace cestvp::sat {
 
-JobCost stce_cost(const StceJob& job, const TimingParams& timing);
+JobCost stce_cost(const StceWork& job, const TimingParams& timing);
 
 }  // namespace cestvp::sat

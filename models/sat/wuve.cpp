@@ -4,22 +4,23 @@
 
 #include <cstddef>
 
-#include "sat/fp16.h"
+#include <cestvp/fp16.h>
+
 #include "sat/sram_traffic.h"
 
 namespace cestvp::sat {
 
-void wuve_compute(const WuveJob& job) {
+void wuve_compute(const WuveWork& job) {
   for (std::size_t i = 0; i < job.count; ++i) {
-    float g = load_fp16(job.grad + 2 * i) * job.grad_scale;
+    float g = fw::load_half(job.grad + 2 * i) * job.grad_scale;
     g = g + job.weight_decay * job.weight[i];
     job.velocity[i] = job.momentum * job.velocity[i] + g;
     job.weight[i] = job.weight[i] - job.lr * job.velocity[i];
-    if (job.write_fp16) store_fp16(job.out + 2 * i, job.weight[i]);
+    if (job.write_fp16) fw::store_half(job.out + 2 * i, job.weight[i]);
   }
 }
 
-JobCost wuve_cost(const WuveJob& job, const TimingParams& t) {
+JobCost wuve_cost(const WuveWork& job, const TimingParams& t) {
   const std::uint64_t n = job.count;
   SramTraffic traffic;
   traffic.read(job.grad_buffer, 2 * n);

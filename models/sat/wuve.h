@@ -8,9 +8,9 @@
 namespace cestvp::sat {
 
 // Updates weight and velocity in place and writes the FP16 weight copy when write_fp16.
-void wuve_compute(const WuveJob& job);
+void wuve_compute(const WuveWork& job);
 
 // The job's busy cycles, stalls, counters and SRAM traffic; needs no data pointers.
-JobCost wuve_cost(const WuveJob& job, const TimingParams& t);
+JobCost wuve_cost(const WuveWork& job, const TimingParams& t);
 
 }  // namespace cestvp::sat

@@ -18,7 +18,7 @@
 #include <numeric>
 #include <vector>
 
-#include "sat/fp16.h"
+#include <cestvp/fp16.h>
 
 namespace cestvp::golden {
 
@@ -65,7 +65,7 @@ inline Compressed nm_compress(const std::vector<std::uint16_t>& data, const Line
   for (std::size_t l = 0; l < view.lines; ++l) {
     std::vector<float> magnitude(view.length);
     for (std::size_t j = 0; j < view.length; ++j) {
-      const float v = sat::fp16_to_float(data[view.at(l, j)]);
+      const float v = fw::half_to_float(data[view.at(l, j)]);
       magnitude[j] = std::isnan(v) ? INFINITY : std::fabs(v);  // |NaN| counts as +inf
     }
     const std::vector<bool> keep = nm_keep(magnitude, n, m);
@@ -258,7 +258,7 @@ inline std::vector<std::uint8_t> to_bytes(const std::vector<float>& c, bool fp16
   std::vector<std::uint8_t> out(c.size() * (fp16 ? 2 : 4));
   for (std::size_t i = 0; i < c.size(); ++i) {
     if (fp16)
-      sat::store_fp16(out.data() + 2 * i, c[i]);
+      fw::store_half(out.data() + 2 * i, c[i]);
     else
       std::memcpy(out.data() + 4 * i, &c[i], 4);
   }

@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "boot_info.h"
-#include "engine_selftest.h"
-#include "hal.h"
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
+#include <cestvp/sat_mode.h>
 
 namespace cestvp::fw {
 

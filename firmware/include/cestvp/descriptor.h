@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "boot_info.h"
-#include "hal.h"
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
 #include "model.h"
 
 namespace cestvp::fw::model {

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "boot_info.h"
-#include "hal.h"
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
 #include "irq.h"
 #include "mmio.h"
 

@@ -7,13 +7,13 @@
 // On the RV64 core time is instructions x CPI x clock period, so the figure is what a scalar
 // control processor spends; on the native core it is what the cost table charges (the probe
 // charges like the runtime does), which makes the native run a check of the measurement.
-// satvp host-costs runs it (platform/cmd_host_costs.h).
+// satvp host-costs runs it (platform/cli/cmd_host_costs.h).
 #pragma once
 #include <cstdint>
 #include <type_traits>
 
-#include "boot_info.h"
-#include "hal.h"
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
 
 namespace cestvp::fw {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "sat_abi.h"
+#include <cestvp/sat_abi.h>
 
 namespace cestvp::fw::host {
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "hal.h"
+#include <cestvp/hal.h>
 #include "mmio.h"
 
 namespace cestvp::fw {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "hal.h"
+#include <cestvp/hal.h>
 
 namespace cestvp::fw {
 
@@ -33,13 +33,5 @@ class Mmio {
   bool fault_write_ = false;
   std::uint64_t fault_addr_ = 0;
 };
-
-// Field helpers for the generated register header (mask is in register position).
-constexpr std::uint32_t field_get(std::uint32_t reg, std::uint32_t mask, std::uint32_t shift) {
-  return (reg & mask) >> shift;
-}
-constexpr std::uint32_t field_put(std::uint32_t value, std::uint32_t mask, std::uint32_t shift) {
-  return (value << shift) & mask;
-}
 
 }  // namespace cestvp::fw

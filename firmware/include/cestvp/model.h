@@ -10,7 +10,8 @@
 #pragma once
 #include <cstdint>
 
-#include "sat_abi.h"
+#include <cestvp/layer_catalogue.h>
+#include <cestvp/sat_abi.h>
 
 namespace cestvp::fw::model {
 
@@ -74,26 +75,7 @@ constexpr std::uint64_t param_snapshot_bytes(const Param& p, std::uint32_t n, st
   return bytes;
 }
 
-enum class LayerKind : std::uint32_t {
-  conv2d = 0,      // a = kh, b = kw, c = stride, d = pad; weight param; bias param or kNone
-  linear = 1,      // weight [out][in]; bias param or kNone
-  relu = 2,
-  maxpool = 3,     // a = kernel, c = stride (no padding)
-  avgpool = 4,     // a = kernel, c = stride (no padding)
-  flatten = 5,     // NHWC [N][H][W][C] -> [N][1][1][H*W*C], H, W, C order (not PyTorch's CHW)
-  softmax_ce = 6,  // input logits [N][1][1][classes]; labels from the batch; ends the forward pass
-  batchnorm = 7,   // per channel; weight = gamma param, bias = beta param, a = the param holding
-                   // its running statistics (count 2C: mean[C] then variance[C], master only)
-  add = 8,         // out = in + in2 (a residual connection)
-  tokens = 9,      // view [N][H][W][C] -> [N][1][H*W][C]
-  embed = 10,      // [N][1][T][D] -> [N][1][T+1][D]: weight = position embeddings [T+1][D], bias = class token [D]
-  layernorm = 11,  // per position over C; weight = gamma, bias = beta
-  gelu = 12,
-  attention = 13,  // a = heads, b = probabilities tensor [N][heads][T][T] (P; its gradient holds dP, then dS);
-                   // input qkv [N][1][T][3D], output [N][1][T][D]
-  cls_token = 14,  // [N][1][T][D] -> [N][1][1][D], the first token
-};
-const char* to_string(LayerKind kind);
+// LayerKind, and what each kind is: layer_catalogue.h.
 
 inline constexpr std::uint32_t kLayerSparse = 1u << 0;  // the scheme applies (else kept dense)
 

@@ -1,5 +1,6 @@
 // SAT engine drivers (docs/engines.md): one per engine (STCE, OSRE, WUVE). A driver turns a
-// firmware-level job description into the engine's job registers, starts it, sleeps until the
+// job description of the contract (cestvp/sat_job.h; stce_shape() in cestvp/stce_geometry.h
+// sizes an STCE job's operands) into the engine's job registers, starts it, sleeps until the
 // SAT interrupt reports the engine's DONE or ERROR, and returns the outcome with the error
 // cause. The three engines share one interrupt line: SatIrq services the SAT's IRQ_STATUS into
 // per-engine events (NVDLA's engine_isr), so jobs on different engines can run at once and be
@@ -14,98 +15,21 @@
 #include <cstdint>
 #include <string>
 
-#include "boot_info.h"
-#include "hal.h"
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
+#include <cestvp/sat_abi.h>
+#include <cestvp/sat_job.h>
+#include <cestvp/stce_geometry.h>
+
 #include "irq.h"
 #include "mmio.h"
-#include "sat_abi.h"
 
 namespace cestvp::fw {
-
-enum class SatEngine : std::uint8_t { stce = 0, osre = 1, wuve = 2 };
-const char* to_string(SatEngine engine);
-
-// Which operand of an STCE job is N:M compressed along K (values at a/b, indices at a_idx/b_idx).
-enum class Sparse : std::uint8_t { none, a, b };
-
-// Job descriptions. Addresses are SRAM addresses (sram_address() in sat_abi.h). Layouts,
-// allowed flags and the line order of compressed operands: docs/engines.md.
-
-// C[rows][cols] (+)= A x B over K = depth.
-struct StceGemm {
-  std::uint32_t rows = 0, cols = 0, depth = 0;
-  std::uint32_t a = 0, b = 0, c = 0;
-  std::uint32_t a_idx = 0, b_idx = 0;
-  bool a_trans = false;  // A stored [K][rows]
-  bool b_trans = false;  // B stored [cols][K]
-  Sparse sparse = Sparse::none;
-  std::uint32_t n = 0, m = 0;  // of the compressed operand
-  std::uint32_t segment = 0;   // groups restart every `segment` elements of K; 0: K
-  bool accumulate = false, out_fp16 = false;
-};
-
-enum class ConvOp : std::uint8_t { fwd, bwd_data, bwd_weight };
-const char* to_string(ConvOp op);
-
-// FWD: Y = conv(X, W); BWD_DATA: dX from dY and W; BWD_WEIGHT: dW from dY and X. NHWC
-// activations, OHWI weights. A/B/C as in the table of docs/engines.md.
-struct StceConv {
-  ConvOp op = ConvOp::fwd;
-  std::uint32_t batch = 0, h = 0, w = 0, cin = 0, cout = 0, kh = 0, kw = 0, stride = 1, pad = 0;
-  std::uint32_t a = 0, b = 0, c = 0;
-  std::uint32_t a_idx = 0, b_idx = 0;
-  Sparse sparse = Sparse::none;
-  std::uint32_t n = 0, m = 0;
-  bool accumulate = false, out_fp16 = false;
-
-  std::uint32_t oh() const { return conv_out(h, kh, stride, pad); }
-  std::uint32_t ow() const { return conv_out(w, kw, stride, pad); }
-};
-
-// Top-N of every group of M of a dense [rows][cols] source (FP16, or FP32 with src_fp32), along
-// the columns of each row (forward) or the rows of each column (backward).
-struct OsreJob {
-  bool backward = false;
-  bool src_fp32 = false;
-  std::uint32_t n = 0, m = 0;
-  std::uint32_t rows = 0, cols = 0;
-  std::uint32_t src = 0, values = 0, indices = 0;
-
-  std::uint32_t lines() const { return backward ? cols : rows; }
-  NmLine line() const {
-    const std::uint32_t length = backward ? rows : cols;
-    return {length, length, n, m};
-  }
-  std::uint64_t src_bytes() const { return std::uint64_t{rows} * cols * (src_fp32 ? 4 : 2); }
-  std::uint64_t values_bytes() const { return std::uint64_t{lines()} * line().entries() * 2; }
-  std::uint64_t index_bytes() const { return std::uint64_t{lines()} * line().index_words() * 4; }
-};
-
-// Momentum SGD on `count` elements: FP16 gradients, FP32 weights and velocity updated in place,
-// optionally an FP16 copy of the new weights.
-struct WuveJob {
-  float lr = 0, momentum = 0, weight_decay = 0, grad_scale = 1;
-  std::uint32_t count = 0;
-  std::uint32_t grad = 0, weight = 0, velocity = 0, out = 0;
-  bool write_fp16 = false;
-};
-
-// The GEMM view of an STCE job and its operands' sizes in SRAM (bytes), as the engine checks
-// them; zeros for a shape the engine would reject as BAD_SHAPE.
-struct StceShape {
-  std::uint32_t rows = 0, cols = 0, depth = 0, segment = 0;
-  std::uint64_t a_bytes = 0, a_idx_bytes = 0, b_bytes = 0, b_idx_bytes = 0, c_bytes = 0;
-  std::uint64_t macs = 0;        // executed: rows x cols x K_eff
-  std::uint64_t macs_dense = 0;  // rows x cols x K
-  bool valid() const { return rows != 0; }
-};
-StceShape stce_shape(const StceGemm& job);
-StceShape stce_shape(const StceConv& job);
 
 // Outcome of one engine job.
 struct SatJobResult {
   bool ok = false;          // DONE and no error
-  std::uint32_t cause = 0;  // <E>_ERROR.CAUSE (regs::sat::StceErrorCause codes, shared by all engines)
+  std::uint32_t cause = 0;  // <E>_ERROR.CAUSE (regs::sat::engine::ErrorCause, the same for every engine)
   std::string problem;      // driver-level failure (bus error, timeout), empty if none
   std::uint64_t start_ps = 0, end_ps = 0;  // START written; completion seen by the firmware
   const char* cause_name() const;
@@ -169,7 +93,7 @@ class SatEngineDriver {
  private:
   SatIrq& irq_;
   SatEngine engine_;
-  std::uint32_t base_;  // offset of <E>_START
+  std::uint32_t base_;  // offset of the engine's registers, <E>_BASE
   std::uint64_t timeout_ns_;
   bool started_ = false;
   std::uint64_t start_ps_ = 0;

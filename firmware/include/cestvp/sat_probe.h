@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "boot_info.h"
-#include "hal.h"
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
 
 namespace cestvp::fw {
 

@@ -9,42 +9,13 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <vector>
+
+#include <cestvp/fp16.h>
 
 #include "sat_driver.h"
 
 namespace cestvp::fw {
-
-// IEEE 754 binary16 <-> binary32, round to nearest even, overflow to infinity, NaN kept quiet
-// with its top payload bits (the same results as Imath's half, which the models use).
-// Branch-free so that loops over tensors vectorise (the host layers convert every activation).
-inline std::uint16_t float_to_half(float value) {
-  const auto bits = [](float f) {
-    std::uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    return u;
-  };
-  const auto pick = [](bool c, std::uint32_t a, std::uint32_t b) {
-    const std::uint32_t mask = 0u - static_cast<std::uint32_t>(c);
-    return (a & mask) | (b & ~mask);
-  };
-  const std::uint32_t u = bits(value), magnitude = u & 0x7fffffffu, sign = (u >> 16) & 0x8000u;
-  // Normal results: rebias, round the 13 dropped bits to nearest even (a carry may reach infinity).
-  const std::uint32_t rebased = magnitude - 0x38000000u;
-  const std::uint32_t normal = (rebased + 0x0fffu + ((rebased >> 13) & 1u)) >> 13;
-  // Below 2^-14: adding 0.5 (whose ulp is 2^-24, the FP16 subnormal step) rounds as FP16 does.
-  float small;
-  std::memcpy(&small, &magnitude, sizeof small);
-  const std::uint32_t subnormal = bits(small + 0.5f) - 0x3f000000u;
-  const std::uint32_t payload = (magnitude & 0x7fffffu) >> 13;  // a NaN keeps its top payload bits, at least one
-  const std::uint32_t nan = 0x7c00u | payload | static_cast<std::uint32_t>(payload == 0);
-  const std::uint32_t out = pick(magnitude < 0x38800000u, subnormal,
-                                 pick(magnitude < 0x47800000u, normal, pick(magnitude <= 0x7f800000u, 0x7c00u, nan)));
-  return static_cast<std::uint16_t>(out | sign);
-}
-float half_to_float(std::uint16_t bits);
-inline float round_to_half(float value) { return half_to_float(float_to_half(value)); }
 
 // Host-side mirror of the SAT SRAM buffers A, B, C, addressed by SRAM addresses. Buffers grow
 // on demand (zero-filled) to the highest byte used.

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "boot_info.h"
+#include <cestvp/boot_info.h>
 #include "dma_driver.h"
 #include "engine_selftest.h"
-#include "hal.h"
+#include <cestvp/hal.h>
 #include "model.h"
 #include "sat_driver.h"
 

@@ -6,9 +6,9 @@
 #pragma once
 #include <cstdint>
 
-#include "boot_info.h"
+#include <cestvp/boot_info.h>
 #include "engine_selftest.h"
-#include "hal.h"
+#include <cestvp/hal.h>
 
 namespace cestvp::fw {
 

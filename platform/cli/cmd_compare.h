@@ -1,0 +1,22 @@
+// satvp compare: runs a training workload once per N:M scheme (each a child `satvp run`) and
+// tabulates per-iteration time, speed-up over dense, operations, STCE utilisation and host share
+// (docs/reports.md).
+#pragma once
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/child_runs.h"
+
+namespace cestvp {
+
+struct CompareArgs {
+  ChildRunOptions run;
+  std::string schemes = "dense,srste,sdgp,bdwp";
+};
+
+void add_compare_options(CLI::App& cmd, CompareArgs& args);
+// 0 when every run succeeded, 1 when any failed; throws UserError on bad input.
+int run_compare(const CompareArgs& args);
+
+}  // namespace cestvp
