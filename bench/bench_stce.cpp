@@ -22,8 +22,8 @@
 
 #include <cblas.h>
 
-#include <cestvp/fp16.h>
 #include "sat/stce_compute.h"
+#include <cestvp/fp16.h>
 
 using namespace cestvp::sat;
 

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/user_error.h"
 #include "ddr_image.h"
 #include "loader/training_image.h"
-#include "config/user_error.h"
 #include "loader/workload.h"
 
 using namespace cestvp;

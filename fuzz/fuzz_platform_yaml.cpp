@@ -8,8 +8,8 @@
 #include <string>
 
 #include "config/config.h"
-#include "scratch_file.h"
 #include "config/user_error.h"
+#include "scratch_file.h"
 
 using namespace cestvp;
 

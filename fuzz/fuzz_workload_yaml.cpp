@@ -22,11 +22,11 @@
 #include <cestvp/descriptor.h>
 
 #include "config/config.h"
-#include "ddr_image.h"
-#include "scratch_file.h"
-#include "loader/training_image.h"
 #include "config/user_error.h"
+#include "ddr_image.h"
+#include "loader/training_image.h"
 #include "loader/workload.h"
+#include "scratch_file.h"
 
 using namespace cestvp;
 

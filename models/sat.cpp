@@ -19,15 +19,6 @@ namespace {
 // The common registers of an engine, relative to its base: group `engine` of regmap.yaml, which
 // every engine has.
 namespace common = r::engine;
-constexpr std::uint32_t kStatus = common::STATUS;
-constexpr std::uint32_t kError = common::ERROR;
-constexpr std::uint32_t kJobs = common::JOBS;
-constexpr std::uint32_t kBusyCycles = common::BUSY_CYCLES_LO;
-constexpr std::uint32_t kStallCycles = common::STALL_CYCLES_LO;
-constexpr std::uint32_t kOps = common::OPS_LO;
-constexpr std::uint32_t kOpsSkipped = common::OPS_SKIPPED_LO;
-constexpr std::uint32_t kSramRead = common::SRAM_READ_LO;
-constexpr std::uint32_t kSramWrite = common::SRAM_WRITE_LO;
 
 Sram::Params sram_params(int buffer, const Sat::Params& p) {
   return {p.sram_bytes[buffer], p.timing.port_bytes[buffer], sc_core::sc_time(1.0 / p.clock_hz, sc_core::SC_SEC)};
@@ -76,10 +67,10 @@ Sat::Sat(const sc_core::sc_module_name& name, const Params& params)
   regs_.on_write(r::IRQ_ENABLE, [this](std::uint32_t) { update_irq(); });
   regs_.sync_on_access(r::IRQ_STATUS);
   for (EngineState& e : engines_) {
-    regs_.on_write(e.base, [this, &e](std::uint32_t v) { write_start(e, v); });
-    regs_.sync_on_access(e.base);
-    regs_.on_read(e.base + kStatus, [this, &e] { return read_status(e); });
-    regs_.sync_on_access(e.base + kStatus);
+    regs_.on_write(e.base + common::START, [this, &e](std::uint32_t v) { write_start(e, v); });
+    regs_.sync_on_access(e.base + common::START);
+    regs_.on_read(e.base + common::STATUS, [this, &e] { return read_status(e); });
+    regs_.sync_on_access(e.base + common::STATUS);
     sc_core::sc_spawn([this, &e] { run_engine(e); }, sc_core::sc_gen_unique_name(e.name));
   }
   SC_METHOD(drive_irq);
@@ -120,12 +111,12 @@ void Sat::write_start(EngineState& e, std::uint32_t value) {
   if (!common::Start{value}.go()) return;
   if (e.busy) {
     report_fault(e, sat::JobError::start_while_busy, "the running job goes on");
-    regs_.set(e.base + kError, static_cast<std::uint32_t>(sat::JobError::start_while_busy));
+    regs_.set(e.base + common::ERROR, static_cast<std::uint32_t>(sat::JobError::start_while_busy));
     regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | e.error_bit);
     update_irq();
     return;
   }
-  regs_.set(e.base + kError, 0);
+  regs_.set(e.base + common::ERROR, 0);
   decode(static_cast<Engine>(&e - engines_));
   e.busy = true;
   trace_busy(e);
@@ -182,16 +173,16 @@ sat::JobError Sat::execute(Engine engine, sat::JobCost& cost) {
 }
 
 void Sat::finish(EngineState& e, sat::JobError error, const sat::JobCost& cost) {
-  add_counter(e.base + kBusyCycles, cost.cycles);
-  add_counter(e.base + kStallCycles, cost.stall_cycles);
-  add_counter(e.base + kOps, cost.ops);
-  add_counter(e.base + kOpsSkipped, cost.ops_skipped);
-  add_counter(e.base + kSramRead, cost.sram_read);
-  add_counter(e.base + kSramWrite, cost.sram_write);
+  add_counter(e.base + common::BUSY_CYCLES_LO, cost.cycles);
+  add_counter(e.base + common::STALL_CYCLES_LO, cost.stall_cycles);
+  add_counter(e.base + common::OPS_LO, cost.ops);
+  add_counter(e.base + common::OPS_SKIPPED_LO, cost.ops_skipped);
+  add_counter(e.base + common::SRAM_READ_LO, cost.sram_read);
+  add_counter(e.base + common::SRAM_WRITE_LO, cost.sram_write);
   if (error == sat::JobError::none)
-    regs_.set(e.base + kJobs, regs_.get(e.base + kJobs) + 1);
+    regs_.set(e.base + common::JOBS, regs_.get(e.base + common::JOBS) + 1);
   else
-    regs_.set(e.base + kError, static_cast<std::uint32_t>(error));  // kept until the next START
+    regs_.set(e.base + common::ERROR, static_cast<std::uint32_t>(error));  // kept until the next START
   if (error != sat::JobError::none) report_fault(e, error, "the job's registers are in the dump");
   regs_.set(r::IRQ_STATUS, regs_.get(r::IRQ_STATUS) | (error == sat::JobError::none ? e.done_bit : e.error_bit));
   e.busy = false;
@@ -211,9 +202,10 @@ std::uint64_t Sat::counter(std::uint32_t lo) const {
 
 sat::JobCost Sat::counters(Engine engine, std::uint64_t* jobs) const {
   const std::uint32_t base = engines_[static_cast<int>(engine)].base;
-  if (jobs) *jobs = regs_.get(base + kJobs);
-  return {counter(base + kBusyCycles), counter(base + kStallCycles), counter(base + kOps),
-          counter(base + kOpsSkipped), counter(base + kSramRead), counter(base + kSramWrite)};
+  if (jobs) *jobs = regs_.get(base + common::JOBS);
+  return {counter(base + common::BUSY_CYCLES_LO), counter(base + common::STALL_CYCLES_LO),
+          counter(base + common::OPS_LO),         counter(base + common::OPS_SKIPPED_LO),
+          counter(base + common::SRAM_READ_LO),   counter(base + common::SRAM_WRITE_LO)};
 }
 
 void Sat::trace_busy(EngineState& e) {

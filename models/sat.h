@@ -57,7 +57,7 @@ class Sat : public sc_core::sc_module {
     EngineState(const char* n, std::uint32_t b, std::uint32_t done, std::uint32_t error)
         : name(n), base(b), done_bit(done), error_bit(error) {}
     const char* name;
-    std::uint32_t base;  // offset of <E>_START; the other common registers follow at fixed offsets
+    std::uint32_t base;  // <E>_BASE: where its instance of the common register group `engine` starts
     std::uint32_t done_bit, error_bit;
     bool busy = false;
     sc_core::sc_event start;

@@ -14,12 +14,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "data/dataset.h"
 #include "config/input_file.h"
-#include "data/npy.h"
 #include "config/user_error.h"
-#include "test_files.h"
 #include "config/yaml_reader.h"
+#include "data/dataset.h"
+#include "data/npy.h"
+#include "test_files.h"
 
 namespace cestvp {
 namespace {

@@ -20,9 +20,9 @@
 
 #include "config/config.h"
 #include "loader/host_memory.h"
+#include "loader/workload.h"
 #include "satvp_command.h"
 #include "vp.h"
-#include "loader/workload.h"
 
 using namespace cestvp;
 

@@ -14,13 +14,13 @@
 
 #include <sys/wait.h>
 
-#include "satvp_command.h"
-#include "test_files.h"
 #include "config/units.h"
 #include "config/user_error.h"
-#include "loader/workload.h"
 #include "config/yaml_override.h"
 #include "config/yaml_reader.h"
+#include "loader/workload.h"
+#include "satvp_command.h"
+#include "test_files.h"
 
 namespace cestvp {
 namespace {

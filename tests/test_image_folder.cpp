@@ -16,11 +16,11 @@
 #include <png.h>
 
 #include "data/image_folder.h"
+#include "loader/training_image.h"
+#include "loader/workload.h"
 #include "satvp_command.h"
 #include "test_files.h"
-#include "loader/training_image.h"
 #include "vp.h"
-#include "loader/workload.h"
 
 namespace cestvp {
 namespace {

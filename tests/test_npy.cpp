@@ -10,9 +10,9 @@
 #include <iterator>
 #include <limits>
 
+#include "config/user_error.h"
 #include "data/npy.h"
 #include "output_file.h"
-#include "config/user_error.h"
 #include "test_files.h"
 
 namespace cestvp {

@@ -14,9 +14,9 @@
 
 #include "golden/nm_golden.h"
 #include "golden/wuve_golden.h"
-#include <cestvp/fp16.h>
 #include "sat/osre.h"
 #include "sat/wuve.h"
+#include <cestvp/fp16.h>
 
 using namespace cestvp;
 using sat::JobCost;

@@ -15,13 +15,13 @@
 
 #include <cestvp/train_runtime.h>
 
+#include "loader/training_image.h"
+#include "loader/workload.h"
 #include "report/report.h"
+#include "report/training_results.h"
 #include "satvp_command.h"
 #include "test_files.h"
-#include "loader/training_image.h"
-#include "report/training_results.h"
 #include "vp.h"
-#include "loader/workload.h"
 
 using namespace cestvp;
 namespace model = fw::model;

@@ -24,9 +24,9 @@
 
 #include "config/config.h"
 #include "config/user_error.h"
+#include "loader/workload.h"
 #include "satvp_command.h"
 #include "vp.h"
-#include "loader/workload.h"
 
 using namespace cestvp;
 
@@ -128,8 +128,8 @@ TEST(SatFirmware, SelftestPassesInTimingMode) {
   expect_selftest_passes(SatMode::timing, SatMode::timing, "no data; completion and counters checked");
 }
 
-// The firmware's FP16 conversion is its own (no Imath in firmware); it must agree with the
-// models', which is Imath's: every half, and floats across the whole range plus the edges.
+// The FP16 conversion the firmware uses (the contract's, cestvp/fp16.h; no Imath in firmware)
+// must agree with Imath's: every half, and floats across the whole range plus the edges.
 TEST(SatReference, HalfConversionMatchesImath) {
   for (std::uint32_t h = 0; h < 0x10000; ++h) {
     Imath::half ref;

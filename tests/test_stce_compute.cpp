@@ -13,8 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "golden/stce_golden.h"
-#include <cestvp/fp16.h>
 #include "sat/stce_compute.h"
+#include <cestvp/fp16.h>
 
 using namespace cestvp;
 using sat::StceOp;

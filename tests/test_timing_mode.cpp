@@ -21,14 +21,14 @@
 #include "bus.h"
 #include "ddr.h"
 #include "dma.h"
+#include "loader/training_image.h"
+#include "loader/workload.h"
+#include "report/training_results.h"
 #include "satvp_command.h"
 #include "sram.h"
 #include "test_files.h"
 #include "tlm_initiator.h"
-#include "loader/training_image.h"
-#include "report/training_results.h"
 #include "vp.h"
-#include "loader/workload.h"
 
 using namespace cestvp;
 using cestvp::test::ns;

@@ -27,9 +27,9 @@
 #include "golden/nm_golden.h"
 #include "golden/stce_golden.h"
 #include "golden/wuve_golden.h"
-#include <cestvp/fp16.h>
 #include "satvp_command.h"
 #include "vp.h"
+#include <cestvp/fp16.h>
 
 using namespace cestvp;
 

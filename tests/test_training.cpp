@@ -17,12 +17,12 @@
 
 #include "golden/order_golden.h"
 #include "golden/ref_trainer.h"
+#include "loader/training_image.h"
+#include "loader/workload.h"
+#include "report/training_results.h"
 #include "satvp_command.h"
 #include "test_files.h"
-#include "loader/training_image.h"
-#include "report/training_results.h"
 #include "vp.h"
-#include "loader/workload.h"
 
 using namespace cestvp;
 namespace model = cestvp::fw::model;

@@ -22,15 +22,15 @@
 #include <cestvp/sat_abi.h>
 
 #include "config/config.h"
-#include "golden/order_golden.h"
 #include "data/npy.h"
-#include <cestvp/fp16.h>
+#include "golden/order_golden.h"
+#include "loader/training_image.h"
+#include "loader/workload.h"
+#include "report/training_results.h"
 #include "satvp_command.h"
 #include "test_files.h"
-#include "loader/training_image.h"
-#include "report/training_results.h"
 #include "vp.h"
-#include "loader/workload.h"
+#include <cestvp/fp16.h>
 
 namespace cestvp {
 namespace {

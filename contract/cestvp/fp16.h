@@ -6,22 +6,28 @@
 #include <cstdint>
 #include <cstring>
 
-#include <cestvp/keep_call.h>
-
 namespace cestvp::fw {
+
+namespace fp16_detail {
+
+inline std::uint32_t bits(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+// c ? a : b as a mask, which the compiler keeps branch-free.
+inline std::uint32_t pick(bool c, std::uint32_t a, std::uint32_t b) {
+  const std::uint32_t mask = 0u - static_cast<std::uint32_t>(c);
+  return (a & mask) | (b & ~mask);
+}
+
+}  // namespace fp16_detail
 
 // Branch-free, so that loops over tensors vectorise (the host layers and the STCE's operands
 // convert every element).
 inline std::uint16_t float_to_half(float value) {
-  const auto bits = [](float f) {
-    std::uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    return u;
-  };
-  const auto pick = [](bool c, std::uint32_t a, std::uint32_t b) {
-    const std::uint32_t mask = 0u - static_cast<std::uint32_t>(c);
-    return (a & mask) | (b & ~mask);
-  };
+  using namespace fp16_detail;
   const std::uint32_t u = bits(value), magnitude = u & 0x7fffffffu, sign = (u >> 16) & 0x8000u;
   // Normal results: rebias, round the 13 dropped bits to nearest even (a carry may reach infinity).
   const std::uint32_t rebased = magnitude - 0x38000000u;
@@ -37,27 +43,16 @@ inline std::uint16_t float_to_half(float value) {
   return static_cast<std::uint16_t>(out | sign);
 }
 
-// The firmware's code, called as it was (keep_call.h); a branch-free version would change the
-// RV64 core's timing. The firmware widens activations through a table built with it; the STCE
-// model widens its operands with F16C where the CPU has it.
-CESTVP_KEEP_CALL inline float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = std::uint32_t{h & 0x8000u} << 16;
-  const std::uint32_t exponent = (h >> 10) & 0x1fu;
-  std::uint32_t mantissa = h & 0x3ffu;
-  std::uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal: normalise
-    std::uint32_t e = 113;
-    while (!(mantissa & 0x400u)) mantissa <<= 1, --e;
-    bits = sign | (e << 23) | ((mantissa & 0x3ffu) << 13);
-  }
+// Branch-free too (a subnormal is magnitude x 2^-24, exact in FP32).
+inline float half_to_float(std::uint16_t h) {
+  using namespace fp16_detail;
+  const std::uint32_t magnitude = h & 0x7fffu, sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t subnormal = bits(static_cast<float>(static_cast<std::int32_t>(magnitude)) * 0x1p-24f);
+  const std::uint32_t normal = (magnitude << 13) + 0x38000000u;   // exponent bias 15 -> 127
+  const std::uint32_t special = (magnitude << 13) | 0x7f800000u;  // infinity, or NaN with its payload
+  const std::uint32_t out = pick(magnitude < 0x0400u, subnormal, pick(magnitude < 0x7c00u, normal, special)) | sign;
   float f;
-  std::memcpy(&f, &bits, sizeof f);
+  std::memcpy(&f, &out, sizeof f);
   return f;
 }
 

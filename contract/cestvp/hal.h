@@ -6,8 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include <cestvp/keep_call.h>
-
 namespace cestvp::fw {
 
 // Outcome of one bus access as the hardware reports it.
@@ -18,7 +16,7 @@ enum class BusStatus : std::uint8_t {
   burst_error,    // wrong access size or alignment
   generic_error,
 };
-CESTVP_KEEP_CALL inline const char* to_string(BusStatus status) {
+constexpr const char* to_string(BusStatus status) {
   switch (status) {
     case BusStatus::ok: return "OK";
     case BusStatus::address_error: return "ADDRESS_ERROR";

@@ -59,8 +59,9 @@ constexpr const char* to_string(ConvOp op) {
   return "?";
 }
 
-constexpr StceOp stce_op(ConvOp op) {
-  return op == ConvOp::fwd ? StceOp::conv_fwd : op == ConvOp::bwd_data ? StceOp::conv_bwd_data : StceOp::conv_bwd_weight;
+// The convolution an STCE operation other than GEMM is.
+constexpr ConvOp conv_op(StceOp op) {
+  return op == StceOp::conv_fwd ? ConvOp::fwd : op == StceOp::conv_bwd_data ? ConvOp::bwd_data : ConvOp::bwd_weight;
 }
 
 // A convolution's dimensions as the STCE's BATCH, IN_SIZE, CHANNELS and KERNEL registers hold
@@ -73,23 +74,14 @@ struct ConvDims {
 };
 
 // FWD: Y = conv(X, W); BWD_DATA: dX from dY and W; BWD_WEIGHT: dW from dY and X. A/B/C as in the
-// table of docs/engines.md. (The dimensions are ConvDims' own, in place rather than as a base,
-// so that the firmware's code for it stays what it was: see keep_call.h.)
-struct StceConv {
+// table of docs/engines.md.
+struct StceConv : ConvDims {
   ConvOp op = ConvOp::fwd;
-  std::uint32_t batch = 0, h = 0, w = 0, cin = 0, cout = 0, kh = 0, kw = 0, stride = 1, pad = 0;
   std::uint32_t a = 0, b = 0, c = 0;
   std::uint32_t a_idx = 0, b_idx = 0;
   Sparse sparse = Sparse::none;
   std::uint32_t n = 0, m = 0;
   bool accumulate = false, out_fp16 = false;
-
-  ConvDims dims() const { return {batch, h, w, cin, cout, kh, kw, stride, pad}; }
-  void set_dims(const ConvDims& d) {
-    batch = d.batch, h = d.h, w = d.w, cin = d.cin, cout = d.cout, kh = d.kh, kw = d.kw, stride = d.stride, pad = d.pad;
-  }
-  std::uint32_t oh() const { return conv_out(h, kh, stride, pad); }
-  std::uint32_t ow() const { return conv_out(w, kw, stride, pad); }
 };
 
 // --- OSRE -------------------------------------------------------------------------------------
@@ -120,12 +112,15 @@ struct OsreJob : OsreGeometry {
 // --- WUVE -------------------------------------------------------------------------------------
 
 // Momentum SGD on `count` elements: FP16 gradients, FP32 weights and velocity updated in place,
-// optionally an FP16 copy of the new weights.
-struct WuveJob {
+// optionally an FP16 copy of the new weights. The step, without where its operands are.
+struct WuveStep {
   float lr = 0, momentum = 0, weight_decay = 0, grad_scale = 1;
   std::uint32_t count = 0;
-  std::uint32_t grad = 0, weight = 0, velocity = 0, out = 0;
   bool write_fp16 = false;
+};
+
+struct WuveJob : WuveStep {
+  std::uint32_t grad = 0, weight = 0, velocity = 0, out = 0;
 };
 
 }  // namespace cestvp::fw

@@ -5,7 +5,6 @@
 #pragma once
 #include <cstdint>
 
-#include <cestvp/keep_call.h>
 #include <cestvp/sat_abi.h>
 #include <cestvp/sat_job.h>
 
@@ -55,7 +54,7 @@ inline StceShape finish(StceShape s, Sparse sparse, std::uint32_t n, std::uint32
 
 }  // namespace stce_detail
 
-CESTVP_KEEP_CALL inline StceShape stce_shape(const StceGemm& j) {
+inline StceShape stce_shape(const StceGemm& j) {
   using stce_detail::in_range;
   if (!in_range(j.rows, kSatMaxDim) || !in_range(j.cols, kSatMaxDim) || !in_range(j.depth, kSatMaxDim)) return {};
   StceShape s;
@@ -67,7 +66,7 @@ CESTVP_KEEP_CALL inline StceShape stce_shape(const StceGemm& j) {
                              std::uint64_t{j.depth} * j.cols, j.rows * segments, j.cols * segments);
 }
 
-CESTVP_KEEP_CALL inline StceShape stce_shape(const StceConv& j) {
+inline StceShape stce_shape(const StceConv& j) {
   using stce_detail::in_range;
   for (std::uint32_t v : {j.batch, j.h, j.w, j.cin, j.cout, j.kh, j.kw, j.stride})
     if (!in_range(v, kStceMaxConvDim)) return {};

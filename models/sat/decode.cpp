@@ -88,10 +88,8 @@ fw::StceShape shape_of(const StceWork& j, std::uint32_t segment) {
     return fw::stce_shape(g);
   }
   fw::StceConv c;
-  c.set_dims(j.conv);
-  c.op = j.op == StceOp::conv_fwd        ? fw::ConvOp::fwd
-         : j.op == StceOp::conv_bwd_data ? fw::ConvOp::bwd_data
-                                         : fw::ConvOp::bwd_weight;
+  static_cast<fw::ConvDims&>(c) = j.conv;
+  c.op = fw::conv_op(j.op);
   c.sparse = sparse, c.n = j.n, c.m = j.m, c.out_fp16 = j.out_fp16;
   return fw::stce_shape(c);
 }

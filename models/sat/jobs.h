@@ -45,10 +45,7 @@ struct OsreWork : fw::OsreGeometry {
   std::uint32_t* indices = nullptr;
 };
 
-struct WuveWork {
-  bool write_fp16 = false;
-  std::uint32_t count = 0;
-  float lr = 0, momentum = 0, weight_decay = 0, grad_scale = 1;
+struct WuveWork : fw::WuveStep {
   unsigned grad_buffer = 0, weight_buffer = 0, momentum_buffer = 0, out_buffer = 0;
   const std::uint8_t* grad = nullptr;  // FP16
   float* weight = nullptr;

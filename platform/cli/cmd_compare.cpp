@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "config/user_error.h"
+#include "config/yaml_reader.h"
+#include "loader/workload.h"
 #include "report/run_dir.h"
 #include "report/run_output.h"
-#include "config/user_error.h"
-#include "loader/workload.h"
-#include "config/yaml_reader.h"
 
 namespace fs = std::filesystem;
 

@@ -15,11 +15,11 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_run.h"
-#include "config/config.h"
 #include "cli/host_setup.h"
-#include "output_file.h"
+#include "config/config.h"
 #include "config/units.h"
 #include "config/user_error.h"
+#include "output_file.h"
 #include "vp.h"
 
 namespace cestvp {

@@ -9,15 +9,15 @@
 #include <iostream>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <cestvp/engine_job.h>
 #include <cestvp/sat_mode.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/cli.h"
 #include "config/config.h"
 #include "config/user_error.h"
-#include "vp.h"
 #include "loader/workload.h"
+#include "vp.h"
 
 #include "cli/cmd_run.h"
 

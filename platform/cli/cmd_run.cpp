@@ -21,20 +21,20 @@
 #include <cestvp/train_runtime.h>
 
 #include "cli/cli.h"
-#include "config/config.h"
-#include "loader/elf_loader.h"
 #include "cli/host_setup.h"
-#include "report/report.h"
-#include "rv64_cpu.h"
-#include "report/run_dir.h"
-#include "report/run_output.h"
-#include "stop_signals.h"
-#include "loader/training_image.h"
-#include "report/training_results.h"
+#include "config/config.h"
 #include "config/units.h"
 #include "config/user_error.h"
-#include "vp.h"
+#include "loader/elf_loader.h"
+#include "loader/training_image.h"
 #include "loader/workload.h"
+#include "report/report.h"
+#include "report/run_dir.h"
+#include "report/run_output.h"
+#include "report/training_results.h"
+#include "rv64_cpu.h"
+#include "stop_signals.h"
+#include "vp.h"
 
 namespace fs = std::filesystem;
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -12,12 +12,12 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
-#include "report/run_dir.h"
-#include "report/run_output.h"
 #include "config/user_error.h"
-#include "loader/workload.h"
 #include "config/yaml_override.h"
 #include "config/yaml_reader.h"
+#include "loader/workload.h"
+#include "report/run_dir.h"
+#include "report/run_output.h"
 
 namespace fs = std::filesystem;
 

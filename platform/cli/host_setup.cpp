@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
-#include "loader/elf_loader.h"
 #include "config/user_error.h"
+#include "loader/elf_loader.h"
 
 namespace cestvp {
 

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "output_file.h"
 #include "config/units.h"
 #include "config/user_error.h"
+#include "output_file.h"
 
 namespace cestvp {
 

@@ -1,8 +1,8 @@
 #include "config/units.h"
 
+#include <algorithm>
 #include <cassert>
 #include <charconv>
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>

@@ -8,9 +8,9 @@
 #include <zlib.h>
 
 #include "config/input_file.h"
-#include "data/splitmix64.h"
 #include "config/units.h"
 #include "config/user_error.h"
+#include "data/splitmix64.h"
 
 namespace cestvp {
 

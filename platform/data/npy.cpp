@@ -9,10 +9,11 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <cestvp/fp16.h>
+
 #include "config/input_file.h"
-#include "report/run_output.h"
-#include "sat/fp16.h"
 #include "config/user_error.h"
+#include "report/run_output.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "npy.cpp copies little-endian data as it is in memory"
@@ -247,7 +248,7 @@ NpyArray read_npy(const std::string& path, std::uint64_t limit) {
     for (std::size_t i = 0; i < count; ++i) {
       std::uint16_t bits;
       std::memcpy(&bits, data + 2 * i, 2);
-      array.data[i] = sat::fp16_to_float(bits);
+      array.data[i] = fw::half_to_float(bits);
     }
   }
   return array;

@@ -12,6 +12,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include <cestvp/fp16.h>
 #include <cestvp/sat_abi.h>
 
 #include "config/user_error.h"
@@ -19,7 +20,6 @@
 #include "data/image_folder.h"
 #include "data/npy.h"
 #include "ddr.h"
-#include "sat/fp16.h"
 
 namespace cestvp {
 
@@ -806,7 +806,7 @@ void write_training_image(const TrainingImage& img, const MemWrite& write) {
     }
     if (p.fp16) {
       half.resize(p.count);
-      for (std::size_t k = 0; k < half.size(); ++k) half[k] = sat::float_to_fp16(master[k]);
+      for (std::size_t k = 0; k < half.size(); ++k) half[k] = fw::float_to_half(master[k]);
       write(p.fp16, half.data(), half.size() * 2);
     }
   }

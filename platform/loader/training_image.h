@@ -25,8 +25,8 @@
 #include <cestvp/boot_info.h>
 #include <cestvp/model.h>
 
-#include "loader/host_memory.h"
 #include "data/splitmix64.h"
+#include "loader/host_memory.h"
 #include "loader/workload.h"
 
 namespace cestvp {

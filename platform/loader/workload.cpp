@@ -12,11 +12,11 @@
 #include <cestvp/sat_mode.h>
 
 #include "config/config.h"
-#include "data/dataset.h"
-#include "ddr.h"
-#include "data/image_folder.h"
 #include "config/user_error.h"
 #include "config/yaml_reader.h"
+#include "data/dataset.h"
+#include "data/image_folder.h"
+#include "ddr.h"
 
 namespace cestvp {
 

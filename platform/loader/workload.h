@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "loader/host_memory.h"
 #include "config/yaml_override.h"
+#include "loader/host_memory.h"
 
 #include <cestvp/bringup.h>
 #include <cestvp/engine_selftest.h>

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "config/config.h"
+#include "loader/workload.h"
 #include "output_file.h"
 #include "report/training_results.h"
-#include "loader/workload.h"
 
 namespace cestvp {
 

@@ -8,8 +8,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "output_file.h"
 #include "config/user_error.h"
+#include "output_file.h"
 
 namespace fs = std::filesystem;
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "model.h"
 #include <cestvp/boot_info.h>
 #include <cestvp/hal.h>
-#include "model.h"
 
 namespace cestvp::fw::model {
 

@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <string>
 
-#include <cestvp/boot_info.h>
-#include <cestvp/hal.h>
 #include "irq.h"
 #include "mmio.h"
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
 
 namespace cestvp::fw {
 

@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <string>
 
+#include "sat_driver.h"
+#include "sat_probe.h"
 #include <cestvp/boot_info.h>
 #include <cestvp/hal.h>
 #include <cestvp/sat_mode.h>
-#include "sat_driver.h"
-#include "sat_probe.h"
 
 namespace cestvp::fw {
 

@@ -4,8 +4,8 @@
 #pragma once
 #include <cstdint>
 
-#include <cestvp/hal.h>
 #include "mmio.h"
+#include <cestvp/hal.h>
 
 namespace cestvp::fw {
 

@@ -17,12 +17,12 @@
 #include <string>
 #include <vector>
 
-#include <cestvp/boot_info.h>
 #include "dma_driver.h"
 #include "engine_selftest.h"
-#include <cestvp/hal.h>
 #include "model.h"
 #include "sat_driver.h"
+#include <cestvp/boot_info.h>
+#include <cestvp/hal.h>
 
 namespace cestvp::fw {
 

@@ -6,8 +6,8 @@
 #pragma once
 #include <cstdint>
 
-#include <cestvp/boot_info.h>
 #include "engine_selftest.h"
+#include <cestvp/boot_info.h>
 #include <cestvp/hal.h>
 
 namespace cestvp::fw {
