@@ -43,13 +43,15 @@ std::uint32_t f32_bits(float v) {
   return bits;
 }
 
-// The one-bit flags of STCE_OP, as a set of bits (StceOp::with_op adds the operation). Built from
-// the masks rather than with with_<flag>(): GCC lays the branches of the two out differently,
-// and the RV64 firmware's instruction count is simulated time.
-std::uint32_t op_flags(bool accumulate, bool out_fp16, bool a_trans, bool b_trans, Sparse sparse) {
-  return (accumulate ? r::STCE_OP_ACCUMULATE_MASK : 0) | (out_fp16 ? r::STCE_OP_OUT_FP16_MASK : 0) |
-         (a_trans ? r::STCE_OP_A_TRANS_MASK : 0) | (b_trans ? r::STCE_OP_B_TRANS_MASK : 0) |
-         (sparse == Sparse::a ? r::STCE_OP_A_SPARSE_MASK : 0) | (sparse == Sparse::b ? r::STCE_OP_B_SPARSE_MASK : 0);
+// STCE_OP with its one-bit flags set (with_op adds the operation).
+r::StceOp stce_op_flags(bool accumulate, bool out_fp16, bool a_trans, bool b_trans, Sparse sparse) {
+  return r::StceOp{}
+      .with_accumulate(accumulate)
+      .with_out_fp16(out_fp16)
+      .with_a_trans(a_trans)
+      .with_b_trans(b_trans)
+      .with_a_sparse(sparse == Sparse::a)
+      .with_b_sparse(sparse == Sparse::b);
 }
 
 std::uint32_t nm_word(std::uint32_t n, std::uint32_t m) { return r::StceNm{}.with_n(n).with_m(m).value; }
@@ -206,9 +208,8 @@ SatJobResult SatEngineDriver::wait() {
 }
 
 void StceDriver::start(const StceGemm& j) {
-  io_.write(r::STCE_OP, r::StceOp{op_flags(j.accumulate, j.out_fp16, j.a_trans, j.b_trans, j.sparse)}
-                            .with_op(r::StceOpOp::GEMM)
-                            .value);
+  const r::StceOp flags = stce_op_flags(j.accumulate, j.out_fp16, j.a_trans, j.b_trans, j.sparse);
+  io_.write(r::STCE_OP, flags.with_op(r::StceOpOp::GEMM).value);
   io_.write(r::STCE_NM, nm_word(j.n, j.m));
   io_.write(r::STCE_ROWS, j.rows);
   io_.write(r::STCE_COLS, j.cols);
@@ -230,7 +231,7 @@ void StceDriver::start(const StceConv& j) {
   const r::StceOpOp op = j.op == ConvOp::fwd        ? r::StceOpOp::CONV_FWD
                          : j.op == ConvOp::bwd_data ? r::StceOpOp::CONV_BWD_DATA
                                                     : r::StceOpOp::CONV_BWD_WEIGHT;
-  io_.write(r::STCE_OP, r::StceOp{op_flags(j.accumulate, j.out_fp16, false, false, j.sparse)}.with_op(op).value);
+  io_.write(r::STCE_OP, stce_op_flags(j.accumulate, j.out_fp16, false, false, j.sparse).with_op(op).value);
   io_.write(r::STCE_NM, nm_word(j.n, j.m));
   io_.write(r::STCE_ROWS, 0);
   io_.write(r::STCE_COLS, 0);
