@@ -1,1 +1,1 @@
-#error "firmware must not include SystemC or TLM: reach hardware through cestvp::fw::Hal (firmware/include/cestvp/hal.h)"
+#error "firmware must not include SystemC or TLM: reach hardware through cestvp::fw::Hal (contract/cestvp/hal.h)"
