@@ -357,5 +357,25 @@ TEST(SweepErrors, BadParametersExitWith2AndNameThem) {
   EXPECT_NE(c.output.find("no plan.json; expected the output directory of a satvp sweep"), std::string::npos) << c.output;
 }
 
+// The plots are drawn by the Python the build found with matplotlib, not by whatever python3
+// comes first on the user's PATH: here a python3 without site-packages (as a pyenv or conda
+// Python without matplotlib would be) is put first.
+TEST(Compare, PlotsAreDrawnWhenABarePythonComesFirstOnPath) {
+  if (std::string(CESTVP_PLOT_PYTHON) == "python3") GTEST_SKIP() << "the build found no Python with matplotlib";
+  const fs::path bin = fresh_dir("bare-python");
+  fs::create_directories(bin);
+  const fs::path bare = bin / "python3";
+  std::ofstream(bare) << "#!/bin/sh\nexec " CESTVP_PLOT_PYTHON " -S \"$@\"\n";
+  fs::permissions(bare, fs::perms::owner_all);
+  ASSERT_NE(test::run_command(bare.string() + " -c 'import matplotlib'").exit_code, 0) << "the bare Python has matplotlib";
+  const std::string out = fresh_dir("cmp-plots");
+  const test::Command c = test::run_command("PATH=" + bin.string() + ":$PATH " + test::kSatvp + " compare --workload " +
+                                            tiny_cnn() + " --schemes dense,bdwp --out " + out);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(c.output.find("plots               " + (fs::path(out) / "compare.png").string()), std::string::npos)
+      << c.output;
+  EXPECT_TRUE(fs::is_regular_file(fs::path(out) / "compare.png")) << c.output;
+}
+
 }  // namespace
 }  // namespace cestvp

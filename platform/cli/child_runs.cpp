@@ -429,7 +429,8 @@ pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   pid_t pid = 0;
-  // posix_spawnp: `python3` is looked up on PATH; satvp's own path is absolute.
+  // posix_spawnp: the plots' Python may be a bare `python3`, looked up on PATH (when the build
+  // found none with matplotlib); satvp's own path is absolute.
   const int error = posix_spawnp(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (error)
@@ -557,7 +558,7 @@ void plot(const std::string& kind, const fs::path& dir) {
   const fs::path log = dir / "plot.log";
   pid_t pid = 0;
   try {
-    pid = spawn({"python3", CESTVP_PLOT_SCRIPT, kind, dir.string()}, log);
+    pid = spawn({CESTVP_PLOT_PYTHON, CESTVP_PLOT_SCRIPT, kind, dir.string()}, log);
   } catch (const UserError& error) {
     std::printf("  plots               not drawn: %s\n", error.what());
     return;
