@@ -19,9 +19,6 @@ namespace cestvp::fw {
 
 namespace {
 
-// Host cycles the firmware spends per 32-bit word it generates or compares [assumed].
-constexpr std::uint64_t kHostCyclesPerWord = 2;
-constexpr std::uint8_t kGuardByte = 0xE5;
 constexpr std::uint64_t kGap = 4096;        // between the areas of a check: an overrun lands in no other area
 constexpr std::uint64_t kGuard = 256;       // dma-1d: guard bytes before and after the destination
 constexpr std::uint64_t kChainGuard = 64;   // dma-chain: guard bytes after each destination block

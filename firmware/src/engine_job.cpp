@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include <cestvp/check_harness.h>
 #include <cestvp/dma_driver.h>
 #include <cestvp/irq.h>
 #include <cestvp/sat_reference.h>

@@ -11,10 +11,6 @@
 
 namespace cestvp::fw {
 
-// Host cycles the firmware spends per 32-bit word it generates or compares, as bring-up
-// [assumed].
-inline constexpr std::uint64_t kHostCyclesPerWord = 2;
-
 // Operands start on 64-byte boundaries: the offset of the next one in a buffer of which `used`
 // bytes are taken.
 inline std::uint64_t next_operand_offset(std::uint64_t used) { return (used + 63) / 64 * 64; }

@@ -26,7 +26,6 @@ namespace {
 // Host cycles the firmware spends per multiply-accumulate of the reference loops [assumed]
 // (per word it generates or compares: kHostCyclesPerWord).
 constexpr std::uint64_t kHostCyclesPerMac = 2;
-constexpr std::uint8_t kGuardByte = 0xE5;
 
 unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
 

@@ -6,12 +6,19 @@
 // measured, what it verified), which its PASS line carries after the check's name.
 #pragma once
 #include <cstdarg>
+#include <cstdint>
 #include <functional>
 #include <string>
 
 #include <cestvp/hal.h>
 
 namespace cestvp::fw {
+
+// Host cycles a self-checking program spends per 32-bit word it generates or compares
+// [assumed]: what bring-up, the engine self-test and the single-job runner charge.
+inline constexpr std::uint64_t kHostCyclesPerWord = 2;
+// What a check writes around and into areas that must come out untouched.
+inline constexpr std::uint8_t kGuardByte = 0xE5;
 
 class CheckHarness {
  public:
