@@ -4,7 +4,8 @@
 // run, report), `satvp job` (cli/cmd_job.cpp: one engine job through the firmware's driver),
 // `satvp compare` and `satvp sweep` (cli/cmd_compare.cpp, cli/cmd_sweep.cpp: child `satvp run`s;
 // exit 1 when any failed), `satvp host-costs` (cli/cmd_host_costs.cpp: the firmware's host work
-// per element on a host core). Exit codes: ExitCode in cli/cmd_run.h (docs/reliability.md).
+// per element on a host core), `satvp import` (cli/cmd_import.cpp: an ONNX model to a workload,
+// with import/). Exit codes: ExitCode in cli/cmd_run.h (docs/reliability.md).
 // The other folders: config/ (platform YAML, units, YAML reading, user errors), data/
 // (datasets), loader/ (workloads, the DDR image, the firmware ELF), report/ (run directory,
 // reports). docs/architecture.md maps the code.
@@ -20,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_compare.h"
 #include "cli/cmd_host_costs.h"
+#include "cli/cmd_import.h"
 #include "cli/cmd_job.h"
 #include "cli/cmd_run.h"
 #include "cli/cmd_sweep.h"
@@ -63,6 +65,13 @@ int sc_main(int argc, char* argv[]) {
       "RV64 core by default, by running the firmware's host layers at two sizes; print it beside the platform's "
       "host_cost table and write a host_cost: section of the measured figures");
   add_host_costs_options(*host_costs_cmd, host_costs_args);
+  ImportArgs import_args;
+  CLI::App* import_cmd = app.add_subcommand(
+      "import",
+      "Turn an ONNX model (Conv, Gemm/MatMul, BatchNorm, ReLU, pooling, residual Add, LayerNorm, GELU, attention) into "
+      "a training workload YAML and its initial weights (.npy), for satvp run, compare and sweep; exit 2 naming the "
+      "node, its operator and the reason when the SAT cannot train the model (docs/import.md)");
+  add_import_options(*import_cmd, import_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -77,6 +86,7 @@ int sc_main(int argc, char* argv[]) {
     if (compare_cmd->parsed()) return run_compare(compare_args);
     if (sweep_cmd->parsed()) return run_sweep(sweep_args, *sweep_cmd);
     if (host_costs_cmd->parsed()) return run_host_costs(host_costs_args);
+    if (import_cmd->parsed()) return run_import(import_args);
     return run_workload(args);
   } catch (const UserError& e) {
     std::cerr << "satvp: error: " << e.what() << "\n";

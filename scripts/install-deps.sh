@@ -19,6 +19,7 @@ packages=(
   libjpeg62-turbo-dev   # JPEG images of image_folder datasets (Tiny ImageNet)
   libpng-dev            # PNG images of image_folder datasets
   libunicorn-dev        # CPU emulation of the RV64 host core (host.cpu: rv64)
+  libonnx-dev libprotobuf-dev  # satvp import: reading ONNX models (ModelProto, shape inference)
   # the firmware ELF for the RV64 core: Debian's riscv64 cross toolchain with glibc and libstdc++
   g++-riscv64-linux-gnu libstdc++-12-dev-riscv64-cross libc6-dev-riscv64-cross binutils-riscv64-linux-gnu
   gdb-multiarch         # debugging the firmware ELF on the RV64 core (satvp run --gdb); its test drives it
@@ -30,6 +31,9 @@ packages=(
   clang                 # fuzz preset: the libFuzzer harnesses (fuzz/) are built with Clang
   libclang-rt-14-dev    # libFuzzer and the sanitizer runtimes Clang links them with
   python3-numpy         # independent check that NumPy loads the .npy files we write
+  python3-onnx          # tests/onnx/make_models.py: the ONNX models the import tests read
+  slurm-wlm munge       # the sweep test on a real one-node Slurm cluster (tests/test_cluster.cpp)
+  parallel              # the sweep test through GNU parallel
   python3-matplotlib    # scripts/plot.py: the PNGs of a run, a comparison or a sweep
   # tracing: gtkwave opens traces and provides vcd2fst (used by the tests);
   # xvfb + imagemagick take headless screenshots of what a user sees in GTKWave

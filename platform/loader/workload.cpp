@@ -474,6 +474,8 @@ std::string parse_nm(const std::string& text, std::uint32_t& n, std::uint32_t& m
   return "";
 }
 
+const std::vector<std::string>& scheme_names() { return kSchemes; }
+const std::vector<std::string>& dataset_names() { return kDatasets; }
 const char* to_string(fw::model::Scheme scheme) { return kSchemes.at(static_cast<std::size_t>(scheme)).c_str(); }
 const char* to_string(fw::model::BwdMask mask) { return kBwdMasks.at(static_cast<std::size_t>(mask)).c_str(); }
 const char* to_string(fw::model::LrSchedule schedule) {

@@ -104,6 +104,9 @@ struct TrainWorkload {
 };
 
 const char* to_string(fw::model::Scheme scheme);
+// The values a workload's `scheme` and `dataset.name` may have, in the order docs/workloads.md lists them.
+const std::vector<std::string>& scheme_names();
+const std::vector<std::string>& dataset_names();
 const char* to_string(fw::model::BwdMask mask);
 const char* to_string(fw::model::LrSchedule schedule);
 

@@ -1,0 +1,221 @@
+#include "import/onnx_graph.h"
+
+#include <cstring>
+#include <set>
+
+#include <onnx/shape_inference/implementation.h>
+
+#include "config/input_file.h"
+#include "config/user_error.h"
+
+namespace cestvp::onnx_import {
+
+namespace {
+
+// Protobuf cannot parse a message of 2 GiB or more; larger models keep their weights as
+// external data, which fail() refuses by name.
+constexpr std::uint64_t kMaxModelBytes = (std::uint64_t{1} << 31) - 1;
+
+std::string node_label(const onnx::NodeProto& node) {
+  return "node '" + (node.name().empty() ? node.output(0) : node.name()) + "' (" + node.op_type() + ")";
+}
+
+Dims dims_of(const onnx::TypeProto& type) {
+  Dims dims;
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape()) return dims;
+  for (const auto& d : type.tensor_type().shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : kUnknownDim);
+  return dims;
+}
+
+}  // namespace
+
+std::string dims_text(const Dims& dims) {
+  std::string text;
+  for (std::int64_t d : dims) text += (text.empty() ? "" : "x") + (d == kUnknownDim ? std::string("N") : std::to_string(d));
+  return text.empty() ? "a scalar" : text;
+}
+
+OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(path) {
+  InputFile file(path, "an ONNX model", kMaxModelBytes);
+  const std::vector<unsigned char> bytes = file.read_all();
+  if (!model_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model_.has_graph())
+    fail("not an ONNX model (protobuf ModelProto with a graph); expected a file written by torch.onnx.export or onnx.save");
+  for (const auto& opset : model_.opset_import())
+    if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 7)
+      fail("opset " + std::to_string(opset.version()) + "; expected opset 7 or later (torch.onnx.export's opset_version)");
+
+  onnx::GraphProto& graph = *model_.mutable_graph();
+  std::set<std::string> initializers;
+  for (const auto& t : graph.initializer()) initializers.insert(t.name());
+  onnx::ValueInfoProto* input = nullptr;
+  for (auto& in : *graph.mutable_input()) {
+    if (initializers.count(in.name())) continue;  // older exporters list the weights as inputs too
+    if (input) fail("inputs '" + input->name() + "' and '" + in.name() + "'; expected a model with one input (the images)");
+    input = &in;
+  }
+  if (!input) fail("no input; expected one input, the images (N x C x H x W)");
+  if (graph.output_size() != 1)
+    fail(std::to_string(graph.output_size()) + " outputs; expected one output (the logits or their softmax)");
+  input_ = input->name();
+  output_ = graph.output(0).name();
+  auto* shape = input->mutable_type()->mutable_tensor_type()->mutable_shape();
+  if (!input_chw.empty() && shape->dim_size() != 2) {  // a flat input keeps its shape: the importer reads input_chw
+    const std::string batch = shape->dim_size() > 0 && shape->dim(0).has_dim_param() ? shape->dim(0).dim_param() : "N";
+    shape->clear_dim();
+    shape->add_dim()->set_dim_param(batch);
+    for (std::int64_t d : input_chw) shape->add_dim()->set_dim_value(d);
+  }
+  input_dims_ = dims_of(input->type());
+  if (input_dims_.empty()) fail("input '" + input_ + "' has no shape; expected N x C x H x W (or give --input CxHxW)");
+  input_dims_[0] = kUnknownDim;
+
+  try {
+    onnx::shape_inference::InferShapes(model_, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 0, /*data propagation*/ true));
+  } catch (const std::exception& e) {
+    fail(std::string("ONNX shape inference failed: ") + e.what());
+  }
+  for (const auto& t : graph.initializer()) constants_[t.name()] = &t;
+  for (const auto* list : {&graph.input(), &graph.value_info(), &graph.output()})
+    for (const auto& v : *list) shapes_[v.name()] = dims_of(v.type());
+  for (const auto& t : graph.initializer()) shapes_[t.name()] = Dims(t.dims().begin(), t.dims().end());
+  for (const auto& node : graph.node()) {
+    if (!node.domain().empty() && node.domain() != "ai.onnx")
+      fail(node, "an operator of domain '" + node.domain() + "'; expected standard ONNX operators");
+    nodes_.push_back(&node);
+    if (node.op_type() == "Constant" && node.output_size() == 1)
+      for (const auto& a : node.attribute())
+        if (a.name() == "value" && a.has_t()) constants_[node.output(0)] = &a.t();
+    for (const std::string& in : node.input()) consumers_[in].push_back(&node);
+  }
+}
+
+std::optional<Dims> OnnxGraph::shape(const std::string& tensor) const {
+  const auto it = shapes_.find(tensor);
+  if (it == shapes_.end() || it->second.empty()) {
+    if (const onnx::TensorProto* c = constant(tensor)) return Dims(c->dims().begin(), c->dims().end());
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+Dims OnnxGraph::static_shape(const onnx::NodeProto& node, const std::string& tensor) const {
+  const std::optional<Dims> dims = shape(tensor);
+  if (!dims) fail(node, "the shape of '" + tensor + "' is unknown after ONNX shape inference; expected static shapes "
+                        "(export with a fixed input size, or give --input CxHxW)");
+  for (std::size_t i = 1; i < dims->size(); ++i)
+    if ((*dims)[i] == kUnknownDim)
+      fail(node, "'" + tensor + "' has a dynamic shape (" + dims_text(*dims) +
+                     "); expected every dimension but the batch fixed (give --input CxHxW)");
+  return *dims;
+}
+
+const onnx::TensorProto* OnnxGraph::constant(const std::string& tensor) const {
+  const auto it = constants_.find(tensor);
+  return it == constants_.end() ? nullptr : it->second;
+}
+
+const std::vector<const onnx::NodeProto*>& OnnxGraph::consumers(const std::string& tensor) const {
+  static const std::vector<const onnx::NodeProto*> none;
+  const auto it = consumers_.find(tensor);
+  return it == consumers_.end() ? none : it->second;
+}
+
+std::vector<float> OnnxGraph::floats(const onnx::NodeProto& node, const onnx::TensorProto& t) const {
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    fail(node, "tensor '" + t.name() + "' is stored as external data; expected the weights inside the .onnx file "
+               "(onnx.save(model, path, save_as_external_data=False))");
+  std::int64_t count = 1;
+  for (std::int64_t d : t.dims()) count *= d;
+  const auto n = static_cast<std::size_t>(count);
+  std::vector<float> values(n);
+  const std::string& raw = t.raw_data();
+  switch (t.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      if (!raw.empty() && raw.size() == n * 4) std::memcpy(values.data(), raw.data(), raw.size());
+      else if (static_cast<std::size_t>(t.float_data_size()) == n) values.assign(t.float_data().begin(), t.float_data().end());
+      else break;
+      return values;
+    case onnx::TensorProto::DOUBLE:
+      if (!raw.empty() && raw.size() == n * 8) {
+        for (std::size_t i = 0; i < n; ++i) {
+          double v;
+          std::memcpy(&v, raw.data() + 8 * i, 8);
+          values[i] = static_cast<float>(v);
+        }
+      } else if (static_cast<std::size_t>(t.double_data_size()) == n) {
+        for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<float>(t.double_data(static_cast<int>(i)));
+      } else {
+        break;
+      }
+      return values;
+    default:
+      fail(node, "tensor '" + t.name() + "' is of ONNX data type " + std::to_string(t.data_type()) +
+                     "; expected float32 weights (export the model in FP32)");
+  }
+  fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape " + dims_text({t.dims().begin(), t.dims().end()}));
+}
+
+std::vector<std::int64_t> OnnxGraph::ints(const onnx::NodeProto& node, const onnx::TensorProto& t) const {
+  std::int64_t count = 1;
+  for (std::int64_t d : t.dims()) count *= d;
+  const auto n = static_cast<std::size_t>(count);
+  std::vector<std::int64_t> values(n);
+  const std::string& raw = t.raw_data();
+  if (t.data_type() == onnx::TensorProto::INT64) {
+    if (!raw.empty() && raw.size() == n * 8) std::memcpy(values.data(), raw.data(), raw.size());
+    else if (static_cast<std::size_t>(t.int64_data_size()) == n) values.assign(t.int64_data().begin(), t.int64_data().end());
+    else fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape");
+  } else if (t.data_type() == onnx::TensorProto::INT32) {
+    if (!raw.empty() && raw.size() == n * 4) {
+      for (std::size_t i = 0; i < n; ++i) {
+        std::int32_t v;
+        std::memcpy(&v, raw.data() + 4 * i, 4);
+        values[i] = v;
+      }
+    } else if (static_cast<std::size_t>(t.int32_data_size()) == n) {
+      values.assign(t.int32_data().begin(), t.int32_data().end());
+    } else {
+      fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape");
+    }
+  } else {
+    fail(node, "tensor '" + t.name() + "' is of ONNX data type " + std::to_string(t.data_type()) + "; expected integers");
+  }
+  return values;
+}
+
+void OnnxGraph::fail(const onnx::NodeProto& node, const std::string& reason) const {
+  throw UserError(path_ + ": " + node_label(node) + ": " + reason);
+}
+
+void OnnxGraph::fail(const std::string& reason) const { throw UserError(path_ + ": " + reason); }
+
+namespace {
+const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+}  // namespace
+
+std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, std::int64_t fallback) {
+  const onnx::AttributeProto* a = find_attribute(node, name);
+  return a ? a->i() : fallback;
+}
+
+float float_attribute(const onnx::NodeProto& node, const std::string& name, float fallback) {
+  const onnx::AttributeProto* a = find_attribute(node, name);
+  return a ? a->f() : fallback;
+}
+
+std::string string_attribute(const onnx::NodeProto& node, const std::string& name, const std::string& fallback) {
+  const onnx::AttributeProto* a = find_attribute(node, name);
+  return a ? a->s() : fallback;
+}
+
+std::vector<std::int64_t> ints_attribute(const onnx::NodeProto& node, const std::string& name) {
+  const onnx::AttributeProto* a = find_attribute(node, name);
+  return a ? std::vector<std::int64_t>(a->ints().begin(), a->ints().end()) : std::vector<std::int64_t>{};
+}
+
+}  // namespace cestvp::onnx_import
