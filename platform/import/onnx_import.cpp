@@ -382,6 +382,8 @@ class Importer {
   // Flatten, and the reshapes that are flattens or that turn a patch image into rows of tokens.
   void reshape(const Node& node) {
     const Value& in = activation(node, 0);
+    if (node.op_type() == "Flatten" && int_attribute(node, "axis", 1) != 1)
+      g_.fail(node, "flattens from axis " + std::to_string(int_attribute(node, "axis", 1)) + "; expected axis 1 (N x F)");
     const Dims out = g_.static_shape(node, node.output(0));
     if (node.op_type() == "Reshape" && in.form == Form::tokens && out.size() == 5) return attention(node, in);
     if (in.form == Form::image && out.size() == 2) return flatten_into_features(in, &node);
@@ -701,6 +703,7 @@ class Importer {
     const Dims heads_split = g_.static_shape(split, split.output(0));
     if (heads_split.size() != 5 || heads_split[2] != 3 || heads_split[3] != heads)
       g_.fail(split, "splits qkv into " + dims_text(heads_split) + "; expected N x T x 3 x heads x dh (q, k, v, each head's features together)");
+    check_roles(split, region);
     ImportedLayer layer;
     layer.type = "attention";
     layer.keys = {{"heads", std::to_string(heads)}};
@@ -709,6 +712,37 @@ class Importer {
     Value o = qkv;
     o.c = d;
     set_output(*end, o, add_layer(std::move(layer), qkv, split));
+  }
+
+  // q, k and v are parts 0, 1 and 2 of the split (Gather or Split along it); the VP's layer
+  // computes softmax(q k^T) v, so the products must read them in those places.
+  void check_roles(const Node& split, const std::vector<const Node*>& region) const {
+    std::map<std::string, char> role;  // tensor -> 'q', 'k', 'v', or 's' (scores) / 'p' (probabilities)
+    const char parts[] = {'q', 'k', 'v'};
+    const auto of = [&](const std::string& t) { const auto it = role.find(t); return it == role.end() ? '\0' : it->second; };
+    for (const Node* n : g_.nodes()) {
+      if (std::find(region.begin(), region.end(), n) == region.end() || n == &split) continue;
+      const std::string& op = n->op_type();
+      if (op == "Gather" && int_attribute(*n, "axis", 0) == 0) {
+        const onnx::TensorProto* index = g_.constant(n->input(1));
+        const std::vector<std::int64_t> i = index ? g_.ints(*n, *index) : std::vector<std::int64_t>{};
+        if (i.size() == 1 && i[0] >= 0 && i[0] < 3) role[n->output(0)] = parts[i[0]];
+      } else if (op == "Split") {
+        for (int j = 0; j < n->output_size() && j < 3; ++j) role[n->output(j)] = parts[j];
+      } else if (op == "MatMul") {
+        const char a = of(n->input(0)), b = of(n->input(1));
+        if (a == 'q' && b == 'k') role[n->output(0)] = 's';
+        else if (a == 'p' && b == 'v') role[n->output(0)] = 'o';
+        else g_.fail(*n, std::string("multiplies ") + (a ? a : '?') + " by " + (b ? b : '?') + " (q, k, v: parts 0, 1, 2 of the split); "
+                     "expected q k^T, then the probabilities times v, as the VP's attention computes");
+      } else if (op == "Softmax") {
+        if (of(n->input(0)) == 's') role[n->output(0)] = 'p';
+      } else if (n->input_size() > 0 && of(n->input(0))) {  // Transpose, Squeeze, a scale: the same part
+        role[n->output(0)] = of(n->input(0));
+      } else if (n->input_size() > 1 && of(n->input(1))) {
+        role[n->output(0)] = of(n->input(1));
+      }
+    }
   }
 
   void softmax(const Node& node) {
