@@ -48,8 +48,9 @@ int sc_main(int argc, char* argv[]) {
   CLI::App* compare_cmd = app.add_subcommand(
       "compare",
       "Run a training workload once per N:M scheme (in parallel, each a satvp run in DIR/<scheme>) and tabulate "
-      "per-iteration time, speed-up over dense, MACs, GOPS, STCE utilisation and host share; writes compare.csv and "
-      "compare.json");
+      "the time per iteration and the speed-up over dense on three bases (whole iteration, accelerator, STCE), with "
+      "the paper's figures for its workloads, MACs, GOPS, STCE utilisation and host share; writes compare.csv, "
+      "compare.json and compare.png");
   add_compare_options(*compare_cmd, compare_args);
   SweepArgs sweep_args;
   CLI::App* sweep_cmd = app.add_subcommand(

@@ -5,7 +5,7 @@
                                engine utilisation (engines.png), and utilisation over time
                                (timeline.png) when DIR/timeline.json exists
   scripts/plot.py compare DIR  a `satvp compare` directory: per-iteration time and speed-up per
-                               scheme (compare.png)
+                               scheme on three time bases, with the paper's figures (compare.png)
   scripts/plot.py sweep DIR    a `satvp sweep` directory: iteration time and GOPS against the
                                swept parameters (sweep.png)
 
@@ -55,8 +55,9 @@ def number(text):
     return float(text) if text not in ("", None) else None
 
 
-def save(fig, path):
-    fig.tight_layout()
+def save(fig, path, bottom=0):
+    """bottom: the share of the figure's height kept free below the plots (for a figure legend)."""
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.savefig(path, dpi=120)
     print(f"wrote {path}")
 
@@ -161,31 +162,62 @@ def plot_run(plt, d):
 
 # ---- compare --------------------------------------------------------------------------------
 
+# The time bases of compare.json (docs/paper-reproduction.md), widest first: its key prefix and
+# the legend's words.
+BASES = [("iteration", "whole iteration"), ("accel", "accelerator (iteration - host layers)"),
+         ("stce", "STCE busy time")]
+BASE_COLOURS = {"iteration": "tab:blue", "accel": "tab:orange", "stce": "tab:green"}
+
+
 def plot_compare(plt, d):
-    rows = read_csv(os.path.join(d, "compare.csv"))
-    if not rows:
-        fail(f"{os.path.join(d, 'compare.csv')} has no runs")
-    schemes = [r["scheme"] for r in rows]
-    seconds = [number(r["iteration_seconds"]) for r in rows]
-    speedups = [number(r["speedup"]) for r in rows]
-    unit, scale = time_unit(seconds)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, values, label, fmt in ((left, [s * scale if s is not None else None for s in seconds],
-                                    f"simulated time per iteration ({unit})", "{:.3g}"),
-                                   (right, speedups, f"speed-up over {rows[0]['baseline']} (x)", "{:.2f}x")):
-        ax.bar(schemes, [v or 0 for v in values], color=["tab:gray" if s == "dense" else "tab:blue" for s in schemes])
-        for i, v in enumerate(values):
-            ax.annotate("failed" if v is None else fmt.format(v), (i, v or 0), ha="center", va="bottom",
-                        xytext=(0, 3), textcoords="offset points")
+    """Time per iteration and speed-up on each time base, a group of bars per scheme; the
+    paper's figures, as compare.json lists them under "paper", as dashed marks."""
+    compare = read_json(os.path.join(d, "compare.json"))
+    runs = compare["runs"]
+    if not runs:
+        fail(f"{os.path.join(d, 'compare.json')} has no runs")
+    schemes = [r["scheme"] for r in runs]
+    unit, scale = time_unit([r[f"{key}_seconds"] for r in runs for key, _ in BASES])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    width = 0.8 / len(BASES)
+    offset = {key: (i - (len(BASES) - 1) / 2) * width for i, (key, _) in enumerate(BASES)}
+    for ax, suffix, fmt, value_scale in ((left, "seconds", "{:#.3g}", scale), (right, "speedup", "{:.2f}x", 1)):
+        for key, label in BASES:
+            values = [r[f"{key}_{suffix}"] for r in runs]
+            xs = [i + offset[key] for i in range(len(runs))]
+            ax.bar(xs, [v * value_scale if v is not None else 0 for v in values], width, label=label,
+                   color=BASE_COLOURS[key])
+            for x, v in zip(xs, values):
+                ax.annotate("failed" if v is None else fmt.format(v * value_scale), (x, (v or 0) * value_scale),
+                            ha="center", va="bottom", xytext=(0, 2), textcoords="offset points", fontsize=8,
+                            rotation=90 if suffix == "seconds" else 0)
+        ax.set_xticks(range(len(runs)))
+        ax.set_xticklabels(schemes)
         ax.set_xlabel("scheme")
-        ax.set_ylabel(label)
         ax.grid(axis="y", alpha=0.3)
-        ax.margins(y=0.15)
+    left.set_ylabel(f"simulated time per training iteration ({unit})")
+    left.margins(y=0.2)
+    right.set_ylabel(f"speed-up over {compare['baseline']} (x)")
     right.axhline(1, color="black", linewidth=0.8)
-    compare = read_json(os.path.join(d, "compare.json")) if os.path.exists(os.path.join(d, "compare.json")) else {}
-    fig.suptitle(f"{compare.get('workload', os.path.basename(os.path.abspath(d)))}: N:M schemes"
-                 + (f", {compare['mode']} mode" if "mode" in compare else ""))
-    save(fig, os.path.join(d, "compare.png"))
+    # A figure the paper gives on several bases (it does not say which it measured) is one mark
+    # across those bars, labelled once.
+    marks = {}  # (scheme, speed-up) -> x positions of its bars
+    for p in compare.get("paper", []):
+        marks.setdefault((p["scheme"], p["speedup"]), []).append(schemes.index(p["scheme"]) + offset[p["base"]])
+    for (scheme, speedup), xs in marks.items():
+        right.hlines(speedup, min(xs) - width / 2, max(xs) + width / 2, colors="black", linestyles="--", linewidth=2,
+                     label="paper (CEST Sec. IV), over the bases it compares with")
+        right.annotate(f"paper {speedup:.2f}x", ((min(xs) + max(xs)) / 2, speedup), ha="center", va="bottom",
+                       xytext=(0, 3), textcoords="offset points", fontsize=9)
+    right.set_ylim(0, 1.2 * max([s for _, s in marks] +
+                                [r[f"{key}_speedup"] or 0 for r in runs for key, _ in BASES] + [1]))
+    handles, labels = right.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))  # one entry for the paper's marks, after the bases'
+    unique = {label: unique[label] for label in sorted(unique, key=lambda label: label.startswith("paper"))}
+    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=len(unique), fontsize="small",
+               frameon=False)
+    fig.suptitle(f"{compare['workload']}: N:M schemes, {compare['mode']} mode")
+    save(fig, os.path.join(d, "compare.png"), bottom=0.07)
 
 
 # ---- sweep ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cestvp/model.h>
 #include <cestvp/sat_mode.h>
 #include <nlohmann/json.hpp>
 
@@ -527,6 +528,17 @@ std::optional<RunFigures> read_run_figures(const fs::path& dir) {
   if (iterations > 0) {
     f.macs_per_iteration = (ops.at("macs_executed").number() - eval.at("macs").number()) / iterations;
     f.dense_macs_per_iteration = (ops.at("macs_dense_equivalent").number() - eval.at("dense_macs").number()) / iterations;
+    double host_cycles = 0, stce_cycles = 0;
+    // The passes of a training iteration: those before EVAL.
+    for (std::uint32_t pass = 0; pass < static_cast<std::uint32_t>(fw::model::Pass::evaluate); ++pass) {
+      const JsonValue& p = r.at("passes").at(fw::model::pass_name(static_cast<fw::model::Pass>(pass)));
+      host_cycles += p.at("host_cycles").number();
+      stce_cycles += p.at("engines").at("STCE").at("busy_cycles").number();
+    }
+    const double clock_hz = r.at("sat_clock_hz").number();
+    f.host_seconds = host_cycles / clock_hz / iterations;
+    f.stce_seconds = stce_cycles / clock_hz / iterations;
+    f.accel_seconds = f.iteration_seconds - f.host_seconds;
   }
   f.gops_executed = ops.at("gops_executed").number();
   f.gops_dense_equivalent = ops.at("gops_dense_equivalent").number();

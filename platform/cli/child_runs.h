@@ -102,6 +102,10 @@ std::vector<ChildOutcome> run_children(const std::string& binary, const std::vec
 struct RunFigures {
   std::string status;  // the firmware's: "finished", "failed", ...
   double iteration_seconds = 0, simulated_seconds = 0;
+  // The narrower time bases of docs/paper-reproduction.md, per training iteration: the host
+  // work of the training passes (FF, BP, WU, WUVE, OSRE) over the iterations done; accelerator
+  // = iteration - host; STCE = its busy cycles in the training passes over the iterations done.
+  double host_seconds = 0, accel_seconds = 0, stce_seconds = 0;
   // Per training iteration: the run's STCE MACs without evaluation, over the iterations done.
   double macs_per_iteration = 0, dense_macs_per_iteration = 0;
   double gops_executed = 0, gops_dense_equivalent = 0;  // over the run, as report.json

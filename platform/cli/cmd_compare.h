@@ -1,5 +1,6 @@
 // satvp compare: runs a training workload once per N:M scheme (each a child `satvp run`) and
-// tabulates per-iteration time, speed-up over dense, operations, STCE utilisation and host share
+// tabulates the time per iteration and the speed-up over dense on three bases (whole iteration,
+// accelerator, STCE; docs/paper-reproduction.md), operations, STCE utilisation and host share
 // (docs/reports.md).
 #pragma once
 #include <string>
