@@ -24,13 +24,13 @@ using namespace onnx_import;
 // "3x64x64" -> {3, 64, 64}.
 Dims parse_input_shape(const std::string& text) {
   Dims dims;
-  std::istringstream parts(text + "x");  // so that a trailing "x" leaves an empty part
+  std::istringstream parts(text);
   std::string part;
   while (std::getline(parts, part, 'x')) {
     const bool number = !part.empty() && part.size() <= 5 && part.find_first_not_of("0123456789") == std::string::npos;
     dims.push_back(number ? std::stol(part) : 0);
   }
-  dims.pop_back();
+  if (!text.empty() && text.back() == 'x') dims.push_back(0);  // getline leaves out the empty last part
   const bool valid = dims.size() == 3 && dims[0] >= 1 && dims[0] <= 4 && dims[1] >= 1 && dims[1] <= 4096 && dims[2] >= 1 &&
                      dims[2] <= 4096;
   if (!valid) throw UserError("--input '" + text + "': expected CxHxW, e.g. 3x64x64 (C 1 to 4, H and W 1 to 4096)");

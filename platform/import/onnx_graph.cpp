@@ -47,12 +47,11 @@ OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(pat
   onnx::GraphProto& graph = *model_.mutable_graph();
   std::set<std::string> initializers;
   for (const auto& t : graph.initializer()) initializers.insert(t.name());
+  // The images are the first input that is not an initializer (older exporters list the weights
+  // as inputs too); a node that reads another input fails where it needs a constant.
   onnx::ValueInfoProto* input = nullptr;
-  for (auto& in : *graph.mutable_input()) {
-    if (initializers.count(in.name())) continue;  // older exporters list the weights as inputs too
-    if (input) fail("inputs '" + input->name() + "' and '" + in.name() + "'; expected a model with one input (the images)");
-    input = &in;
-  }
+  for (auto& in : *graph.mutable_input())
+    if (!input && !initializers.count(in.name())) input = &in;
   if (!input) fail("no input; expected one input, the images (N x C x H x W)");
   if (graph.output_size() != 1)
     fail(std::to_string(graph.output_size()) + " outputs; expected one output (the logits or their softmax)");
@@ -67,6 +66,13 @@ OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(pat
   }
   input_dims_ = dims_of(input->type());
   if (input_dims_.empty()) fail("input '" + input_ + "' has no shape; expected N x C x H x W (or give --input CxHxW)");
+  for (int i = 1; i < shape->dim_size(); ++i)
+    if (!shape->dim(i).has_dim_value() || shape->dim(i).dim_value() <= 0) {
+      std::string text;
+      for (const auto& d : shape->dim())
+        text += (text.empty() ? "" : "x") + (d.has_dim_value() ? std::to_string(d.dim_value()) : d.dim_param().empty() ? "?" : d.dim_param());
+      fail("input '" + input_ + "' is " + text + ", dynamic beyond the batch; expected fixed dimensions (give --input CxHxW)");
+    }
   input_dims_[0] = kUnknownDim;
 
   try {

@@ -85,8 +85,6 @@ class Importer {
     } else {
       g_.fail("input '" + g_.input_name() + "' is " + dims_text(in) + "; expected N x C x H x W images (or N x F)");
     }
-    for (std::size_t i = 1; i < in.size(); ++i)
-      if (in[i] <= 0) g_.fail("input '" + g_.input_name() + "' is " + dims_text(in) + " with a dynamic dimension; give --input CxHxW");
     net_.height = images.h, net_.width = images.w, net_.channels = images.c;
     values_[g_.input_name()] = images;
     if (in.size() == 2) flatten_into_features(images, nullptr);
@@ -134,7 +132,7 @@ class Importer {
   const onnx::TensorProto& constant_input(const Node& node, int index, const std::string& what) const {
     if (index >= node.input_size() || node.input(index).empty()) g_.fail(node, what + " is missing");
     const onnx::TensorProto* t = g_.constant(node.input(index));
-    if (!t) g_.fail(node, what + " '" + node.input(index) + "' is computed by the graph; expected a constant (an initializer)");
+    if (!t) g_.fail(node, what + " '" + node.input(index) + "' is an input of the model or computed by the graph; expected a constant (an initializer)");
     return *t;
   }
   bool is_constant_like(const std::string& tensor) const {
@@ -517,8 +515,6 @@ class Importer {
   void add(const Node& node) {
     const Value* a = value(node.input(0));
     const Value* b = value(node.input(1));
-    // Commutative: the VP's add reads the layer before it and names the other (the shortcut).
-    if (a && b && b->layer == static_cast<int>(net_.layers.size()) - 1) std::swap(a, b);
     if (a && b) {
       if (a->form != b->form || a->h != b->h || a->w != b->w || a->c != b->c)
         g_.fail(node, "adds " + shape_text(*a) + " and " + shape_text(*b) + "; expected two tensors of the same shape (a residual connection)");

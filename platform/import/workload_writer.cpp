@@ -41,8 +41,13 @@ std::string dataset_name(const ImportedNetwork& net, const WorkloadChoices& choi
 std::string workload_yaml(const ImportedNetwork& net, const WorkloadChoices& c, const std::string& weights_dir) {
   const std::string dataset = dataset_name(net, c);
   const bool fashion = dataset == "fashion-mnist";
-  const std::string mean = fashion ? "[0.2860]" : net.channels == 3 ? "[0.5, 0.5, 0.5]" : "[0.5]";
-  const std::string std_dev = fashion ? "[0.3530]" : net.channels == 3 ? "[0.25, 0.25, 0.25]" : "[0.25]";
+  const auto per_channel = [&](const char* value) {
+    std::string list;
+    for (std::uint32_t ch = 0; ch < net.channels; ++ch) list += (ch ? ", " : "") + std::string(value);
+    return "[" + list + "]";
+  };
+  const std::string mean = fashion ? "[0.2860]" : per_channel("0.5");
+  const std::string std_dev = fashion ? "[0.3530]" : per_channel("0.25");
   std::ostringstream y;
   y << "# Imported by `satvp import` from " << c.model << " (docs/import.md). Each layer's comment names the\n"
     << "# ONNX nodes it came from and its output (H x W x C). Edit freely: this is a workload like those of\n"
