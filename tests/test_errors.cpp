@@ -228,8 +228,8 @@ TEST(SatvpErrors, CommandLineErrorsHaveTheOneForm) {
     std::string args;
     std::string start;
   } cases[] = {
-      {"", "no subcommand; expected one of run, job, compare, sweep, host-costs (satvp --help)"},
-      {"rnu" + bringup, "rnu: unknown subcommand (did you mean 'run'?); expected one of run, job, compare, sweep, host-costs"},
+      {"", "no subcommand; expected one of run, job, compare, sweep, host-costs, import (satvp --help)"},
+      {"rnu" + bringup, "rnu: unknown subcommand (did you mean 'run'?); expected one of run, job, compare, sweep, host-costs, import"},
       {"--workload x run", "--workload: an option before the subcommand; expected a subcommand first: "},
       {"x run" + bringup, "x: unexpected argument; expected satvp run [options]"},
       // CLI11 said "--workload is required" for these two: it checks required options first.
@@ -272,6 +272,11 @@ TEST(SatvpErrors, CommandLineErrorsHaveTheOneForm) {
       {"sweep", "sweep: --workload is required; expected --workload FILE (a training workload YAML), or --collect DIR"},
       {"sweep --emit slurmm" + mlp, "--emit: 'slurmm' is not a choice (did you mean 'slurm'?); expected one of slurm, parallel"},
       {"sweep" + mlp + " -j", "--jobs: missing value; expected --jobs UINT"},
+      {"import", "import: MODEL is required; expected MODEL (The ONNX model (torch.onnx.export, "},
+      {"import a.onnx b.onnx", "b.onnx: unexpected argument to satvp import; expected options"},
+      {"import --scheme bdwpp a.onnx", "--scheme: 'bdwpp' is not a choice (did you mean 'bdwp'?); expected one of dense, srste, sdgp, bdwp"},
+      {"import --input 3x28 a.onnx", "--input '3x28': not a shape; expected CxHxW, e.g. 3x64x64"},
+      {"import --nm 9:8 a.onnx", "--nm '9:8': "},
       {"sweep --param batch=8 --set batch=16" + mlp,
        "--param batch=8: the key is also set by --set batch=16; expected either --param or --set for a key"},
   };
@@ -279,7 +284,7 @@ TEST(SatvpErrors, CommandLineErrorsHaveTheOneForm) {
 }
 
 TEST(SatvpErrors, HelpStillExitsZero) {
-  for (const char* args : {"--help", "run --help", "job --help", "compare --help", "sweep --help"}) {
+  for (const char* args : {"--help", "run --help", "job --help", "compare --help", "sweep --help", "import --help"}) {
     const Output out = satvp(args);
     EXPECT_EQ(out.exit_code, 0) << args << "\n" << out.text;
     EXPECT_NE(out.text.find("Usage:"), std::string::npos) << args << "\n" << out.text;

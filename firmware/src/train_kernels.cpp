@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <initializer_list>
+#include <numeric>
 
 #include <cestvp/regs.h>
 #include <cestvp/sat_reference.h>
@@ -89,10 +90,22 @@ std::uint64_t fit(std::uint64_t capacity, std::uint64_t unit, std::uint64_t fixe
 
 // A dimension of `total` cut into the fewest chunks of at most `most`, of nearly equal size (a
 // small last tile would leave the engine idle while the DMA works).
+//
+// `align`: how many of the dimension fill one fold of the STCE array (its rows or columns).
+// The array computes a partial fold in the time of a full one, so when `most` allows at least
+// one fold, every chunk but the last is a whole number of folds and the chunks together take
+// the folds of one job: 512 channels on 32 columns cut 171 + 171 + 170 take 3 x 6 = 18 folds
+// (+12.5 %), cut 192 + 192 + 128 the 16 of one job.
 struct Chunks {
   std::uint32_t total, count, step;
-  Chunks(std::uint32_t total_, std::uint64_t most)
-      : total(total_), count(u32((total_ + most - 1) / most)), step((total_ + count - 1) / count) {}
+  Chunks(std::uint32_t total_, std::uint64_t most, std::uint64_t align = 1)
+      : total(total_), count(u32((total_ + most - 1) / most)), step((total_ + count - 1) / count) {
+    if (count == 1 || align <= 1 || most < align) return;
+    const std::uint64_t folds = most / align * align;
+    count = u32((total + folds - 1) / folds);
+    step = u32(((total + count - 1) / count + align - 1) / align * align);
+    assert(step <= folds && std::uint64_t{count - 1} * step < total);
+  }
   std::uint32_t first(std::uint32_t i) const { return i * step; }
   std::uint32_t size(std::uint32_t i) const { return std::min(step, total - i * step); }
   std::string describe(const char* name, std::uint32_t i) const {
@@ -101,6 +114,12 @@ struct Chunks {
     return buf;
   }
 };
+
+// The images whose output rows (`rows_per_image` each) fill whole folds of `array_rows` rows:
+// the `align` of an image chunk when the images are the job's ROWS.
+std::uint64_t images_per_fold(std::uint64_t rows_per_image, std::uint32_t array_rows) {
+  return array_rows == 0 ? 1 : array_rows / std::gcd(rows_per_image, std::uint64_t{array_rows});
+}
 
 // Visits every (image chunk, channel chunk), in the order that moves fewer bytes: with the
 // channel chunks outside, the per-image operand is moved once per channel chunk; with the image
@@ -240,12 +259,13 @@ KernelStatus Kernels::conv_forward(const ConvShape& s, std::uint64_t x, const We
         "%s: one output channel needs %llu B of SRAM B (its weights) and %llu B of SRAM C (one image's "
         "outputs), half of the buffers is %llu and %llu B",
         kernel, ull(weight), ull(pixels * 2), ull(slot_bytes_[1]), ull(slot_bytes_[2]));
-  const Chunks channels(s.cout, std::min(couts, kMaxConvDim));
+  // ROWS = images x OH x OW, COLS = Cout (docs/engines.md).
+  const Chunks channels(s.cout, std::min(couts, kMaxConvDim), array_cols_);
   const std::uint64_t images = std::min(fit(slot_bytes_[0], image), fit(slot_bytes_[2], pixels * channels.step * 2));
   if (images == 0)
     return failed("%s: one image of %ux%ux%u needs %llu B of SRAM A, half of the buffer is %llu B", kernel, s.h, s.w,
                   s.cin, ull(image), ull(slot_bytes_[0]));
-  const Chunks batch(s.n, std::min(images, kMaxConvDim));
+  const Chunks batch(s.n, std::min(images, kMaxConvDim), images_per_fold(pixels, array_rows_));
 
   std::vector<Tile> tiles;
   for_each_tile(batch, channels, image * s.n, weight * s.cout, [&](std::uint32_t i, std::uint32_t c) {
@@ -288,14 +308,15 @@ KernelStatus Kernels::conv_backward_data(const ConvShape& s, const GradOperand& 
         "%s: one input channel needs %llu B of SRAM B (its weights) and %llu B of SRAM C (one image's "
         "gradient), half of the buffers is %llu and %llu B",
         kernel, ull(weight), ull(positions * 2), ull(slot_bytes_[1]), ull(slot_bytes_[2]));
-  const Chunks channels(s.cin, std::min(cins, kMaxConvDim));
+  // ROWS = images x H x W, COLS = Cin.
+  const Chunks channels(s.cin, std::min(cins, kMaxConvDim), array_cols_);
   const std::uint64_t images =
       std::min(fit(slot_bytes_[0], grad, dy.sparse() ? kAlign : 0), fit(slot_bytes_[2], positions * channels.step * 2));
   if (images == 0)
     return failed(
         "%s: the output gradient of one image (%ux%ux%u) needs %llu B of SRAM A, half of the buffer is %llu B", kernel,
         s.oh(), s.ow(), s.cout, ull(grad), ull(slot_bytes_[0]));
-  const Chunks batch(s.n, std::min(images, kMaxConvDim));
+  const Chunks batch(s.n, std::min(images, kMaxConvDim), images_per_fold(positions, array_rows_));
 
   std::vector<Tile> tiles;
   for_each_tile(batch, channels, grad * s.n, weight * s.cin, [&](std::uint32_t i, std::uint32_t c) {
@@ -342,7 +363,8 @@ KernelStatus Kernels::conv_backward_weight(const ConvShape& s, std::uint64_t dy,
         "%s: the FP32 weight gradient of one output channel needs %llu B of SRAM C, half of the buffer is "
         "%llu B",
         kernel, ull(weights * 4), ull(slot_bytes_[2]));
-  const Chunks channels(s.cout, std::min(couts, kMaxConvDim));
+  // ROWS = Cout, COLS = taps x Cin; the images are the reduction, which has no folds.
+  const Chunks channels(s.cout, std::min(couts, kMaxConvDim), array_rows_);
   const std::uint64_t images = std::min(fit(slot_bytes_[1], image), fit(slot_bytes_[0], pixels * channels.step * 2));
   if (images == 0)
     return failed(
@@ -395,7 +417,7 @@ KernelStatus Kernels::gemm_batch(const GemmBatch& g) {
         "buffers is %llu, %llu and %llu B",
         kernel, ull(b_bytes), g.depth, g.cols, ull(std::uint64_t{g.depth} * 2 + std::uint64_t{g.cols} * 2),
         ull(slot_bytes_[1]), ull(slot_bytes_[0]), ull(slot_bytes_[2]));
-  const Chunks chunks(g.rows, most_rows);
+  const Chunks chunks(g.rows, most_rows, array_rows_);
   const auto at = [](const MatrixBatch& m, std::uint64_t o, std::uint64_t i) {
     return m.addr + o * m.outer_stride + i * m.inner_stride;
   };

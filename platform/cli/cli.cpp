@@ -13,9 +13,13 @@ std::string join(const std::vector<std::string>& words, const char* separator) {
   return text;
 }
 
-// "--workload", or "-j" for an option without a long name.
+// "--workload", "-j" for an option without a long name, or "MODEL" for a positional argument.
 std::string option_name(const CLI::Option& option) {
-  return option.get_lnames().empty() ? "-" + option.get_snames().front() : "--" + option.get_lnames().front();
+  if (!option.get_lnames().empty()) return "--" + option.get_lnames().front();
+  if (!option.get_snames().empty()) return "-" + option.get_snames().front();
+  std::string name = option.get_name();
+  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return name;
 }
 
 // Every name the user can write for the options of `cmd` (but --help), and the main ones.
@@ -71,7 +75,9 @@ const CLI::Option* named_option(const CLI::App& cmd, const std::string& text, co
   return end == std::string::npos ? nullptr : cmd.get_option_no_throw(text.substr(0, end));
 }
 
-std::string usage(const CLI::Option& option) { return option_name(option) + " " + option.get_type_name(); }
+std::string usage(const CLI::Option& option) {
+  return option.nonpositional() ? option_name(option) + " " + option.get_type_name() : option_name(option);
+}
 
 }  // namespace
 

@@ -33,7 +33,7 @@ Dims parse_input_shape(const std::string& text) {
   if (!text.empty() && text.back() == 'x') dims.push_back(0);  // getline leaves out the empty last part
   const bool valid = dims.size() == 3 && dims[0] >= 1 && dims[0] <= 4 && dims[1] >= 1 && dims[1] <= 4096 && dims[2] >= 1 &&
                      dims[2] <= 4096;
-  if (!valid) throw UserError("--input '" + text + "': expected CxHxW, e.g. 3x64x64 (C 1 to 4, H and W 1 to 4096)");
+  if (!valid) throw UserError("--input '" + text + "': not a shape; expected CxHxW, e.g. 3x64x64 (C 1 to 4, H and W 1 to 4096)");
   return dims;
 }
 
