@@ -324,6 +324,9 @@ int run_compare(const CompareArgs& args) {
   std::printf("  accelerator: the whole iteration minus the host's layers (host); STCE: its busy time\n"
               "  GMACs/iter: STCE MACs of one training iteration (evaluation left out);\n"
               "  GOPS, STCE util and host share: over the whole run\n");
+  if (std::find(schemes.begin(), schemes.end(), "sdgp") != schemes.end())
+    std::printf("  sdgp: about dense's speed is expected: its pruned dY needs every candidate weight, and SRAM B's\n"
+                "        port (sat.sram_port.b, 64 B) is sized for BDWP's compressed weights (docs/paper-reproduction.md)\n");
   for (const PaperFigure& p : paper)
     std::printf("  paper: %s %.2fx over dense on %s time (Sec. IV: %.1f%% less; source in compare.json)\n",
                 p.scheme, speedup_of(p), p.base == Base::stce ? "STCE" : "accelerator", p.time_reduction_percent);
