@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "satvp_command.h"
+#include "test_files.h"
 
 namespace cestvp {
 namespace {
@@ -38,26 +39,10 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// The sweep both tests run: 2 x 4 points of a small CNN on synthetic data in timing mode, a
+// The sweep both tests run: 2 x 4 points of the tiny CNN of test_files.h in timing mode, a
 // fraction of a second each, so that Slurm's scheduling is most of the time.
 const std::string kSweepParams = " --param nm=2:8,1:8 --param batch=8,16,24,32";
 constexpr int kPoints = 8;
-constexpr const char* kWorkload =
-    "name: tiny_cnn\nprogram: train\nmode: timing\nscheme: bdwp\nnm: \"2:8\"\n"
-    "batch: 16\niterations: 2\neval_samples: 16\noptimizer: {lr: 0.1}\n"
-    "dataset: {name: synthetic, synthetic: {height: 16, width: 16, channels: 3, classes: 4, train: 64, test: 16}}\n"
-    "network:\n  layers:\n"
-    "    - {type: conv2d, out: 32, kernel: 3, padding: 1}\n"
-    "    - {type: relu}\n"
-    "    - {type: conv2d, out: 64, kernel: 3, padding: 1}\n"
-    "    - {type: relu}\n"
-    "    - {type: maxpool, kernel: 4, stride: 4}\n"
-    "    - {type: flatten}\n"
-    "    - {type: linear, out: 64, bias: true}\n"
-    "    - {type: relu}\n"
-    "    - {type: linear, out: 4, bias: true}\n"
-    "    - {type: softmax_ce}\n"
-    "timeout: 1 s\n";
 
 std::string text_of(const fs::path& file) {
   std::ifstream in(file);
@@ -125,7 +110,7 @@ struct TempDir {
 const std::string& local_sweep_csv() {
   static const std::string csv = [] {
     TempDir dir("cestvp-local-sweep");
-    write_text(dir.path / "tiny_cnn.yaml", kWorkload);
+    write_text(dir.path / "tiny_cnn.yaml", test::kTinyCnnWorkload);
     const fs::path workload = dir.path / "tiny_cnn.yaml";
     const test::Command c = test::run_command(test::kSatvp + " sweep --workload " + workload.string() + kSweepParams +
                                               " -j 2 --out " + (dir.path / "sweep").string());
@@ -438,7 +423,7 @@ class ClusterSlurm : public testing::Test {
 
 TEST_F(ClusterSlurm, SweepAsJobArrayEqualsLocalSweep) {
   const fs::path workload = dir_.path / "tiny_cnn.yaml", sweep = dir_.path / "sweep";
-  write_text(workload, kWorkload);
+  write_text(workload, test::kTinyCnnWorkload);
   ASSERT_NO_FATAL_FAILURE(emit_sweep(workload, sweep, "slurm"));
   // Not sbatch --wait: it polls at 2 s, then 8 s, then 32 s.
   const test::Command submit = test::run_command(slurm("sbatch", "--parsable " + (sweep / "sweep.slurm").string()));
@@ -469,7 +454,7 @@ TEST(ClusterParallel, SweepViaGnuParallelEqualsLocalSweep) {
 
   TempDir dir("cestvp-parallel");
   const fs::path workload = dir.path / "tiny_cnn.yaml", sweep = dir.path / "sweep";
-  write_text(workload, kWorkload);
+  write_text(workload, test::kTinyCnnWorkload);
   ASSERT_NO_FATAL_FAILURE(emit_sweep(workload, sweep, "parallel"));
   // HOME: parallel keeps state in ~/.parallel; --will-cite: no citation notice to wait on.
   const test::Command run =

@@ -86,26 +86,8 @@ TEST(JsonReader, WrongTypeOrMissingKeyNamesThePath) {
 
 // ---------------------------------------------------------------------------- satvp runs
 
-// A small CNN on synthetic data, two iterations in timing mode: a few seconds for all schemes.
-std::string tiny_cnn() {
-  return test::write_file("tiny_cnn.yaml",
-                          "name: tiny_cnn\nprogram: train\nmode: timing\nscheme: bdwp\nnm: \"2:8\"\n"
-                          "batch: 16\niterations: 2\neval_samples: 16\noptimizer: {lr: 0.1}\n"
-                          "dataset: {name: synthetic, synthetic: {height: 16, width: 16, channels: 3, classes: 4, "
-                          "train: 64, test: 16}}\n"
-                          "network:\n  layers:\n"
-                          "    - {type: conv2d, out: 32, kernel: 3, padding: 1}\n"
-                          "    - {type: relu}\n"
-                          "    - {type: conv2d, out: 64, kernel: 3, padding: 1}\n"
-                          "    - {type: relu}\n"
-                          "    - {type: maxpool, kernel: 4, stride: 4}\n"
-                          "    - {type: flatten}\n"
-                          "    - {type: linear, out: 64, bias: true}\n"
-                          "    - {type: relu}\n"
-                          "    - {type: linear, out: 4, bias: true}\n"
-                          "    - {type: softmax_ce}\n"
-                          "timeout: 1 s\n");
-}
+// The tiny CNN of test_files.h: a few seconds for all schemes.
+std::string tiny_cnn() { return test::write_file("tiny_cnn.yaml", test::kTinyCnnWorkload); }
 
 std::string text_of(const fs::path& file) {
   std::ifstream in(file);

@@ -46,4 +46,23 @@ std::string error_of(Action action) {
   return "";
 }
 
+// A small CNN on synthetic data, two iterations in timing mode: a fraction of a second a run,
+// for the tests of satvp compare and sweep.
+inline constexpr const char* kTinyCnnWorkload =
+    "name: tiny_cnn\nprogram: train\nmode: timing\nscheme: bdwp\nnm: \"2:8\"\n"
+    "batch: 16\niterations: 2\neval_samples: 16\noptimizer: {lr: 0.1}\n"
+    "dataset: {name: synthetic, synthetic: {height: 16, width: 16, channels: 3, classes: 4, train: 64, test: 16}}\n"
+    "network:\n  layers:\n"
+    "    - {type: conv2d, out: 32, kernel: 3, padding: 1}\n"
+    "    - {type: relu}\n"
+    "    - {type: conv2d, out: 64, kernel: 3, padding: 1}\n"
+    "    - {type: relu}\n"
+    "    - {type: maxpool, kernel: 4, stride: 4}\n"
+    "    - {type: flatten}\n"
+    "    - {type: linear, out: 64, bias: true}\n"
+    "    - {type: relu}\n"
+    "    - {type: linear, out: 4, bias: true}\n"
+    "    - {type: softmax_ce}\n"
+    "timeout: 1 s\n";
+
 }  // namespace cestvp::test
