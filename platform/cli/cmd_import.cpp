@@ -31,9 +31,10 @@ Dims parse_input_shape(const std::string& text) {
     dims.push_back(number ? std::stol(part) : 0);
   }
   if (!text.empty() && text.back() == 'x') dims.push_back(0);  // getline leaves out the empty last part
-  const bool valid = dims.size() == 3 && dims[0] >= 1 && dims[0] <= 4 && dims[1] >= 1 && dims[1] <= 4096 && dims[2] >= 1 &&
-                     dims[2] <= 4096;
-  if (!valid) throw UserError("--input '" + text + "': not a shape; expected CxHxW, e.g. 3x64x64 (C 1 to 4, H and W 1 to 4096)");
+  const bool valid = dims.size() == 3 && dims[0] >= 1 && dims[0] <= 4 && dims[1] >= 1 && dims[1] <= 4096 &&
+                     dims[2] >= 1 && dims[2] <= 4096;
+  if (!valid)
+    throw UserError("--input '" + text + "': not a shape; expected CxHxW, e.g. 3x64x64 (C 1 to 4, H and W 1 to 4096)");
   return dims;
 }
 
@@ -75,11 +76,15 @@ std::string layer_counts(const ImportedNetwork& net) {
 }  // namespace
 
 void add_import_options(CLI::App& cmd, ImportArgs& args) {
-  cmd.add_option("model", args.model, "The ONNX model (torch.onnx.export, opset 7 or later; FP32 weights inside the file)")
+  cmd.add_option("model", args.model,
+                 "The ONNX model (torch.onnx.export, opset 7 or later; FP32 weights inside the file)")
       ->required();
-  cmd.add_option("--out", args.out, "Output directory for NAME.yaml and weights/ (default: NAME in the current directory)");
+  cmd.add_option("--out", args.out,
+                 "Output directory for NAME.yaml and weights/ (default: NAME in the current directory)");
   cmd.add_option("--name", args.name, "Workload name (default: the model file's name without .onnx)");
-  cmd.add_option("--scheme", args.scheme, "N:M scheme of the workload")->check(one_of(scheme_names()))->capture_default_str();
+  cmd.add_option("--scheme", args.scheme, "N:M scheme of the workload")
+      ->check(one_of(scheme_names()))
+      ->capture_default_str();
   cmd.add_option("--nm", args.nm, "N:M sparsity of the workload")->capture_default_str();
   cmd.add_option("--dense", args.dense,
                  "ONNX node name of a Conv, Gemm or MatMul whose layer stays dense (repeatable; comma-separated); the "

@@ -1,18 +1,17 @@
 // satvp import: an ONNX model -> a training workload YAML and its initial weights (.npy), which
 // satvp run, compare and sweep take like a shipped workload (docs/import.md).
 #pragma once
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 namespace cestvp {
 
 struct ImportArgs {
   std::string model;
-  std::string out;    // "": NAME in the current directory
-  std::string name;   // "": the model file's stem
+  std::string out;   // "": NAME in the current directory
+  std::string name;  // "": the model file's stem
   std::string scheme = "bdwp";
   std::string nm = "2:8";
   std::vector<std::string> dense;  // ONNX node names of conv/linear layers kept dense

@@ -1,9 +1,9 @@
 #include "import/onnx_graph.h"
 
+#include <onnx/shape_inference/implementation.h>
+
 #include <cstring>
 #include <set>
-
-#include <onnx/shape_inference/implementation.h>
 
 #include "config/input_file.h"
 #include "config/user_error.h"
@@ -23,7 +23,8 @@ std::string node_label(const onnx::NodeProto& node) {
 Dims dims_of(const onnx::TypeProto& type) {
   Dims dims;
   if (!type.has_tensor_type() || !type.tensor_type().has_shape()) return dims;
-  for (const auto& d : type.tensor_type().shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : kUnknownDim);
+  for (const auto& d : type.tensor_type().shape().dim())
+    dims.push_back(d.has_dim_value() ? d.dim_value() : kUnknownDim);
   return dims;
 }
 
@@ -31,7 +32,8 @@ Dims dims_of(const onnx::TypeProto& type) {
 
 std::string dims_text(const Dims& dims) {
   std::string text;
-  for (std::int64_t d : dims) text += (text.empty() ? "" : "x") + (d == kUnknownDim ? std::string("N") : std::to_string(d));
+  for (std::int64_t d : dims)
+    text += (text.empty() ? "" : "x") + (d == kUnknownDim ? std::string("N") : std::to_string(d));
   return text.empty() ? "a scalar" : text;
 }
 
@@ -39,10 +41,13 @@ OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(pat
   InputFile file(path, "an ONNX model", kMaxModelBytes);
   const std::vector<unsigned char> bytes = file.read_all();
   if (!model_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model_.has_graph())
-    fail("not an ONNX model (protobuf ModelProto with a graph); expected a file written by torch.onnx.export or onnx.save");
+    fail(
+        "not an ONNX model (protobuf ModelProto with a graph); expected a file written by torch.onnx.export or "
+        "onnx.save");
   for (const auto& opset : model_.opset_import())
     if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 7)
-      fail("opset " + std::to_string(opset.version()) + "; expected opset 7 or later (torch.onnx.export's opset_version)");
+      fail("opset " + std::to_string(opset.version()) +
+           "; expected opset 7 or later (torch.onnx.export's opset_version)");
 
   onnx::GraphProto& graph = *model_.mutable_graph();
   std::set<std::string> initializers;
@@ -70,8 +75,11 @@ OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(pat
     if (!shape->dim(i).has_dim_value() || shape->dim(i).dim_value() <= 0) {
       std::string text;
       for (const auto& d : shape->dim())
-        text += (text.empty() ? "" : "x") + (d.has_dim_value() ? std::to_string(d.dim_value()) : d.dim_param().empty() ? "?" : d.dim_param());
-      fail("input '" + input_ + "' is " + text + ", dynamic beyond the batch; expected fixed dimensions (give --input CxHxW)");
+        text += (text.empty() ? "" : "x") + (d.has_dim_value()       ? std::to_string(d.dim_value())
+                                             : d.dim_param().empty() ? "?"
+                                                                     : d.dim_param());
+      fail("input '" + input_ + "' is " + text +
+           ", dynamic beyond the batch; expected fixed dimensions (give --input CxHxW)");
     }
   input_dims_[0] = kUnknownDim;
 
@@ -107,8 +115,10 @@ std::optional<Dims> OnnxGraph::shape(const std::string& tensor) const {
 
 Dims OnnxGraph::static_shape(const onnx::NodeProto& node, const std::string& tensor) const {
   const std::optional<Dims> dims = shape(tensor);
-  if (!dims) fail(node, "the shape of '" + tensor + "' is unknown after ONNX shape inference; expected static shapes "
-                        "(export with a fixed input size, or give --input CxHxW)");
+  if (!dims)
+    fail(node, "the shape of '" + tensor +
+                   "' is unknown after ONNX shape inference; expected static shapes "
+                   "(export with a fixed input size, or give --input CxHxW)");
   for (std::size_t i = 1; i < dims->size(); ++i)
     if ((*dims)[i] == kUnknownDim)
       fail(node, "'" + tensor + "' has a dynamic shape (" + dims_text(*dims) +
@@ -129,8 +139,9 @@ const std::vector<const onnx::NodeProto*>& OnnxGraph::consumers(const std::strin
 
 std::vector<float> OnnxGraph::floats(const onnx::NodeProto& node, const onnx::TensorProto& t) const {
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
-    fail(node, "tensor '" + t.name() + "' is stored as external data; expected the weights inside the .onnx file "
-               "(onnx.save(model, path, save_as_external_data=False))");
+    fail(node, "tensor '" + t.name() +
+                   "' is stored as external data; expected the weights inside the .onnx file "
+                   "(onnx.save(model, path, save_as_external_data=False))");
   std::int64_t count = 1;
   for (std::int64_t d : t.dims()) count *= d;
   const auto n = static_cast<std::size_t>(count);
@@ -138,9 +149,12 @@ std::vector<float> OnnxGraph::floats(const onnx::NodeProto& node, const onnx::Te
   const std::string& raw = t.raw_data();
   switch (t.data_type()) {
     case onnx::TensorProto::FLOAT:
-      if (!raw.empty() && raw.size() == n * 4) std::memcpy(values.data(), raw.data(), raw.size());
-      else if (static_cast<std::size_t>(t.float_data_size()) == n) values.assign(t.float_data().begin(), t.float_data().end());
-      else break;
+      if (!raw.empty() && raw.size() == n * 4)
+        std::memcpy(values.data(), raw.data(), raw.size());
+      else if (static_cast<std::size_t>(t.float_data_size()) == n)
+        values.assign(t.float_data().begin(), t.float_data().end());
+      else
+        break;
       return values;
     case onnx::TensorProto::DOUBLE:
       if (!raw.empty() && raw.size() == n * 8) {
@@ -159,7 +173,8 @@ std::vector<float> OnnxGraph::floats(const onnx::NodeProto& node, const onnx::Te
       fail(node, "tensor '" + t.name() + "' is of ONNX data type " + std::to_string(t.data_type()) +
                      "; expected float32 weights (export the model in FP32)");
   }
-  fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape " + dims_text({t.dims().begin(), t.dims().end()}));
+  fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape " +
+                 dims_text({t.dims().begin(), t.dims().end()}));
 }
 
 std::vector<std::int64_t> OnnxGraph::ints(const onnx::NodeProto& node, const onnx::TensorProto& t) const {
@@ -169,9 +184,12 @@ std::vector<std::int64_t> OnnxGraph::ints(const onnx::NodeProto& node, const onn
   std::vector<std::int64_t> values(n);
   const std::string& raw = t.raw_data();
   if (t.data_type() == onnx::TensorProto::INT64) {
-    if (!raw.empty() && raw.size() == n * 8) std::memcpy(values.data(), raw.data(), raw.size());
-    else if (static_cast<std::size_t>(t.int64_data_size()) == n) values.assign(t.int64_data().begin(), t.int64_data().end());
-    else fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape");
+    if (!raw.empty() && raw.size() == n * 8)
+      std::memcpy(values.data(), raw.data(), raw.size());
+    else if (static_cast<std::size_t>(t.int64_data_size()) == n)
+      values.assign(t.int64_data().begin(), t.int64_data().end());
+    else
+      fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape");
   } else if (t.data_type() == onnx::TensorProto::INT32) {
     if (!raw.empty() && raw.size() == n * 4) {
       for (std::size_t i = 0; i < n; ++i) {
@@ -185,7 +203,8 @@ std::vector<std::int64_t> OnnxGraph::ints(const onnx::NodeProto& node, const onn
       fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape");
     }
   } else {
-    fail(node, "tensor '" + t.name() + "' is of ONNX data type " + std::to_string(t.data_type()) + "; expected integers");
+    fail(node,
+         "tensor '" + t.name() + "' is of ONNX data type " + std::to_string(t.data_type()) + "; expected integers");
   }
   return values;
 }

@@ -3,13 +3,13 @@
 // Everything a user's file can get wrong is a UserError naming the file and, for a node, its
 // name and operator: "model.onnx: node '/conv1/Conv' (Conv): groups 32; expected ...".
 #pragma once
+#include <onnx/onnx_pb.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <onnx/onnx_pb.h>
 
 namespace cestvp::onnx_import {
 

@@ -4,59 +4,17 @@
 #include <cassert>
 #include <cmath>
 #include <functional>
-#include <map>
-#include <set>
+
+#include "import/importer.h"
 
 namespace cestvp::onnx_import {
 
-namespace {
+namespace detail {
 
-using Node = onnx::NodeProto;
+namespace {
 
 // The VP's epsilons (firmware host_layers.h), PyTorch's defaults.
 constexpr float kVpNormEps = 1e-5f;
-
-// What a tensor of the graph is to the VP.
-enum class Form {
-  image,          // N x C x H x W in ONNX, H x W x C on the VP
-  features,       // N x F
-  tokens,         // N x T x D, the VP's [N][1][T][D]
-  channel_rows,   // N x C x (H*W): an image on its way to tokens (Transpose next)
-  with_class,     // tokens with a class token concatenated in front, position embeddings next
-};
-
-struct Value {
-  Form form = Form::image;
-  int layer = kImages;                // the layer that makes it
-  std::uint32_t h = 1, w = 1, c = 0;  // image H x W x C; features c; tokens w = T, c = D
-  // Features in ONNX's flatten order C, H, W of an image of hwc_h x hwc_w x hwc_c; the VP
-  // flattens H, W, C, so the linear layer that reads them gets its columns permuted.
-  bool chw_order = false;
-  std::uint32_t hwc_h = 1, hwc_w = 1, hwc_c = 0;
-  std::vector<float> class_token;     // with_class
-  std::string class_origin;
-};
-
-std::string shape_text(const Value& v) {
-  switch (v.form) {
-    case Form::image: return std::to_string(v.h) + "x" + std::to_string(v.w) + "x" + std::to_string(v.c);
-    case Form::tokens: return std::to_string(v.w) + " tokens of " + std::to_string(v.c);
-    default: return std::to_string(v.c) + " features";
-  }
-}
-
-std::string form_text(Form f) {
-  switch (f) {
-    case Form::image: return "an image (N x C x H x W)";
-    case Form::features: return "features (N x F)";
-    case Form::tokens: return "a token sequence (N x T x D)";
-    case Form::channel_rows: return "an image reshaped to N x C x (H*W)";
-    case Form::with_class: return "tokens with a class token";
-  }
-  return "";
-}
-
-std::uint32_t u32(std::int64_t v) { return static_cast<std::uint32_t>(v); }
 
 Value image_value(std::int64_t h, std::int64_t w, std::int64_t c) {
   Value v;
@@ -64,714 +22,555 @@ Value image_value(std::int64_t h, std::int64_t w, std::int64_t c) {
   return v;
 }
 
-class Importer {
- public:
-  Importer(const OnnxGraph& g, const Dims& input_chw) : g_(g), input_chw_(input_chw) {}
-
-  ImportedNetwork run() {
-    const Dims& in = g_.input_dims();
-    Value images;
-    if (in.size() == 4) {
-      images = image_value(in[2], in[3], in[1]);
-    } else if (in.size() == 2) {
-      // Flat vectors: the VP's datasets are images, flattened by the workload's first layer.
-      images = image_value(1, 1, in[1]);
-      if (!input_chw_.empty()) {
-        if (input_chw_[0] * input_chw_[1] * input_chw_[2] != in[1])
-          g_.fail("--input " + dims_text(input_chw_) + " has " + std::to_string(input_chw_[0] * input_chw_[1] * input_chw_[2]) +
-                  " values but the model's input '" + g_.input_name() + "' has " + std::to_string(in[1]) + " features");
-        images = image_value(input_chw_[1], input_chw_[2], input_chw_[0]);
-      }
-    } else {
-      g_.fail("input '" + g_.input_name() + "' is " + dims_text(in) + "; expected N x C x H x W images (or N x F)");
-    }
-    net_.height = images.h, net_.width = images.w, net_.channels = images.c;
-    values_[g_.input_name()] = images;
-    if (in.size() == 2) flatten_into_features(images, nullptr);
-
-    for (const Node* node : g_.nodes())
-      if (!done_.count(node)) map_node(*node);
-    finish();
-    return std::move(net_);
-  }
-
- private:
-  const OnnxGraph& g_;
-  const Dims input_chw_;
-  ImportedNetwork net_;
-  std::map<std::string, Value> values_;          // activations
-  std::set<std::string> metadata_;               // shapes and what is computed from them
-  std::map<std::string, std::string> derived_;   // broadcast copies of a constant -> the constant
-  std::set<const Node*> done_;                   // nodes a pattern has taken
-  std::string logits_;                           // the tensor a final softmax read
-  std::set<std::string> used_names_ = {"input"};
-
-  // --- tensors ---------------------------------------------------------------------------
-
-  const Value* value(const std::string& tensor) const {
-    const auto it = values_.find(tensor);
-    return it == values_.end() ? nullptr : &it->second;
-  }
-  const Value& activation(const Node& node, int index) const {
-    if (index >= node.input_size()) g_.fail(node, "input " + std::to_string(index) + " is missing");
-    const Value* v = value(node.input(index));
-    if (!v) g_.fail(node, "input '" + node.input(index) + "' is not an activation the importer follows; expected the output of a layer");
-    return *v;
-  }
-  const Value& activation_of_form(const Node& node, int index, std::initializer_list<Form> forms) const {
-    const Value& v = activation(node, index);
-    if (std::find(forms.begin(), forms.end(), v.form) == forms.end())
-      g_.fail(node, "its input is " + form_text(v.form) + "; expected " + form_text(*forms.begin()));
-    return v;
-  }
-  const onnx::TensorProto* constant_or_derived(const std::string& tensor) const {
-    if (const onnx::TensorProto* t = g_.constant(tensor)) return t;
-    const auto it = derived_.find(tensor);
-    return it == derived_.end() ? nullptr : g_.constant(it->second);
-  }
-  const onnx::TensorProto& constant_input(const Node& node, int index, const std::string& what) const {
-    if (index >= node.input_size() || node.input(index).empty()) g_.fail(node, what + " is missing");
-    const onnx::TensorProto* t = g_.constant(node.input(index));
-    if (!t) g_.fail(node, what + " '" + node.input(index) + "' is an input of the model or computed by the graph; expected a constant (an initializer)");
-    return *t;
-  }
-  bool is_constant_like(const std::string& tensor) const {
-    return tensor.empty() || g_.constant(tensor) || metadata_.count(tensor) || derived_.count(tensor);
-  }
-  std::optional<float> scalar(const Node& node, const std::string& tensor) const {
-    const onnx::TensorProto* t = g_.constant(tensor);
-    if (!t || (t->data_type() != onnx::TensorProto::FLOAT && t->data_type() != onnx::TensorProto::DOUBLE)) return std::nullopt;
-    std::int64_t n = 1;
-    for (std::int64_t d : t->dims()) n *= d;
-    if (n != 1) return std::nullopt;
-    return g_.floats(node, *t)[0];
-  }
-  const Node* sole_consumer(const std::string& tensor) const {
-    const auto& c = g_.consumers(tensor);
-    return c.size() == 1 && tensor != g_.output_name() ? c.front() : nullptr;
-  }
-  // The output shape of `node`, checked against what the VP computes for it.
-  void expect_shape(const Node& node, const Value& v) const {
-    const std::optional<Dims> onnx_dims = g_.shape(node.output(0));
-    if (!onnx_dims) return;
-    Dims vp;
-    switch (v.form) {
-      case Form::image: vp = {kUnknownDim, v.c, v.h, v.w}; break;
-      case Form::features: vp = {kUnknownDim, v.c}; break;
-      case Form::tokens: vp = {kUnknownDim, v.w, v.c}; break;
-      default: return;
-    }
-    Dims got = *onnx_dims;
-    if (got.size() == vp.size()) got[0] = kUnknownDim;
-    if (got != vp)
-      g_.fail(node, "its output is " + dims_text(*onnx_dims) + " but the VP's layer makes " + dims_text(vp) +
-                        "; expected shapes that chain as on the VP");
-  }
-
-  // --- layers ----------------------------------------------------------------------------
-
-  int add_layer(ImportedLayer layer, const Value& in, const Node& node) {
-    const bool previous = in.layer == static_cast<int>(net_.layers.size()) - 1 || (in.layer == kImages && net_.layers.empty());
-    layer.input = previous ? kPreviousLayer : reference(in.layer);
-    if (layer.origin.empty()) layer.origin = node.name().empty() ? node.output(0) : node.name();
-    net_.layers.push_back(std::move(layer));
-    return static_cast<int>(net_.layers.size()) - 1;
-  }
-  // What a layer entry's `input` or `with` says for the value made by `layer`.
-  int reference(int layer) {
-    if (layer >= 0 && net_.layers[static_cast<std::size_t>(layer)].name.empty())
-      net_.layers[static_cast<std::size_t>(layer)].name = unique_name(net_.layers[static_cast<std::size_t>(layer)].origin);
-    return layer;
-  }
-  // A workload layer name from an exporter's node name: "/layer1/layer1.0/relu_1/Relu" ->
-  // "layer1.0_relu_1" (path parts that the next part repeats, and the operator, left out).
-  std::string unique_name(const std::string& origin) {
-    std::vector<std::string> parts;
-    std::string part;
-    for (char ch : origin.substr(0, origin.find(' ')) + "/") {
-      if (ch != '/') { part += ch; continue; }
-      if (!part.empty()) parts.push_back(part);
-      part.clear();
-    }
-    std::string name;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      const bool repeated = i + 1 < parts.size() && parts[i + 1].rfind(parts[i] + ".", 0) == 0;
-      const bool operator_name = i + 1 == parts.size() && parts.size() > 1;
-      if (repeated || operator_name) continue;
-      for (char& ch : parts[i])
-        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '.' && ch != '-') ch = '_';
-      name += (name.empty() ? "" : "_") + parts[i];
-    }
-    if (name.empty() || name[0] == '.') name = "n" + name;
-    std::string unique = name;
-    for (int k = 2; used_names_.count(unique); ++k) unique = name + "_" + std::to_string(k);
-    used_names_.insert(unique);
-    return unique;
-  }
-  void set_output(const Node& node, Value v, int layer) {
-    v.layer = layer;
-    net_.layers[static_cast<std::size_t>(layer)].shape = shape_text(v);
-    expect_shape(node, v);
-    values_[node.output(0)] = v;
-  }
-  void alias(const Node& node, const Value& v) { values_[node.output(0)] = v; }
-
-  // --- one node --------------------------------------------------------------------------
-
-  void map_node(const Node& node) {
-    const std::string& op = node.op_type();
-    if (op == "Constant") return;
-    if (op == "Shape") { metadata_.insert(node.output(0)); return; }
-    const bool reads_activation = std::any_of(node.input().begin(), node.input().end(),
-                                              [&](const std::string& in) { return value(in) != nullptr; });
-    if (!reads_activation) {
-      // Shape arithmetic for a dynamic Reshape, or a constant broadcast (a class token).
-      for (const std::string& out : node.output()) {
-        metadata_.insert(out);
-        if (node.input_size() > 0 && g_.constant(node.input(0)) && (op == "Expand" || op == "Unsqueeze" || op == "Reshape" || op == "Identity"))
-          derived_[out] = node.input(0);
-        else if (node.input_size() > 0 && derived_.count(node.input(0)))
-          derived_[out] = derived_[node.input(0)];
-      }
-      return;
-    }
-    if (op == "Identity" || op == "Dropout") {
-      net_.notes.push_back("dropped " + op + " node '" + node.name() + "'" +
-                           (op == "Dropout" ? " (the VP trains without dropout)" : ""));
-      return alias(node, activation(node, 0));
-    }
-    if (op == "Conv") return conv(node);
-    if (op == "BatchNormalization") return batchnorm(node);
-    if (op == "Relu") return simple(node, "relu", {Form::image, Form::features, Form::tokens});
-    if (op == "MaxPool" || op == "AveragePool") return pool(node);
-    if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return global_pool(node);
-    if (op == "Flatten" || op == "Reshape") return reshape(node);
-    if (op == "Transpose") return transpose(node);
-    if (op == "Gemm") return gemm(node);
-    if (op == "MatMul") return matmul(node);
-    if (op == "Add") return add(node);
-    if (op == "Concat") return concat(node);
-    if (op == "LayerNormalization") return layernorm(node);
-    if (op == "Gather") return gather(node);
-    if ((op == "Div" || op == "Mul") && gelu(node)) return;
-    if (op == "Softmax" || op == "LogSoftmax") return softmax(node);
-    if (op == "ReduceMean" || op == "Sub" || op == "Pow" || op == "Sqrt")
-      g_.fail(node, "part of a layer norm written out as elementwise operators; expected one LayerNormalization node "
-                    "(torch.onnx.export(..., opset_version=17))");
-    g_.fail(node, "an operator the SAT training runtime does not run; expected one of Conv, Gemm, MatMul, Relu, MaxPool, "
-                  "AveragePool, GlobalAveragePool, BatchNormalization, Add, Flatten, Reshape, LayerNormalization, "
-                  "GELU (erf form), multi-head attention, Softmax/LogSoftmax at the end, Identity, Dropout (docs/import.md)");
-  }
-
-  void simple(const Node& node, const char* type, std::initializer_list<Form> forms) {
-    const Value& in = activation_of_form(node, 0, forms);
-    ImportedLayer layer;
-    layer.type = type;
-    Value out = in;
-    set_output(node, out, add_layer(std::move(layer), in, node));
-  }
-
-  void conv(const Node& node) {
-    const Value& in = activation_of_form(node, 0, {Form::image});
-    const onnx::TensorProto& w = constant_input(node, 1, "the weight");
-    if (w.dims_size() != 4) g_.fail(node, "a " + std::to_string(w.dims_size() - 2) + "-D convolution; expected a 2-D convolution (Conv2d)");
-    const std::int64_t group = int_attribute(node, "group", 1);
-    if (group != 1)
-      g_.fail(node, (group == in.c ? "a depthwise convolution (group = " : "a grouped convolution (group = ") + std::to_string(group) +
-                        "); expected group = 1: the STCE's convolution sums over every input channel");
-    for (std::int64_t d : ints_attribute(node, "dilations"))
-      if (d != 1) g_.fail(node, "dilation " + std::to_string(d) + "; expected dilation 1 (the STCE has no dilated convolution)");
-    const std::int64_t out = w.dims(0), kh = w.dims(2), kw = w.dims(3);
-    if (w.dims(1) != in.c) g_.fail(node, "weight of " + std::to_string(w.dims(1)) + " input channels for an input of " + std::to_string(in.c));
-    if (kh != kw) g_.fail(node, "a " + std::to_string(kh) + "x" + std::to_string(kw) + " kernel; expected a square kernel (the VP's conv2d `kernel`)");
-    std::vector<std::int64_t> strides = ints_attribute(node, "strides");
-    if (strides.empty()) strides = {1, 1};
-    if (strides.size() != 2 || strides[0] != strides[1])
-      g_.fail(node, "strides " + dims_text(strides) + "; expected the same stride along H and W");
-    const std::int64_t pad = symmetric_padding(node, in, kh, strides[0]);
-    ImportedLayer layer;
-    layer.type = "conv2d";
-    const bool bias = node.input_size() > 2 && !node.input(2).empty();
-    layer.keys = {{"out", std::to_string(out)}, {"kernel", std::to_string(kh)}, {"stride", std::to_string(strides[0])},
-                  {"padding", std::to_string(pad)}, {"bias", bias ? "true" : "false"}};
-    layer.weight_node = node.name();
-    layer.params.push_back({"weight", {std::size_t(out), in.c, std::size_t(kh), std::size_t(kw)}, g_.floats(node, w)});
-    if (bias) layer.params.push_back({"bias", {std::size_t(out)}, g_.floats(node, constant_input(node, 2, "the bias"))});
-    Value o = in;
-    o.c = u32(out);
-    o.h = u32((in.h + 2 * pad - kh) / strides[0] + 1);
-    o.w = u32((in.w + 2 * pad - kw) / strides[0] + 1);
-    set_output(node, o, add_layer(std::move(layer), in, node));
-  }
-
-  // The one padding the VP's conv2d has on all four sides, from pads or auto_pad.
-  std::int64_t symmetric_padding(const Node& node, const Value& in, std::int64_t k, std::int64_t stride) const {
-    const std::string auto_pad = string_attribute(node, "auto_pad", "NOTSET");
-    std::vector<std::int64_t> pads = ints_attribute(node, "pads");
-    if (auto_pad == "VALID") pads = {0, 0, 0, 0};
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      pads.clear();
-      for (std::uint32_t size : {in.h, in.w}) {
-        const std::int64_t out = (size + stride - 1) / stride;
-        const std::int64_t total = std::max<std::int64_t>((out - 1) * stride + k - size, 0);
-        pads.push_back(total / 2), pads.push_back(total - total / 2);
-      }
-      pads = {pads[0], pads[2], pads[1], pads[3]};
-    }
-    if (pads.empty()) return 0;
-    if (pads.size() != 4 || std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
-      g_.fail(node, "padding " + dims_text(pads) + " (top, left, bottom, right); expected the same padding on all four sides");
-    return pads[0];
-  }
-
-  void batchnorm(const Node& node) {
-    const Value& in = activation(node, 0);
-    if (in.form != Form::image)
-      g_.fail(node, "a batch norm of " + form_text(in.form) + " (BatchNorm1d); expected it on an image (BatchNorm2d)");
-    ImportedLayer layer;
-    layer.type = "batchnorm";
-    layer.params.push_back({"weight", {in.c}, g_.floats(node, constant_input(node, 1, "the scale (gamma)"))});
-    layer.params.push_back({"bias", {in.c}, g_.floats(node, constant_input(node, 2, "the bias (beta)"))});
-    note_epsilon(node, "batch norm");
-    set_output(node, in, add_layer(std::move(layer), in, node));
-  }
-
-  void note_epsilon(const Node& node, const char* what) {
-    const float eps = float_attribute(node, "epsilon", 1e-5f);
-    if (std::fabs(eps - kVpNormEps) > 1e-9f)
-      net_.notes.push_back(std::string(what) + " '" + node.name() + "' has epsilon " + std::to_string(eps) +
-                           "; the VP's " + what + " uses 1e-5");
-  }
-
-  void pool(const Node& node) {
-    const Value& in = activation_of_form(node, 0, {Form::image});
-    const std::vector<std::int64_t> k = ints_attribute(node, "kernel_shape");
-    std::vector<std::int64_t> strides = ints_attribute(node, "strides");
-    if (strides.empty()) strides = {1, 1};
-    if (k.size() != 2 || k[0] != k[1]) g_.fail(node, "a " + dims_text(k) + " window; expected a square window");
-    if (strides.size() != 2 || strides[0] != strides[1]) g_.fail(node, "strides " + dims_text(strides) + "; expected the same stride along H and W");
-    for (std::int64_t p : ints_attribute(node, "pads"))
-      if (p != 0)
-        g_.fail(node, "padding " + std::to_string(p) + "; expected no padding (the VP's pooling layers have none; "
-                      "torchvision's ResNet stem MaxPool(3, 2, padding=1) can become MaxPool(2, 2), as in "
-                      "workloads/resnet18_tinyimagenet.yaml)");
-    for (std::int64_t d : ints_attribute(node, "dilations"))
-      if (d != 1) g_.fail(node, "dilation " + std::to_string(d) + "; expected dilation 1");
-    emit_pool(node, in, node.op_type() == "MaxPool" ? "maxpool" : "avgpool", k[0], strides[0]);
-  }
-
-  void global_pool(const Node& node) {
-    const Value& in = activation_of_form(node, 0, {Form::image});
-    if (in.h != in.w)
-      g_.fail(node, "global pooling of a " + shape_text(in) + " image; expected a square image (the VP pools with a square window)");
-    emit_pool(node, in, node.op_type() == "GlobalMaxPool" ? "maxpool" : "avgpool", in.h, in.h);
-  }
-
-  void emit_pool(const Node& node, const Value& in, const char* type, std::int64_t k, std::int64_t stride) {
-    ImportedLayer layer;
-    layer.type = type;
-    layer.keys = {{"kernel", std::to_string(k)}, {"stride", std::to_string(stride)}};
-    Value o = in;
-    o.h = u32((in.h - k) / stride + 1), o.w = u32((in.w - k) / stride + 1);
-    if (in.h < k) g_.fail(node, "a " + std::to_string(k) + "x" + std::to_string(k) + " window over a " + shape_text(in) + " image");
-    set_output(node, o, add_layer(std::move(layer), in, node));
-  }
-
-  // Flatten, and the reshapes that are flattens or that turn a patch image into rows of tokens.
-  void reshape(const Node& node) {
-    const Value& in = activation(node, 0);
-    if (node.op_type() == "Flatten" && int_attribute(node, "axis", 1) != 1)
-      g_.fail(node, "flattens from axis " + std::to_string(int_attribute(node, "axis", 1)) + "; expected axis 1 (N x F)");
-    const Dims out = g_.static_shape(node, node.output(0));
-    if (node.op_type() == "Reshape" && in.form == Form::tokens && out.size() == 5) return attention(node, in);
-    if (in.form == Form::image && out.size() == 2) return flatten_into_features(in, &node);
-    if (in.form == Form::features && out.size() == 2) return alias(node, in);
-    if (in.form == Form::image && out.size() == 3 && out[1] == in.c) {
-      Value rows = in;
-      rows.form = Form::channel_rows;
-      return alias(node, rows);
-    }
-    g_.fail(node, "reshapes " + form_text(in.form) + " to " + dims_text(out) +
-                      "; expected a flatten (N x F), patches to tokens (N x C x H*W), or attention's head split");
-  }
-
-  void flatten_into_features(const Value& in, const Node* node) {
-    ImportedLayer layer;
-    layer.type = "flatten";
-    Value o;
-    o.form = Form::features;
-    o.c = in.h * in.w * in.c;
-    o.chw_order = in.h * in.w > 1 && in.c > 1;
-    o.hwc_h = in.h, o.hwc_w = in.w, o.hwc_c = in.c;
-    if (!node) {  // the model's input was already flat: the workload flattens its 1 x 1 x F images
-      layer.origin = "the model's flat input '" + g_.input_name() + "'";
-      layer.input = kPreviousLayer;
-      net_.layers.push_back(std::move(layer));
-      o.layer = static_cast<int>(net_.layers.size()) - 1;
-      net_.layers.back().shape = shape_text(o);
-      values_[g_.input_name()] = o;
-      return;
-    }
-    const int index = add_layer(std::move(layer), in, *node);
-    o.layer = index;
-    net_.layers.back().shape = shape_text(o);
-    expect_shape(*node, o);
-    values_[node->output(0)] = o;
-  }
-
-  void transpose(const Node& node) {
-    const Value& in = activation(node, 0);
-    const std::vector<std::int64_t> perm = ints_attribute(node, "perm");
-    if (in.form != Form::channel_rows || perm != std::vector<std::int64_t>{0, 2, 1})
-      g_.fail(node, "transposes " + form_text(in.form) + " by " + dims_text(perm) +
-                        "; expected N x C x (H*W) to N x (H*W) x C (patches to tokens) or a transpose inside attention");
-    ImportedLayer layer;
-    layer.type = "tokens";
-    Value o = in;
-    o.form = Form::tokens;
-    o.w = in.h * in.w, o.h = 1;
-    set_output(node, o, add_layer(std::move(layer), in, node));
-  }
-
-  // A linear layer: weight [out][in] in PyTorch's layout, with a bias when there is one.
-  void linear(const Node& node, const Value& in, std::vector<float> w_out_in, std::uint32_t out, const std::string& bias_tensor,
-              const Node& bias_node, const std::string& origin) {
-    const std::uint32_t features = in.c;
-    if (in.chw_order) {  // columns from ONNX's C, H, W order to the VP's H, W, C
-      std::vector<float> permuted(w_out_in.size());
-      for (std::uint32_t o = 0; o < out; ++o)
-        for (std::uint32_t c = 0; c < in.hwc_c; ++c)
-          for (std::uint32_t y = 0; y < in.hwc_h; ++y)
-            for (std::uint32_t x = 0; x < in.hwc_w; ++x)
-              permuted[std::size_t(o) * features + (std::size_t(y) * in.hwc_w + x) * in.hwc_c + c] =
-                  w_out_in[std::size_t(o) * features + (std::size_t(c) * in.hwc_h + y) * in.hwc_w + x];
-      w_out_in = std::move(permuted);
-    }
-    ImportedLayer layer;
-    layer.type = "linear";
-    layer.origin = origin;
-    layer.keys = {{"out", std::to_string(out)}, {"bias", bias_tensor.empty() ? "false" : "true"}};
-    layer.weight_node = node.name();
-    layer.params.push_back({"weight", {out, features}, std::move(w_out_in)});
-    if (!bias_tensor.empty()) {
-      std::vector<float> b = g_.floats(bias_node, *g_.constant(bias_tensor));
-      if (b.size() != out) g_.fail(bias_node, "a bias of " + std::to_string(b.size()) + " values for " + std::to_string(out) + " outputs");
-      layer.params.push_back({"bias", {out}, std::move(b)});
-    }
-    Value o = in;
-    o.c = out;
-    o.chw_order = false;
-    const int index = add_layer(std::move(layer), in, node);
-    const Node& last = bias_tensor.empty() ? node : bias_node;
-    set_output(last, o, index);
-  }
-
-  void gemm(const Node& node) {
-    const Value& in = activation_of_form(node, 0, {Form::features});
-    if (int_attribute(node, "transA", 0) != 0) g_.fail(node, "transA = 1; expected the activations as A, untransposed");
-    if (float_attribute(node, "alpha", 1.0f) != 1.0f || float_attribute(node, "beta", 1.0f) != 1.0f)
-      g_.fail(node, "alpha or beta other than 1; expected y = x W^T + b (torch.nn.Linear)");
-    const onnx::TensorProto& b = constant_input(node, 1, "B (the weight)");
-    if (b.dims_size() != 2) g_.fail(node, "a weight of " + dims_text({b.dims().begin(), b.dims().end()}) + "; expected 2-D");
-    const bool trans_b = int_attribute(node, "transB", 0) != 0;
-    const std::int64_t out = trans_b ? b.dims(0) : b.dims(1), k = trans_b ? b.dims(1) : b.dims(0);
-    if (k != in.c) g_.fail(node, "a weight for " + std::to_string(k) + " inputs on " + shape_text(in));
-    std::vector<float> w = g_.floats(node, b);
-    if (!trans_b) w = transposed(w, u32(k), u32(out));
-    const std::string bias = node.input_size() > 2 ? node.input(2) : "";
-    if (!bias.empty()) constant_input(node, 2, "C (the bias)");
-    linear(node, in, std::move(w), u32(out), bias, node, node.name());
-  }
-
-  static std::vector<float> transposed(const std::vector<float>& m, std::uint32_t rows, std::uint32_t cols) {
-    std::vector<float> t(m.size());
-    for (std::uint32_t r = 0; r < rows; ++r)
-      for (std::uint32_t c = 0; c < cols; ++c) t[std::size_t(c) * rows + r] = m[std::size_t(r) * cols + c];
-    return t;
-  }
-
-  // MatMul with a constant [in][out] weight, and the Add of a constant bias that follows it.
-  void matmul(const Node& node) {
-    const Value& in = activation_of_form(node, 0, {Form::features, Form::tokens});
-    if (!g_.constant(node.input(1))) g_.fail(node, "multiplies two computed tensors; expected a constant weight as B (outside attention)");
-    const onnx::TensorProto& b = constant_input(node, 1, "B (the weight)");
-    if (b.dims_size() != 2 || b.dims(0) != in.c)
-      g_.fail(node, "a weight of " + dims_text({b.dims().begin(), b.dims().end()}) + " on " + shape_text(in) + "; expected " +
-                        std::to_string(in.c) + " x out");
-    const auto out = u32(b.dims(1));
-    std::string bias;
-    const Node* bias_node = &node;
-    if (const Node* next = sole_consumer(node.output(0)); next && next->op_type() == "Add") {
-      const std::string& other = next->input(0) == node.output(0) ? next->input(1) : next->input(0);
-      if (const onnx::TensorProto* t = g_.constant(other); t && static_cast<std::uint32_t>(g_.floats(*next, *t).size()) == out) {
-        bias = other, bias_node = next;
-        done_.insert(next);
-      }
-    }
-    linear(node, in, transposed(g_.floats(node, b), u32(b.dims(0)), out), out, bias, *bias_node,
-           node.name() + (bias.empty() ? "" : " + " + bias_node->name()));
-  }
-
-  void add(const Node& node) {
-    const Value* a = value(node.input(0));
-    const Value* b = value(node.input(1));
-    if (a && b) {
-      if (a->form != b->form || a->h != b->h || a->w != b->w || a->c != b->c)
-        g_.fail(node, "adds " + shape_text(*a) + " and " + shape_text(*b) + "; expected two tensors of the same shape (a residual connection)");
-      ImportedLayer layer;
-      layer.type = "add";
-      layer.with = reference(b->layer);
-      Value o = *a;
-      return set_output(node, o, add_layer(std::move(layer), *a, node));
-    }
-    const Value& v = a ? *a : *b;
-    const std::string& other = a ? node.input(1) : node.input(0);
-    if (v.form == Form::with_class) return embed(node, v, other);
-    g_.fail(node, "adds the constant '" + other + "' to " + form_text(v.form) +
-                      "; expected a residual Add of two layers' outputs, a MatMul's bias, or position embeddings");
-  }
-
-  // Concat(class token, tokens) along the tokens: the first half of the VP's embed layer.
-  void concat(const Node& node) {
-    if (node.input_size() != 2 || int_attribute(node, "axis", 0) != 1)
-      g_.fail(node, "a concatenation other than a class token in front of tokens; expected Concat(cls, tokens, axis=1)");
-    const Value* tokens = value(node.input(1));
-    const onnx::TensorProto* cls = constant_or_derived(node.input(0));
-    if (!tokens || tokens->form != Form::tokens || !cls)
-      g_.fail(node, "a concatenation other than a constant class token in front of tokens; expected Concat(cls, tokens, axis=1)");
-    Value o = *tokens;
-    o.form = Form::with_class;
-    o.class_token = g_.floats(node, *cls);
-    o.class_origin = node.name();
-    if (o.class_token.size() != tokens->c) g_.fail(node, "a class token of " + std::to_string(o.class_token.size()) + " values for tokens of " + std::to_string(tokens->c));
-    alias(node, o);
-  }
-
-  void embed(const Node& node, const Value& in, const std::string& positions) {
-    const onnx::TensorProto* pos = g_.constant(positions);
-    const std::size_t t1 = in.w + 1;
-    if (!pos) g_.fail(node, "adds the computed '" + positions + "' to the tokens; expected constant position embeddings");
-    std::vector<float> p = g_.floats(node, *pos);
-    if (p.size() != t1 * in.c)
-      g_.fail(node, "position embeddings of " + std::to_string(p.size()) + " values; expected " + std::to_string(t1) + " x " + std::to_string(in.c));
-    ImportedLayer layer;
-    layer.type = "embed";
-    layer.origin = in.class_origin + " + " + node.name();
-    layer.params.push_back({"weight", {t1, in.c}, std::move(p)});
-    layer.params.push_back({"bias", {in.c}, in.class_token});
-    Value o = in;
-    o.form = Form::tokens;
-    o.w = u32(t1);
-    o.class_token.clear();
-    set_output(node, o, add_layer(std::move(layer), in, node));
-  }
-
-  void layernorm(const Node& node) {
-    const Value& in = activation_of_form(node, 0, {Form::tokens});
-    const std::int64_t axis = int_attribute(node, "axis", -1);
-    if (axis != -1 && axis != 2) g_.fail(node, "normalises from axis " + std::to_string(axis) + "; expected the last axis (per token)");
-    ImportedLayer layer;
-    layer.type = "layernorm";
-    layer.params.push_back({"weight", {in.c}, g_.floats(node, constant_input(node, 1, "the scale (gamma)"))});
-    if (node.input_size() > 2 && !node.input(2).empty())
-      layer.params.push_back({"bias", {in.c}, g_.floats(node, constant_input(node, 2, "the bias (beta)"))});
-    else
-      layer.params.push_back({"bias", {in.c}, std::vector<float>(in.c, 0.0f)});
-    note_epsilon(node, "layer norm");
-    set_output(node, in, add_layer(std::move(layer), in, node));
-  }
-
-  // Gather of token 0: the class token (the VP's cls_token layer).
-  void gather(const Node& node) {
-    const Value& in = activation_of_form(node, 0, {Form::tokens});
-    const onnx::TensorProto* index = g_.constant(node.input(1));
-    if (int_attribute(node, "axis", 0) != 1 || !index || index->dims_size() != 0 || g_.ints(node, *index) != std::vector<std::int64_t>{0})
-      g_.fail(node, "gathers other than token 0 of the sequence; expected Gather(tokens, 0, axis=1) (the class token)");
-    ImportedLayer layer;
-    layer.type = "cls_token";
-    Value o = in;
-    o.form = Form::features;
-    o.w = 1;
-    set_output(node, o, add_layer(std::move(layer), in, node));
-  }
-
-  // GELU as exporters write erf's form: x / sqrt(2) (or x * 1/sqrt(2)) -> Erf -> + 1 -> * x -> * 0.5,
-  // the last two multiplications in either order.
-  bool gelu(const Node& first) {
-    const Value* x = value(first.input(0));
-    const std::optional<float> k = scalar(first, first.input(1));
-    if (!x || !k) return false;
-    const float scale = first.op_type() == "Div" ? 1.0f / *k : *k;
-    if (std::fabs(scale - 0.70710678f) > 1e-4f) return false;
-    const Node* erf = sole_consumer(first.output(0));
-    if (!erf || erf->op_type() != "Erf") return false;
-    const Node* plus = sole_consumer(erf->output(0));
-    if (!plus || plus->op_type() != "Add" || scalar(*plus, plus->input(0) == erf->output(0) ? plus->input(1) : plus->input(0)) != 1.0f) return false;
-    const Node* m1 = sole_consumer(plus->output(0));
-    if (!m1 || m1->op_type() != "Mul") return false;
-    const Node* m2 = sole_consumer(m1->output(0));
-    const auto other = [](const Node& n, const std::string& t) { return n.input(0) == t ? n.input(1) : n.input(0); };
-    const std::string a = other(*m1, plus->output(0));
-    bool ok = false;
-    const Node* half_x = nullptr;
-    if (a == first.input(0)) {  // (x * (1 + erf)) * 0.5
-      ok = m2 && m2->op_type() == "Mul" && scalar(*m2, other(*m2, m1->output(0))) == 0.5f;
-    } else if (scalar(*m1, a) == 0.5f) {  // ((1 + erf) * 0.5) * x
-      ok = m2 && m2->op_type() == "Mul" && other(*m2, m1->output(0)) == first.input(0);
-    } else {  // (x * 0.5) * (1 + erf)
-      for (const Node* n : g_.consumers(first.input(0)))
-        if (n->op_type() == "Mul" && n->output(0) == a && scalar(*n, other(*n, first.input(0))) == 0.5f) half_x = n;
-      ok = half_x != nullptr;
-      m2 = m1;
-    }
-    if (!ok) return false;
-    ImportedLayer layer;
-    layer.type = "gelu";
-    layer.origin = first.name() + " .. " + m2->name();
-    for (const Node* n : {erf, plus, m1, m2, half_x})
-      if (n) done_.insert(n);
-    Value o = *x;
-    set_output(*m2, o, add_layer(std::move(layer), *x, first));
-    return true;
-  }
-
-  // Multi-head attention from the qkv tokens (N x T x 3D) to N x T x D, as timm and
-  // torch.nn.MultiheadAttention-style code exports it: the head split, q k^T, the scale,
-  // Softmax, the product with v and the merge of the heads. The nodes in between are taken
-  // whole; each must be one of attention's operators.
-  void attention(const Node& split, const Value& qkv) {
-    static const std::set<std::string> kParts = {"Reshape", "Transpose", "Gather", "Split", "Squeeze", "Unsqueeze", "Slice",
-                                                 "MatMul", "Mul", "Div", "Softmax", "Shape", "Concat", "Cast", "Constant", "Sqrt"};
-    const std::string qkv_tensor = split.input(0);
-    if (qkv.c % 3 != 0) g_.fail(split, "splits " + shape_text(qkv) + " into heads; expected q, k and v (3D features) from one linear layer");
-    const std::uint32_t d = qkv.c / 3, t = qkv.w;
-    std::vector<const Node*> region;
-    std::set<const Node*> seen;
-    std::vector<const Node*> todo = {&split};
-    const Node* end = nullptr;
-    while (!todo.empty()) {
-      const Node* n = todo.back();
-      todo.pop_back();
-      if (!seen.insert(n).second) continue;
-      if (!kParts.count(n->op_type()))
-        g_.fail(*n, "inside the attention that starts at '" + split.name() + "'; expected only the operators of softmax(q k^T / sqrt(dh)) v");
-      region.push_back(n);
-      if (region.size() > 64) g_.fail(split, "an attention pattern of more than 64 nodes; expected the head split, q k^T, scale, Softmax, v, merge");
-      const std::optional<Dims> dims = g_.shape(n->output(0));
-      if (n->op_type() == "Reshape" && dims && dims->size() == 3 && (*dims)[1] == t && (*dims)[2] == d) {
-        if (end && end != n) g_.fail(*n, "a second end of the attention that starts at '" + split.name() + "'");
-        end = n;
-        continue;
-      }
-      for (const std::string& out : n->output()) {
-        if (out == g_.output_name()) g_.fail(*n, "attention reaches the model's output; expected it to end in N x T x D");
-        for (const Node* c : g_.consumers(out)) todo.push_back(c);
-      }
-    }
-    if (!end) g_.fail(split, "no N x " + std::to_string(t) + " x " + std::to_string(d) + " reshape ends the attention that starts here");
-    const Node* softmax = nullptr;
-    int products = 0;
-    double scale = 1.0;
-    for (const Node* n : region) {
-      for (const std::string& in : n->input())
-        if (!in.empty() && in != qkv_tensor && !is_constant_like(in) &&
-            std::none_of(region.begin(), region.end(), [&](const Node* r) { return std::count(r->output().begin(), r->output().end(), in) > 0; }))
-          g_.fail(*n, "reads '" + in + "' from outside the attention; expected attention to depend on qkv only");
-      if (n->op_type() == "Softmax") {
-        if (softmax) g_.fail(*n, "a second Softmax in one attention");
-        softmax = n;
-      } else if (n->op_type() == "MatMul" && !g_.constant(n->input(1))) {
-        ++products;
-      } else if (n->op_type() == "Mul" || n->op_type() == "Div") {
-        std::optional<float> k = scalar(*n, n->input(1));
-        if (!k) k = scalar(*n, n->input(0));
-        if (k) scale *= n->op_type() == "Div" ? 1.0 / *k : *k;
-      }
-    }
-    if (!softmax || products != 2) g_.fail(split, "attention without one Softmax and two products (q k^T and P v)");
-    const Dims scores = g_.static_shape(*softmax, softmax->input(0));
-    if (scores.size() != 4 || scores[2] != t || scores[3] != t || d % scores[1] != 0)
-      g_.fail(*softmax, "scores of " + dims_text(scores) + "; expected N x heads x T x T");
-    const std::uint32_t heads = u32(scores[1]);
-    const double expected = 1.0 / std::sqrt(double(d / heads));
-    if (std::fabs(scale - expected) > 1e-4 * expected)
-      g_.fail(*softmax, "attention scaled by " + std::to_string(scale) + "; expected 1/sqrt(head dimension) = " + std::to_string(expected));
-    const Dims heads_split = g_.static_shape(split, split.output(0));
-    if (heads_split.size() != 5 || heads_split[2] != 3 || heads_split[3] != heads)
-      g_.fail(split, "splits qkv into " + dims_text(heads_split) + "; expected N x T x 3 x heads x dh (q, k, v, each head's features together)");
-    check_roles(split, region);
-    ImportedLayer layer;
-    layer.type = "attention";
-    layer.keys = {{"heads", std::to_string(heads)}};
-    layer.origin = split.name() + " .. " + end->name();
-    for (const Node* n : region) done_.insert(n);
-    Value o = qkv;
-    o.c = d;
-    set_output(*end, o, add_layer(std::move(layer), qkv, split));
-  }
-
-  // q, k and v are parts 0, 1 and 2 of the split (Gather or Split along it); the VP's layer
-  // computes softmax(q k^T) v, so the products must read them in those places.
-  void check_roles(const Node& split, const std::vector<const Node*>& region) const {
-    std::map<std::string, char> role;  // tensor -> 'q', 'k', 'v', or 's' (scores) / 'p' (probabilities)
-    const char parts[] = {'q', 'k', 'v'};
-    const auto of = [&](const std::string& t) { const auto it = role.find(t); return it == role.end() ? '\0' : it->second; };
-    for (const Node* n : g_.nodes()) {
-      if (std::find(region.begin(), region.end(), n) == region.end() || n == &split) continue;
-      const std::string& op = n->op_type();
-      if (op == "Gather" && int_attribute(*n, "axis", 0) == 0) {
-        const onnx::TensorProto* index = g_.constant(n->input(1));
-        const std::vector<std::int64_t> i = index ? g_.ints(*n, *index) : std::vector<std::int64_t>{};
-        if (i.size() == 1 && i[0] >= 0 && i[0] < 3) role[n->output(0)] = parts[i[0]];
-      } else if (op == "Split") {
-        for (int j = 0; j < n->output_size() && j < 3; ++j) role[n->output(j)] = parts[j];
-      } else if (op == "MatMul") {
-        const char a = of(n->input(0)), b = of(n->input(1));
-        if (a == 'q' && b == 'k') role[n->output(0)] = 's';
-        else if (a == 'p' && b == 'v') role[n->output(0)] = 'o';
-        else g_.fail(*n, std::string("multiplies ") + (a ? a : '?') + " by " + (b ? b : '?') + " (q, k, v: parts 0, 1, 2 of the split); "
-                     "expected q k^T, then the probabilities times v, as the VP's attention computes");
-      } else if (op == "Softmax") {
-        if (of(n->input(0)) == 's') role[n->output(0)] = 'p';
-      } else if (n->input_size() > 0 && of(n->input(0))) {  // Transpose, Squeeze, a scale: the same part
-        role[n->output(0)] = of(n->input(0));
-      } else if (n->input_size() > 1 && of(n->input(1))) {
-        role[n->output(0)] = of(n->input(1));
-      }
-    }
-  }
-
-  void softmax(const Node& node) {
-    const Value& in = activation_of_form(node, 0, {Form::features});
-    std::string out = node.output(0);
-    for (const Node* next = sole_consumer(out); next && next->op_type() == "Identity"; next = sole_consumer(out)) {
-      done_.insert(next);
-      out = next->output(0);
-    }
-    if (out != g_.output_name())
-      g_.fail(node, "a softmax inside the network; expected Softmax or LogSoftmax only at the end (the VP's softmax_ce)");
-    logits_ = node.input(0);
-    alias(node, in);
-  }
-
-  void finish() {
-    const std::string& out = logits_.empty() ? g_.output_name() : logits_;
-    const Value* logits = value(out);
-    if (!logits) g_.fail("the output '" + g_.output_name() + "' is not computed from the input by layers the importer mapped");
-    if (logits->form != Form::features || logits->layer < 0 || net_.layers[std::size_t(logits->layer)].type != "linear")
-      g_.fail("the output '" + g_.output_name() + "' is " + form_text(logits->form) +
-              "; expected class scores (N x classes) from a linear layer (Gemm or MatMul)");
-    net_.classes = logits->c;
-    ImportedLayer loss;
-    loss.type = "softmax_ce";
-    loss.input = logits->layer == static_cast<int>(net_.layers.size()) - 1 ? kPreviousLayer : reference(logits->layer);
-    loss.origin = logits_.empty() ? "the workload's loss" : "the model's final softmax";
-    net_.layers.push_back(std::move(loss));
-  }
-};
-
 }  // namespace
 
-ImportedNetwork import_network(const OnnxGraph& graph, const Dims& input_chw) { return Importer(graph, input_chw).run(); }
+std::string shape_text(const Value& v) {
+  switch (v.form) {
+    case Form::image:
+      return std::to_string(v.h) + "x" + std::to_string(v.w) + "x" + std::to_string(v.c);
+    case Form::tokens:
+      return std::to_string(v.w) + " tokens of " + std::to_string(v.c);
+    default:
+      return std::to_string(v.c) + " features";
+  }
+}
+
+std::string form_text(Form f) {
+  switch (f) {
+    case Form::image:
+      return "an image (N x C x H x W)";
+    case Form::features:
+      return "features (N x F)";
+    case Form::tokens:
+      return "a token sequence (N x T x D)";
+    case Form::channel_rows:
+      return "an image reshaped to N x C x (H*W)";
+    case Form::with_class:
+      return "tokens with a class token";
+  }
+  return "";
+}
+
+ImportedNetwork Importer::run() {
+  const Dims& in = g_.input_dims();
+  Value images;
+  if (in.size() == 4) {
+    images = image_value(in[2], in[3], in[1]);
+  } else if (in.size() == 2) {
+    // Flat vectors: the VP's datasets are images, flattened by the workload's first layer.
+    images = image_value(1, 1, in[1]);
+    if (!input_chw_.empty()) {
+      if (input_chw_[0] * input_chw_[1] * input_chw_[2] != in[1])
+        g_.fail("--input " + dims_text(input_chw_) + " has " +
+                std::to_string(input_chw_[0] * input_chw_[1] * input_chw_[2]) + " values but the model's input '" +
+                g_.input_name() + "' has " + std::to_string(in[1]) + " features");
+      images = image_value(input_chw_[1], input_chw_[2], input_chw_[0]);
+    }
+  } else {
+    g_.fail("input '" + g_.input_name() + "' is " + dims_text(in) + "; expected N x C x H x W images (or N x F)");
+  }
+  net_.height = images.h, net_.width = images.w, net_.channels = images.c;
+  values_[g_.input_name()] = images;
+  if (in.size() == 2) flatten_into_features(images, nullptr);
+
+  for (const Node* node : g_.nodes())
+    if (!done_.count(node)) map_node(*node);
+  finish();
+  return std::move(net_);
+}
+
+const Value* Importer::value(const std::string& tensor) const {
+  const auto it = values_.find(tensor);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+const Value& Importer::activation(const Node& node, int index) const {
+  if (index >= node.input_size()) g_.fail(node, "input " + std::to_string(index) + " is missing");
+  const Value* v = value(node.input(index));
+  if (!v)
+    g_.fail(node, "input '" + node.input(index) +
+                      "' is not an activation the importer follows; expected the output of a layer");
+  return *v;
+}
+
+const Value& Importer::activation_of_form(const Node& node, int index, std::initializer_list<Form> forms) const {
+  const Value& v = activation(node, index);
+  if (std::find(forms.begin(), forms.end(), v.form) == forms.end())
+    g_.fail(node, "its input is " + form_text(v.form) + "; expected " + form_text(*forms.begin()));
+  return v;
+}
+
+const onnx::TensorProto* Importer::constant_or_derived(const std::string& tensor) const {
+  if (const onnx::TensorProto* t = g_.constant(tensor)) return t;
+  const auto it = derived_.find(tensor);
+  return it == derived_.end() ? nullptr : g_.constant(it->second);
+}
+
+const onnx::TensorProto& Importer::constant_input(const Node& node, int index, const std::string& what) const {
+  if (index >= node.input_size() || node.input(index).empty()) g_.fail(node, what + " is missing");
+  const onnx::TensorProto* t = g_.constant(node.input(index));
+  if (!t)
+    g_.fail(node, what + " '" + node.input(index) +
+                      "' is an input of the model or computed by the graph; expected a constant (an initializer)");
+  return *t;
+}
+
+bool Importer::is_constant_like(const std::string& tensor) const {
+  return tensor.empty() || g_.constant(tensor) || metadata_.count(tensor) || derived_.count(tensor);
+}
+
+std::optional<float> Importer::scalar(const Node& node, const std::string& tensor) const {
+  const onnx::TensorProto* t = g_.constant(tensor);
+  if (!t || (t->data_type() != onnx::TensorProto::FLOAT && t->data_type() != onnx::TensorProto::DOUBLE))
+    return std::nullopt;
+  std::int64_t n = 1;
+  for (std::int64_t d : t->dims()) n *= d;
+  if (n != 1) return std::nullopt;
+  return g_.floats(node, *t)[0];
+}
+
+const Node* Importer::sole_consumer(const std::string& tensor) const {
+  const auto& c = g_.consumers(tensor);
+  return c.size() == 1 && tensor != g_.output_name() ? c.front() : nullptr;
+}
+
+// The output shape of `node`, checked against what the VP computes for it.
+void Importer::expect_shape(const Node& node, const Value& v) const {
+  const std::optional<Dims> onnx_dims = g_.shape(node.output(0));
+  if (!onnx_dims) return;
+  Dims vp;
+  switch (v.form) {
+    case Form::image:
+      vp = {kUnknownDim, v.c, v.h, v.w};
+      break;
+    case Form::features:
+      vp = {kUnknownDim, v.c};
+      break;
+    case Form::tokens:
+      vp = {kUnknownDim, v.w, v.c};
+      break;
+    default:
+      return;
+  }
+  Dims got = *onnx_dims;
+  if (got.size() == vp.size()) got[0] = kUnknownDim;
+  if (got != vp)
+    g_.fail(node, "its output is " + dims_text(*onnx_dims) + " but the VP's layer makes " + dims_text(vp) +
+                      "; expected shapes that chain as on the VP");
+}
+
+int Importer::add_layer(ImportedLayer layer, const Value& in, const Node& node) {
+  const bool previous =
+      in.layer == static_cast<int>(net_.layers.size()) - 1 || (in.layer == kImages && net_.layers.empty());
+  layer.input = previous ? kPreviousLayer : reference(in.layer);
+  if (layer.origin.empty()) layer.origin = node.name().empty() ? node.output(0) : node.name();
+  net_.layers.push_back(std::move(layer));
+  return static_cast<int>(net_.layers.size()) - 1;
+}
+
+// What a layer entry's `input` or `with` says for the value made by `layer`.
+int Importer::reference(int layer) {
+  if (layer >= 0 && net_.layers[static_cast<std::size_t>(layer)].name.empty())
+    net_.layers[static_cast<std::size_t>(layer)].name =
+        unique_name(net_.layers[static_cast<std::size_t>(layer)].origin);
+  return layer;
+}
+
+// A workload layer name from an exporter's node name: "/layer1/layer1.0/relu_1/Relu" ->
+// "layer1.0_relu_1" (path parts that the next part repeats, and the operator, left out).
+std::string Importer::unique_name(const std::string& origin) {
+  std::vector<std::string> parts;
+  std::string part;
+  for (char ch : origin.substr(0, origin.find(' ')) + "/") {
+    if (ch != '/') {
+      part += ch;
+      continue;
+    }
+    if (!part.empty()) parts.push_back(part);
+    part.clear();
+  }
+  std::string name;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const bool repeated = i + 1 < parts.size() && parts[i + 1].rfind(parts[i] + ".", 0) == 0;
+    const bool operator_name = i + 1 == parts.size() && parts.size() > 1;
+    if (repeated || operator_name) continue;
+    for (char& ch : parts[i])
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '.' && ch != '-') ch = '_';
+    name += (name.empty() ? "" : "_") + parts[i];
+  }
+  if (name.empty() || name[0] == '.') name = "n" + name;
+  std::string unique = name;
+  for (int k = 2; used_names_.count(unique); ++k) unique = name + "_" + std::to_string(k);
+  used_names_.insert(unique);
+  return unique;
+}
+
+void Importer::set_output(const Node& node, Value v, int layer) {
+  v.layer = layer;
+  net_.layers[static_cast<std::size_t>(layer)].shape = shape_text(v);
+  expect_shape(node, v);
+  values_[node.output(0)] = v;
+}
+
+void Importer::alias(const Node& node, const Value& v) { values_[node.output(0)] = v; }
+
+void Importer::map_node(const Node& node) {
+  const std::string& op = node.op_type();
+  if (op == "Constant") return;
+  if (op == "Shape") {
+    metadata_.insert(node.output(0));
+    return;
+  }
+  const bool reads_activation = std::any_of(node.input().begin(), node.input().end(),
+                                            [&](const std::string& in) { return value(in) != nullptr; });
+  if (!reads_activation) {
+    // Shape arithmetic for a dynamic Reshape, or a constant broadcast (a class token).
+    for (const std::string& out : node.output()) {
+      metadata_.insert(out);
+      if (node.input_size() > 0 && g_.constant(node.input(0)) &&
+          (op == "Expand" || op == "Unsqueeze" || op == "Reshape" || op == "Identity"))
+        derived_[out] = node.input(0);
+      else if (node.input_size() > 0 && derived_.count(node.input(0)))
+        derived_[out] = derived_[node.input(0)];
+    }
+    return;
+  }
+  if (op == "Identity" || op == "Dropout") {
+    net_.notes.push_back("dropped " + op + " node '" + node.name() + "'" +
+                         (op == "Dropout" ? " (the VP trains without dropout)" : ""));
+    return alias(node, activation(node, 0));
+  }
+  if (op == "Conv") return conv(node);
+  if (op == "BatchNormalization") return batchnorm(node);
+  if (op == "Relu") return simple(node, "relu", {Form::image, Form::features, Form::tokens});
+  if (op == "MaxPool" || op == "AveragePool") return pool(node);
+  if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return global_pool(node);
+  if (op == "Flatten" || op == "Reshape") return reshape(node);
+  if (op == "Transpose") return transpose(node);
+  if (op == "Gemm") return gemm(node);
+  if (op == "MatMul") return matmul(node);
+  if (op == "Add") return add(node);
+  if (op == "Concat") return concat(node);
+  if (op == "LayerNormalization") return layernorm(node);
+  if (op == "Gather") return gather(node);
+  if ((op == "Div" || op == "Mul") && gelu(node)) return;
+  if (op == "Softmax" || op == "LogSoftmax") return softmax(node);
+  if (op == "ReduceMean" || op == "Sub" || op == "Pow" || op == "Sqrt")
+    g_.fail(node,
+            "part of a layer norm written out as elementwise operators; expected one LayerNormalization node "
+            "(torch.onnx.export(..., opset_version=17))");
+  g_.fail(node,
+          "an operator the SAT training runtime does not run; expected one of Conv, Gemm, MatMul, Relu, MaxPool, "
+          "AveragePool, GlobalAveragePool, BatchNormalization, Add, Flatten, Reshape, LayerNormalization, "
+          "GELU (erf form), multi-head attention, Softmax/LogSoftmax at the end, Identity, Dropout (docs/import.md)");
+}
+
+void Importer::simple(const Node& node, const char* type, std::initializer_list<Form> forms) {
+  const Value& in = activation_of_form(node, 0, forms);
+  ImportedLayer layer;
+  layer.type = type;
+  Value out = in;
+  set_output(node, out, add_layer(std::move(layer), in, node));
+}
+
+void Importer::conv(const Node& node) {
+  const Value& in = activation_of_form(node, 0, {Form::image});
+  const onnx::TensorProto& w = constant_input(node, 1, "the weight");
+  if (w.dims_size() != 4)
+    g_.fail(node, "a " + std::to_string(w.dims_size() - 2) + "-D convolution; expected a 2-D convolution (Conv2d)");
+  const std::int64_t group = int_attribute(node, "group", 1);
+  if (group != 1)
+    g_.fail(node, (group == in.c ? "a depthwise convolution (group = " : "a grouped convolution (group = ") +
+                      std::to_string(group) +
+                      "); expected group = 1: the STCE's convolution sums over every input channel");
+  for (std::int64_t d : ints_attribute(node, "dilations"))
+    if (d != 1)
+      g_.fail(node, "dilation " + std::to_string(d) + "; expected dilation 1 (the STCE has no dilated convolution)");
+  const std::int64_t out = w.dims(0), kh = w.dims(2), kw = w.dims(3);
+  if (w.dims(1) != in.c)
+    g_.fail(node, "weight of " + std::to_string(w.dims(1)) + " input channels for an input of " + std::to_string(in.c));
+  if (kh != kw)
+    g_.fail(node, "a " + std::to_string(kh) + "x" + std::to_string(kw) +
+                      " kernel; expected a square kernel (the VP's conv2d `kernel`)");
+  std::vector<std::int64_t> strides = ints_attribute(node, "strides");
+  if (strides.empty()) strides = {1, 1};
+  if (strides.size() != 2 || strides[0] != strides[1])
+    g_.fail(node, "strides " + dims_text(strides) + "; expected the same stride along H and W");
+  const std::int64_t pad = symmetric_padding(node, in, kh, strides[0]);
+  ImportedLayer layer;
+  layer.type = "conv2d";
+  const bool bias = node.input_size() > 2 && !node.input(2).empty();
+  layer.keys = {{"out", std::to_string(out)},
+                {"kernel", std::to_string(kh)},
+                {"stride", std::to_string(strides[0])},
+                {"padding", std::to_string(pad)},
+                {"bias", bias ? "true" : "false"}};
+  layer.weight_node = node.name();
+  layer.params.push_back({"weight", {std::size_t(out), in.c, std::size_t(kh), std::size_t(kw)}, g_.floats(node, w)});
+  if (bias) layer.params.push_back({"bias", {std::size_t(out)}, g_.floats(node, constant_input(node, 2, "the bias"))});
+  Value o = in;
+  o.c = u32(out);
+  o.h = u32((in.h + 2 * pad - kh) / strides[0] + 1);
+  o.w = u32((in.w + 2 * pad - kw) / strides[0] + 1);
+  set_output(node, o, add_layer(std::move(layer), in, node));
+}
+
+// The one padding the VP's conv2d has on all four sides, from pads or auto_pad.
+std::int64_t Importer::symmetric_padding(const Node& node, const Value& in, std::int64_t k, std::int64_t stride) const {
+  const std::string auto_pad = string_attribute(node, "auto_pad", "NOTSET");
+  std::vector<std::int64_t> pads = ints_attribute(node, "pads");
+  if (auto_pad == "VALID") pads = {0, 0, 0, 0};
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    pads.clear();
+    for (std::uint32_t size : {in.h, in.w}) {
+      const std::int64_t out = (size + stride - 1) / stride;
+      const std::int64_t total = std::max<std::int64_t>((out - 1) * stride + k - size, 0);
+      pads.push_back(total / 2), pads.push_back(total - total / 2);
+    }
+    pads = {pads[0], pads[2], pads[1], pads[3]};
+  }
+  if (pads.empty()) return 0;
+  if (pads.size() != 4 || std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
+    g_.fail(node,
+            "padding " + dims_text(pads) + " (top, left, bottom, right); expected the same padding on all four sides");
+  return pads[0];
+}
+
+void Importer::batchnorm(const Node& node) {
+  const Value& in = activation(node, 0);
+  if (in.form != Form::image)
+    g_.fail(node, "a batch norm of " + form_text(in.form) + " (BatchNorm1d); expected it on an image (BatchNorm2d)");
+  ImportedLayer layer;
+  layer.type = "batchnorm";
+  layer.params.push_back({"weight", {in.c}, g_.floats(node, constant_input(node, 1, "the scale (gamma)"))});
+  layer.params.push_back({"bias", {in.c}, g_.floats(node, constant_input(node, 2, "the bias (beta)"))});
+  note_epsilon(node, "batch norm");
+  set_output(node, in, add_layer(std::move(layer), in, node));
+}
+
+void Importer::note_epsilon(const Node& node, const char* what) {
+  const float eps = float_attribute(node, "epsilon", 1e-5f);
+  if (std::fabs(eps - kVpNormEps) > 1e-9f)
+    net_.notes.push_back(std::string(what) + " '" + node.name() + "' has epsilon " + std::to_string(eps) +
+                         "; the VP's " + what + " uses 1e-5");
+}
+
+void Importer::pool(const Node& node) {
+  const Value& in = activation_of_form(node, 0, {Form::image});
+  const std::vector<std::int64_t> k = ints_attribute(node, "kernel_shape");
+  std::vector<std::int64_t> strides = ints_attribute(node, "strides");
+  if (strides.empty()) strides = {1, 1};
+  if (k.size() != 2 || k[0] != k[1]) g_.fail(node, "a " + dims_text(k) + " window; expected a square window");
+  if (strides.size() != 2 || strides[0] != strides[1])
+    g_.fail(node, "strides " + dims_text(strides) + "; expected the same stride along H and W");
+  for (std::int64_t p : ints_attribute(node, "pads"))
+    if (p != 0)
+      g_.fail(node, "padding " + std::to_string(p) +
+                        "; expected no padding (the VP's pooling layers have none; "
+                        "torchvision's ResNet stem MaxPool(3, 2, padding=1) can become MaxPool(2, 2), as in "
+                        "workloads/resnet18_tinyimagenet.yaml)");
+  for (std::int64_t d : ints_attribute(node, "dilations"))
+    if (d != 1) g_.fail(node, "dilation " + std::to_string(d) + "; expected dilation 1");
+  emit_pool(node, in, node.op_type() == "MaxPool" ? "maxpool" : "avgpool", k[0], strides[0]);
+}
+
+void Importer::global_pool(const Node& node) {
+  const Value& in = activation_of_form(node, 0, {Form::image});
+  if (in.h != in.w)
+    g_.fail(node, "global pooling of a " + shape_text(in) +
+                      " image; expected a square image (the VP pools with a square window)");
+  emit_pool(node, in, node.op_type() == "GlobalMaxPool" ? "maxpool" : "avgpool", in.h, in.h);
+}
+
+void Importer::emit_pool(const Node& node, const Value& in, const char* type, std::int64_t k, std::int64_t stride) {
+  ImportedLayer layer;
+  layer.type = type;
+  layer.keys = {{"kernel", std::to_string(k)}, {"stride", std::to_string(stride)}};
+  Value o = in;
+  o.h = u32((in.h - k) / stride + 1), o.w = u32((in.w - k) / stride + 1);
+  if (in.h < k)
+    g_.fail(node, "a " + std::to_string(k) + "x" + std::to_string(k) + " window over a " + shape_text(in) + " image");
+  set_output(node, o, add_layer(std::move(layer), in, node));
+}
+
+// Flatten, and the reshapes that are flattens or that turn a patch image into rows of tokens.
+void Importer::reshape(const Node& node) {
+  const Value& in = activation(node, 0);
+  if (node.op_type() == "Flatten" && int_attribute(node, "axis", 1) != 1)
+    g_.fail(node, "flattens from axis " + std::to_string(int_attribute(node, "axis", 1)) + "; expected axis 1 (N x F)");
+  const Dims out = g_.static_shape(node, node.output(0));
+  if (node.op_type() == "Reshape" && in.form == Form::tokens && out.size() == 5) return attention(node, in);
+  if (in.form == Form::image && out.size() == 2) return flatten_into_features(in, &node);
+  if (in.form == Form::features && out.size() == 2) return alias(node, in);
+  if (in.form == Form::image && out.size() == 3 && out[1] == in.c) {
+    Value rows = in;
+    rows.form = Form::channel_rows;
+    return alias(node, rows);
+  }
+  g_.fail(node, "reshapes " + form_text(in.form) + " to " + dims_text(out) +
+                    "; expected a flatten (N x F), patches to tokens (N x C x H*W), or attention's head split");
+}
+
+void Importer::flatten_into_features(const Value& in, const Node* node) {
+  ImportedLayer layer;
+  layer.type = "flatten";
+  Value o;
+  o.form = Form::features;
+  o.c = in.h * in.w * in.c;
+  o.chw_order = in.h * in.w > 1 && in.c > 1;
+  o.hwc_h = in.h, o.hwc_w = in.w, o.hwc_c = in.c;
+  if (!node) {  // the model's input was already flat: the workload flattens its 1 x 1 x F images
+    layer.origin = "the model's flat input '" + g_.input_name() + "'";
+    layer.input = kPreviousLayer;
+    net_.layers.push_back(std::move(layer));
+    o.layer = static_cast<int>(net_.layers.size()) - 1;
+    net_.layers.back().shape = shape_text(o);
+    values_[g_.input_name()] = o;
+    return;
+  }
+  const int index = add_layer(std::move(layer), in, *node);
+  o.layer = index;
+  net_.layers.back().shape = shape_text(o);
+  expect_shape(*node, o);
+  values_[node->output(0)] = o;
+}
+
+// A linear layer: weight [out][in] in PyTorch's layout, with a bias when there is one.
+void Importer::linear(const Node& node, const Value& in, std::vector<float> w_out_in, std::uint32_t out,
+                      const std::string& bias_tensor, const Node& bias_node, const std::string& origin) {
+  const std::uint32_t features = in.c;
+  if (in.chw_order) {  // columns from ONNX's C, H, W order to the VP's H, W, C
+    std::vector<float> permuted(w_out_in.size());
+    for (std::uint32_t o = 0; o < out; ++o)
+      for (std::uint32_t c = 0; c < in.hwc_c; ++c)
+        for (std::uint32_t y = 0; y < in.hwc_h; ++y)
+          for (std::uint32_t x = 0; x < in.hwc_w; ++x)
+            permuted[std::size_t(o) * features + (std::size_t(y) * in.hwc_w + x) * in.hwc_c + c] =
+                w_out_in[std::size_t(o) * features + (std::size_t(c) * in.hwc_h + y) * in.hwc_w + x];
+    w_out_in = std::move(permuted);
+  }
+  ImportedLayer layer;
+  layer.type = "linear";
+  layer.origin = origin;
+  layer.keys = {{"out", std::to_string(out)}, {"bias", bias_tensor.empty() ? "false" : "true"}};
+  layer.weight_node = node.name();
+  layer.params.push_back({"weight", {out, features}, std::move(w_out_in)});
+  if (!bias_tensor.empty()) {
+    std::vector<float> b = g_.floats(bias_node, *g_.constant(bias_tensor));
+    if (b.size() != out)
+      g_.fail(bias_node, "a bias of " + std::to_string(b.size()) + " values for " + std::to_string(out) + " outputs");
+    layer.params.push_back({"bias", {out}, std::move(b)});
+  }
+  Value o = in;
+  o.c = out;
+  o.chw_order = false;
+  const int index = add_layer(std::move(layer), in, node);
+  const Node& last = bias_tensor.empty() ? node : bias_node;
+  set_output(last, o, index);
+}
+
+void Importer::gemm(const Node& node) {
+  const Value& in = activation_of_form(node, 0, {Form::features});
+  if (int_attribute(node, "transA", 0) != 0) g_.fail(node, "transA = 1; expected the activations as A, untransposed");
+  if (float_attribute(node, "alpha", 1.0f) != 1.0f || float_attribute(node, "beta", 1.0f) != 1.0f)
+    g_.fail(node, "alpha or beta other than 1; expected y = x W^T + b (torch.nn.Linear)");
+  const onnx::TensorProto& b = constant_input(node, 1, "B (the weight)");
+  if (b.dims_size() != 2)
+    g_.fail(node, "a weight of " + dims_text({b.dims().begin(), b.dims().end()}) + "; expected 2-D");
+  const bool trans_b = int_attribute(node, "transB", 0) != 0;
+  const std::int64_t out = trans_b ? b.dims(0) : b.dims(1), k = trans_b ? b.dims(1) : b.dims(0);
+  if (k != in.c) g_.fail(node, "a weight for " + std::to_string(k) + " inputs on " + shape_text(in));
+  std::vector<float> w = g_.floats(node, b);
+  if (!trans_b) w = transposed(w, u32(k), u32(out));
+  const std::string bias = node.input_size() > 2 ? node.input(2) : "";
+  if (!bias.empty()) constant_input(node, 2, "C (the bias)");
+  linear(node, in, std::move(w), u32(out), bias, node, node.name());
+}
+
+std::vector<float> Importer::transposed(const std::vector<float>& m, std::uint32_t rows, std::uint32_t cols) {
+  std::vector<float> t(m.size());
+  for (std::uint32_t r = 0; r < rows; ++r)
+    for (std::uint32_t c = 0; c < cols; ++c) t[std::size_t(c) * rows + r] = m[std::size_t(r) * cols + c];
+  return t;
+}
+
+// MatMul with a constant [in][out] weight, and the Add of a constant bias that follows it.
+void Importer::matmul(const Node& node) {
+  const Value& in = activation_of_form(node, 0, {Form::features, Form::tokens});
+  if (!g_.constant(node.input(1)))
+    g_.fail(node, "multiplies two computed tensors; expected a constant weight as B (outside attention)");
+  const onnx::TensorProto& b = constant_input(node, 1, "B (the weight)");
+  if (b.dims_size() != 2 || b.dims(0) != in.c)
+    g_.fail(node, "a weight of " + dims_text({b.dims().begin(), b.dims().end()}) + " on " + shape_text(in) +
+                      "; expected " + std::to_string(in.c) + " x out");
+  const auto out = u32(b.dims(1));
+  std::string bias;
+  const Node* bias_node = &node;
+  if (const Node* next = sole_consumer(node.output(0)); next && next->op_type() == "Add") {
+    const std::string& other = next->input(0) == node.output(0) ? next->input(1) : next->input(0);
+    if (const onnx::TensorProto* t = g_.constant(other);
+        t && static_cast<std::uint32_t>(g_.floats(*next, *t).size()) == out) {
+      bias = other, bias_node = next;
+      done_.insert(next);
+    }
+  }
+  linear(node, in, transposed(g_.floats(node, b), u32(b.dims(0)), out), out, bias, *bias_node,
+         node.name() + (bias.empty() ? "" : " + " + bias_node->name()));
+}
+
+void Importer::add(const Node& node) {
+  const Value* a = value(node.input(0));
+  const Value* b = value(node.input(1));
+  if (a && b) {
+    if (a->form != b->form || a->h != b->h || a->w != b->w || a->c != b->c)
+      g_.fail(node, "adds " + shape_text(*a) + " and " + shape_text(*b) +
+                        "; expected two tensors of the same shape (a residual connection)");
+    ImportedLayer layer;
+    layer.type = "add";
+    layer.with = reference(b->layer);
+    Value o = *a;
+    return set_output(node, o, add_layer(std::move(layer), *a, node));
+  }
+  const Value& v = a ? *a : *b;
+  const std::string& other = a ? node.input(1) : node.input(0);
+  if (v.form == Form::with_class) return embed(node, v, other);
+  g_.fail(node, "adds the constant '" + other + "' to " + form_text(v.form) +
+                    "; expected a residual Add of two layers' outputs, a MatMul's bias, or position embeddings");
+}
+
+void Importer::softmax(const Node& node) {
+  const Value& in = activation_of_form(node, 0, {Form::features});
+  std::string out = node.output(0);
+  for (const Node* next = sole_consumer(out); next && next->op_type() == "Identity"; next = sole_consumer(out)) {
+    done_.insert(next);
+    out = next->output(0);
+  }
+  if (out != g_.output_name())
+    g_.fail(node, "a softmax inside the network; expected Softmax or LogSoftmax only at the end (the VP's softmax_ce)");
+  logits_ = node.input(0);
+  alias(node, in);
+}
+
+void Importer::finish() {
+  const std::string& out = logits_.empty() ? g_.output_name() : logits_;
+  const Value* logits = value(out);
+  if (!logits)
+    g_.fail("the output '" + g_.output_name() + "' is not computed from the input by layers the importer mapped");
+  if (logits->form != Form::features || logits->layer < 0 || net_.layers[std::size_t(logits->layer)].type != "linear")
+    g_.fail("the output '" + g_.output_name() + "' is " + form_text(logits->form) +
+            "; expected class scores (N x classes) from a linear layer (Gemm or MatMul)");
+  net_.classes = logits->c;
+  ImportedLayer loss;
+  loss.type = "softmax_ce";
+  loss.input = logits->layer == static_cast<int>(net_.layers.size()) - 1 ? kPreviousLayer : reference(logits->layer);
+  loss.origin = logits_.empty() ? "the workload's loss" : "the model's final softmax";
+  net_.layers.push_back(std::move(loss));
+}
+
+}  // namespace detail
+
+ImportedNetwork import_network(const OnnxGraph& graph, const Dims& input_chw) {
+  return detail::Importer(graph, input_chw).run();
+}
 
 }  // namespace cestvp::onnx_import

@@ -19,10 +19,13 @@ bool fashion_mnist_shaped(const ImportedNetwork& net) {
 
 std::string layer_line(const ImportedNetwork& net, std::size_t index, const WorkloadChoices& choices) {
   const ImportedLayer& l = net.layers[index];
-  const auto name_of = [&](int layer) { return layer == kImages ? std::string("input") : net.layers[std::size_t(layer)].name; };
+  const auto name_of = [&](int layer) {
+    return layer == kImages ? std::string("input") : net.layers[std::size_t(layer)].name;
+  };
   std::string line = "{type: " + l.type;
   for (const auto& [key, value] : l.keys) line += ", " + key + ": " + value;
-  if (l.type == "conv2d" || l.type == "linear") line += std::string(", dense: ") + (choices.dense.count(l.weight_node) ? "true" : "false");
+  if (l.type == "conv2d" || l.type == "linear")
+    line += std::string(", dense: ") + (choices.dense.count(l.weight_node) ? "true" : "false");
   if (!l.name.empty()) line += ", name: " + l.name;
   if (l.input != kPreviousLayer) line += ", input: " + name_of(l.input);
   if (l.type == "add") line += ", with: " + name_of(l.with);
@@ -55,10 +58,13 @@ std::string workload_yaml(const ImportedNetwork& net, const WorkloadChoices& c, 
   for (const std::string& note : net.notes) y << "# Note: " << note << "\n";
   y << "name: " << c.name << "\n"
     << "program: train\n"
-    << "mode: timing                 # functional | bit-accurate | timing (satvp --mode overrides it); timing for speed-ups\n\n"
+    << "mode: timing                 # functional | bit-accurate | timing (satvp --mode overrides it); timing for "
+       "speed-ups\n\n"
     << "# N:M scheme\n"
-    << "scheme: " << c.scheme << std::string(c.scheme.size() < 21 ? 21 - c.scheme.size() : 1, ' ') << "# dense | srste | sdgp | bdwp\n"
-    << "nm: \"" << c.nm << "\"" << std::string(c.nm.size() < 23 ? 23 - c.nm.size() : 1, ' ') << "# N:M; M must be in the platform's sat.nm_m\n"
+    << "scheme: " << c.scheme << std::string(c.scheme.size() < 21 ? 21 - c.scheme.size() : 1, ' ')
+    << "# dense | srste | sdgp | bdwp\n"
+    << "nm: \"" << c.nm << "\"" << std::string(c.nm.size() < 23 ? 23 - c.nm.size() : 1, ' ')
+    << "# N:M; M must be in the platform's sat.nm_m\n"
     << "bdwp_bwd_mask: independent   # bdwp: backward mask from the dense W (independent) or from W~ (nested)\n"
     << "sparse_decay: 2e-4           # SR-STE lambda_W on pruned weights (srste, and bdwp when > 0)\n"
     << "sdgp_rescale: true           # sdgp: rescale the pruned dY per (n, c) (the reference's maxnorm)\n"
@@ -97,7 +103,8 @@ std::string workload_yaml(const ImportedNetwork& net, const WorkloadChoices& c, 
     << "  layers:                    # NHWC; a flatten keeps H, W, C order (the importer permuted the weights)\n";
   for (std::size_t i = 0; i < net.layers.size(); ++i) y << layer_line(net, i, c);
   y << "\nexport:\n"
-    << "  snapshot_interval: 0       # snapshots (weights, masks) every this many iterations; 0: initial and final only\n"
+    << "  snapshot_interval: 0       # snapshots (weights, masks) every this many iterations; 0: initial and final "
+       "only\n"
     << "  log_interval: 50           # a progress line every this many iterations; 0: none\n\n"
     << "timeout: 1 s                 # simulated time allowed per engine job or DMA transfer\n";
   return y.str();
@@ -106,7 +113,8 @@ std::string workload_yaml(const ImportedNetwork& net, const WorkloadChoices& c, 
 void write_initial_weights(const ImportedNetwork& net, const std::string& weights_dir) {
   for (std::size_t i = 0; i < net.layers.size(); ++i)
     for (const ImportedParam& p : net.layers[i].params)
-      write_npy(weights_dir + "/" + std::to_string(i) + "_" + net.layers[i].type + "." + p.role + ".npy", p.values.data(), p.shape);
+      write_npy(weights_dir + "/" + std::to_string(i) + "_" + net.layers[i].type + "." + p.role + ".npy",
+                p.values.data(), p.shape);
 }
 
 }  // namespace cestvp::onnx_import

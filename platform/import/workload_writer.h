@@ -11,8 +11,8 @@
 namespace cestvp::onnx_import {
 
 struct WorkloadChoices {
-  std::string model;         // the ONNX file, for the header comment
-  std::string name;          // the workload's name
+  std::string model;  // the ONNX file, for the header comment
+  std::string name;   // the workload's name
   std::string scheme = "bdwp";
   std::string nm = "2:8";
   std::set<std::string> dense;  // conv2d/linear layers kept dense, by ONNX node name
