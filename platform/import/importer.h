@@ -38,6 +38,12 @@ struct Value {
   std::string class_origin;
 };
 
+// A constant float tensor: an initializer, or computed from initializers (Importer::fold_constant).
+struct Constant {
+  Dims dims;
+  std::vector<float> values;
+};
+
 std::string shape_text(const Value& v);
 std::string form_text(Form f);
 inline std::uint32_t u32(std::int64_t v) { return static_cast<std::uint32_t>(v); }
@@ -51,19 +57,24 @@ class Importer {
   const OnnxGraph& g_;
   const Dims input_chw_;
   ImportedNetwork net_;
-  std::map<std::string, Value> values_;         // activations
-  std::set<std::string> metadata_;              // shapes and what is computed from them
-  std::map<std::string, std::string> derived_;  // broadcast copies of a constant -> the constant
-  std::set<const Node*> done_;                  // nodes a pattern has taken
-  std::string logits_;                          // the tensor a final softmax read
+  std::map<std::string, Value> values_;     // activations
+  std::set<std::string> metadata_;          // shapes and what is computed from them
+  std::map<std::string, Constant> folded_;  // constants computed from constants
+  std::set<const Node*> done_;              // nodes a pattern has taken
+  std::string logits_;                      // the tensor a final softmax read
   std::set<std::string> used_names_ = {"input"};
 
   // --- tensors (onnx_import.cpp) ---------------------------------------------------------
   const Value* value(const std::string& tensor) const;
   const Value& activation(const Node& node, int index) const;
   const Value& activation_of_form(const Node& node, int index, std::initializer_list<Form> forms) const;
-  const onnx::TensorProto* constant_or_derived(const std::string& tensor) const;
-  const onnx::TensorProto& constant_input(const Node& node, int index, const std::string& what) const;
+  // A float initializer, Constant node or folded constant, as floats (node: for messages).
+  std::optional<Constant> float_constant(const Node& node, const std::string& tensor) const;
+  // Input `index` of `node` (`what`, for messages), which must be a float constant.
+  Constant constant_input(const Node& node, int index, const std::string& what) const;
+  // ... which must also hold `count` values.
+  std::vector<float> vector_input(const Node& node, int index, const std::string& what, std::uint32_t count) const;
+  void fold_constant(const Node& node);
   bool is_constant_like(const std::string& tensor) const;
   std::optional<float> scalar(const Node& node, const std::string& tensor) const;
   const Node* sole_consumer(const std::string& tensor) const;
@@ -83,6 +94,7 @@ class Importer {
   // --- one node, and the CNN operators (onnx_import.cpp) ----------------------------------
   void map_node(const Node& node);
   void simple(const Node& node, const char* type, std::initializer_list<Form> forms);
+  void zero_pad(const Node& node);
   void conv(const Node& node);
   // The one padding the VP's conv2d has on all four sides, from pads or auto_pad.
   std::int64_t symmetric_padding(const Node& node, const Value& in, std::int64_t k, std::int64_t stride) const;
@@ -94,9 +106,10 @@ class Importer {
   // Flatten, and the reshapes that are flattens or that turn a patch image into rows of tokens.
   void reshape(const Node& node);
   void flatten_into_features(const Value& in, const Node* node);
-  // A linear layer: weight [out][in] in PyTorch's layout, with a bias when there is one.
+  // A linear layer: weight [out][in] in PyTorch's layout, with a bias when there is one, from
+  // `node` to `last` (the node of its bias when one was fused).
   void linear(const Node& node, const Value& in, std::vector<float> w_out_in, std::uint32_t out,
-              const std::string& bias_tensor, const Node& bias_node, const std::string& origin);
+              std::optional<std::vector<float>> bias, const Node& last, const std::string& origin);
   void gemm(const Node& node);
   static std::vector<float> transposed(const std::vector<float>& m, std::uint32_t rows, std::uint32_t cols);
   // MatMul with a constant [in][out] weight, and the Add of a constant bias that follows it.

@@ -2,6 +2,7 @@
 
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -15,6 +16,9 @@ namespace {
 // Protobuf cannot parse a message of 2 GiB or more; larger models keep their weights as
 // external data, which fail() refuses by name.
 constexpr std::uint64_t kMaxModelBytes = (std::uint64_t{1} << 31) - 1;
+// Rounds of shape inference and folding of computed reshape targets; each round resolves the
+// reshapes whose inputs the previous one made known (an encoder block needs one or two).
+constexpr int kMaxShapePasses = 16;
 
 std::string node_label(const onnx::NodeProto& node) {
   return "node '" + (node.name().empty() ? node.output(0) : node.name()) + "' (" + node.op_type() + ")";
@@ -82,17 +86,15 @@ OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(pat
            ", dynamic beyond the batch; expected fixed dimensions (give --input CxHxW)");
     }
   input_dims_[0] = kUnknownDim;
-
-  try {
-    onnx::shape_inference::InferShapes(model_, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(false, 0, /*data propagation*/ true));
-  } catch (const std::exception& e) {
-    fail(std::string("ONNX shape inference failed: ") + e.what());
+  // A batch of 1 for the inference: an exporter computes the shapes of reshapes from the input's
+  // (Shape, Gather, Slice, Concat), and ONNX propagates those only from known dimensions. The
+  // importer reads dimension 0 as the batch whatever its value; the workload sets the batch.
+  shape->mutable_dim(0)->set_dim_value(1);
+  for (int pass = 0;; ++pass) {
+    infer_shapes();
+    if (pass == kMaxShapePasses || !fold_reshape_targets()) break;
   }
   for (const auto& t : graph.initializer()) constants_[t.name()] = &t;
-  for (const auto* list : {&graph.input(), &graph.value_info(), &graph.output()})
-    for (const auto& v : *list) shapes_[v.name()] = dims_of(v.type());
-  for (const auto& t : graph.initializer()) shapes_[t.name()] = Dims(t.dims().begin(), t.dims().end());
   for (const auto& node : graph.node()) {
     if (!node.domain().empty() && node.domain() != "ai.onnx")
       fail(node, "an operator of domain '" + node.domain() + "'; expected standard ONNX operators");
@@ -102,6 +104,161 @@ OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(pat
         if (a.name() == "value" && a.has_t()) constants_[node.output(0)] = &a.t();
     for (const std::string& in : node.input()) consumers_[in].push_back(&node);
   }
+}
+
+void OnnxGraph::infer_shapes() {
+  onnx::GraphProto& graph = *model_.mutable_graph();
+  graph.clear_value_info();
+  try {
+    onnx::shape_inference::InferShapes(model_, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 0, /*data propagation*/ true));
+  } catch (const std::exception& e) {
+    fail(std::string("ONNX shape inference failed: ") + e.what());
+  }
+  shapes_.clear();
+  for (const auto* list : {&graph.input(), &graph.value_info(), &graph.output()})
+    for (const auto& v : *list) shapes_[v.name()] = dims_of(v.type());
+  for (const auto& t : graph.initializer()) shapes_[t.name()] = Dims(t.dims().begin(), t.dims().end());
+}
+
+namespace {
+
+// The integer values of tensors computed from shapes (Shape, Gather, Slice, Concat, arithmetic),
+// as exporters compute the targets of reshapes from the input's size: x.reshape(b, n, 3, h, d).
+class ShapeValues {
+ public:
+  ShapeValues(const onnx::GraphProto& graph, const std::map<std::string, Dims>& shapes) : shapes_(shapes) {
+    for (const auto& t : graph.initializer()) constants_[t.name()] = &t;
+    for (const auto& node : graph.node()) {
+      for (const std::string& out : node.output()) producers_[out] = &node;
+      if (node.op_type() == "Constant")
+        for (const auto& a : node.attribute())
+          if (a.name() == "value" && a.has_t()) constants_[node.output(0)] = &a.t();
+    }
+  }
+
+  std::optional<std::vector<std::int64_t>> of(const std::string& tensor, int depth = 0) {
+    if (const auto it = memo_.find(tensor); it != memo_.end()) return it->second;
+    std::optional<std::vector<std::int64_t>> v = depth > 64 ? std::nullopt : evaluate(tensor, depth);
+    memo_[tensor] = v;
+    return v;
+  }
+
+ private:
+  const std::map<std::string, Dims>& shapes_;
+  std::map<std::string, const onnx::TensorProto*> constants_;
+  std::map<std::string, const onnx::NodeProto*> producers_;
+  std::map<std::string, std::optional<std::vector<std::int64_t>>> memo_;
+
+  static std::optional<std::vector<std::int64_t>> integers(const onnx::TensorProto& t) {
+    std::vector<std::int64_t> v;
+    if (t.data_type() == onnx::TensorProto::INT64) {
+      if (!t.raw_data().empty()) {
+        v.resize(t.raw_data().size() / 8);
+        std::memcpy(v.data(), t.raw_data().data(), v.size() * 8);
+      } else {
+        v.assign(t.int64_data().begin(), t.int64_data().end());
+      }
+    } else if (t.data_type() == onnx::TensorProto::INT32) {
+      if (!t.raw_data().empty()) {
+        for (std::size_t i = 0; i + 4 <= t.raw_data().size(); i += 4) {
+          std::int32_t x;
+          std::memcpy(&x, t.raw_data().data() + i, 4);
+          v.push_back(x);
+        }
+      } else {
+        v.assign(t.int32_data().begin(), t.int32_data().end());
+      }
+    } else {
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::vector<std::int64_t>> evaluate(const std::string& tensor, int depth) {
+    if (const auto c = constants_.find(tensor); c != constants_.end()) return integers(*c->second);
+    const auto p = producers_.find(tensor);
+    if (p == producers_.end()) return std::nullopt;
+    const onnx::NodeProto& n = *p->second;
+    const std::string& op = n.op_type();
+    if (op == "Shape") {
+      const auto s = shapes_.find(n.input(0));
+      if (s == shapes_.end() || s->second.empty() || std::count(s->second.begin(), s->second.end(), kUnknownDim))
+        return std::nullopt;
+      const auto rank = static_cast<std::int64_t>(s->second.size());
+      const auto clamp = [rank](std::int64_t i) { return std::clamp<std::int64_t>(i < 0 ? i + rank : i, 0, rank); };
+      return std::vector<std::int64_t>(s->second.begin() + clamp(int_attribute(n, "start", 0)),
+                                       s->second.begin() + clamp(int_attribute(n, "end", rank)));
+    }
+    std::vector<std::vector<std::int64_t>> in;
+    for (const std::string& name : n.input()) {
+      if (name.empty()) continue;
+      std::optional<std::vector<std::int64_t>> v = of(name, depth + 1);
+      if (!v) return std::nullopt;
+      in.push_back(std::move(*v));
+    }
+    if (in.empty()) return std::nullopt;
+    if (op == "Identity" || op == "Cast" || op == "Unsqueeze" || op == "Squeeze") return in[0];
+    if (op == "Concat") {
+      std::vector<std::int64_t> all;
+      for (const auto& v : in) all.insert(all.end(), v.begin(), v.end());
+      return all;
+    }
+    if (op == "Gather" && in.size() == 2 && int_attribute(n, "axis", 0) == 0) {
+      std::vector<std::int64_t> picked;
+      for (std::int64_t i : in[1]) {
+        const std::int64_t at = i < 0 ? i + static_cast<std::int64_t>(in[0].size()) : i;
+        if (at < 0 || at >= static_cast<std::int64_t>(in[0].size())) return std::nullopt;
+        picked.push_back(in[0][static_cast<std::size_t>(at)]);
+      }
+      return picked;
+    }
+    if (op == "Slice" && in.size() >= 3 && in[1].size() == 1 && in[2].size() == 1 &&
+        (in.size() < 5 || in[4] == std::vector<std::int64_t>{1})) {
+      const auto size = static_cast<std::int64_t>(in[0].size());
+      const auto clamp = [size](std::int64_t i) { return std::clamp<std::int64_t>(i < 0 ? i + size : i, 0, size); };
+      const std::int64_t from = clamp(in[1][0]), to = clamp(in[2][0]);
+      return std::vector<std::int64_t>(in[0].begin() + from, in[0].begin() + std::max(from, to));
+    }
+    if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && in.size() == 2) {
+      const std::size_t size = std::max(in[0].size(), in[1].size());
+      if ((in[0].size() != size && in[0].size() != 1) || (in[1].size() != size && in[1].size() != 1))
+        return std::nullopt;
+      std::vector<std::int64_t> out(size);
+      for (std::size_t i = 0; i < size; ++i) {
+        const std::int64_t a = in[0][in[0].size() == 1 ? 0 : i], b = in[1][in[1].size() == 1 ? 0 : i];
+        if (op == "Div" && b == 0) return std::nullopt;
+        out[i] = op == "Add" ? a + b : op == "Sub" ? a - b : op == "Mul" ? a * b : a / b;
+      }
+      return out;
+    }
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+bool OnnxGraph::fold_reshape_targets() {
+  onnx::GraphProto& graph = *model_.mutable_graph();
+  ShapeValues values(graph, shapes_);
+  bool folded = false;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    onnx::NodeProto& node = *graph.mutable_node(i);
+    if (node.op_type() != "Reshape" || node.input_size() < 2) continue;
+    const bool known = std::any_of(graph.initializer().begin(), graph.initializer().end(),
+                                   [&](const onnx::TensorProto& t) { return t.name() == node.input(1); });
+    if (known) continue;
+    const std::optional<std::vector<std::int64_t>> target = values.of(node.input(1));
+    if (!target) continue;
+    onnx::TensorProto& t = *graph.add_initializer();
+    t.set_name(node.input(1) + "/folded");
+    t.set_data_type(onnx::TensorProto::INT64);
+    t.add_dims(static_cast<std::int64_t>(target->size()));
+    for (std::int64_t v : *target) t.add_int64_data(v);
+    node.set_input(1, t.name());
+    folded = true;
+  }
+  return folded;
 }
 
 std::optional<Dims> OnnxGraph::shape(const std::string& tensor) const {

@@ -47,6 +47,10 @@ class OnnxGraph {
   [[noreturn]] void fail(const std::string& reason) const;
 
  private:
+  void infer_shapes();  // ONNX's shape inference, into shapes_
+  // Replaces each reshape target computed from shapes by its value; whether any was.
+  bool fold_reshape_targets();
+
   std::string path_;
   onnx::ModelProto model_;
   std::vector<const onnx::NodeProto*> nodes_;

@@ -100,33 +100,77 @@ const Value& Importer::activation_of_form(const Node& node, int index, std::init
   return v;
 }
 
-const onnx::TensorProto* Importer::constant_or_derived(const std::string& tensor) const {
-  if (const onnx::TensorProto* t = g_.constant(tensor)) return t;
-  const auto it = derived_.find(tensor);
-  return it == derived_.end() ? nullptr : g_.constant(it->second);
-}
-
-const onnx::TensorProto& Importer::constant_input(const Node& node, int index, const std::string& what) const {
-  if (index >= node.input_size() || node.input(index).empty()) g_.fail(node, what + " is missing");
-  const onnx::TensorProto* t = g_.constant(node.input(index));
-  if (!t)
-    g_.fail(node, what + " '" + node.input(index) +
-                      "' is an input of the model or computed by the graph; expected a constant (an initializer)");
-  return *t;
-}
-
-bool Importer::is_constant_like(const std::string& tensor) const {
-  return tensor.empty() || g_.constant(tensor) || metadata_.count(tensor) || derived_.count(tensor);
-}
-
-std::optional<float> Importer::scalar(const Node& node, const std::string& tensor) const {
+std::optional<Constant> Importer::float_constant(const Node& node, const std::string& tensor) const {
+  if (const auto it = folded_.find(tensor); it != folded_.end()) return it->second;
   const onnx::TensorProto* t = g_.constant(tensor);
   if (!t || (t->data_type() != onnx::TensorProto::FLOAT && t->data_type() != onnx::TensorProto::DOUBLE))
     return std::nullopt;
-  std::int64_t n = 1;
-  for (std::int64_t d : t->dims()) n *= d;
-  if (n != 1) return std::nullopt;
-  return g_.floats(node, *t)[0];
+  return Constant{Dims(t->dims().begin(), t->dims().end()), g_.floats(node, *t)};
+}
+
+Constant Importer::constant_input(const Node& node, int index, const std::string& what) const {
+  if (index >= node.input_size() || node.input(index).empty()) g_.fail(node, what + " is missing");
+  std::optional<Constant> c = float_constant(node, node.input(index));
+  if (!c)
+    g_.fail(node, what + " '" + node.input(index) +
+                      "' is an input of the model or computed by the graph; expected a constant (an initializer)");
+  return std::move(*c);
+}
+
+std::vector<float> Importer::vector_input(const Node& node, int index, const std::string& what,
+                                          std::uint32_t count) const {
+  Constant c = constant_input(node, index, what);
+  if (c.values.size() != count)
+    g_.fail(node, what + " has " + std::to_string(c.values.size()) + " values; expected " + std::to_string(count));
+  return std::move(c.values);
+}
+
+bool Importer::is_constant_like(const std::string& tensor) const {
+  return tensor.empty() || g_.constant(tensor) || metadata_.count(tensor) || folded_.count(tensor);
+}
+
+std::optional<float> Importer::scalar(const Node& node, const std::string& tensor) const {
+  const std::optional<Constant> c = float_constant(node, tensor);
+  if (!c || c->values.size() != 1) return std::nullopt;
+  return c->values[0];
+}
+
+// An exporter without constant folding (PyTorch in training mode) computes some weights from
+// initializers: nn.Linear's W^T for a MatMul, a class token broadcast over the batch. Those are
+// folded here: a transpose reorders the values, the views keep them.
+void Importer::fold_constant(const Node& node) {
+  const std::string& op = node.op_type();
+  const bool view = op == "Identity" || op == "Reshape" || op == "Unsqueeze" || op == "Squeeze" || op == "Expand";
+  if ((!view && op != "Transpose") || node.input_size() == 0) return;
+  std::optional<Constant> in = float_constant(node, node.input(0));
+  if (!in) return;
+  if (op == "Expand") return folded_.insert_or_assign(node.output(0), std::move(*in)), void();  // the values once
+  if (view) {
+    const std::optional<Dims> dims = g_.shape(node.output(0));
+    if (dims) in->dims = *dims;
+    return folded_.insert_or_assign(node.output(0), std::move(*in)), void();
+  }
+  std::vector<std::int64_t> perm = ints_attribute(node, "perm");
+  const std::size_t rank = in->dims.size();
+  if (perm.empty())
+    for (std::size_t i = 0; i < rank; ++i) perm.push_back(static_cast<std::int64_t>(rank - 1 - i));
+  if (perm.size() != rank) return;
+  Constant out{Dims(rank), std::vector<float>(in->values.size())};
+  for (std::size_t i = 0; i < rank; ++i) out.dims[i] = in->dims[static_cast<std::size_t>(perm[i])];
+  std::vector<std::size_t> in_strides(rank, 1);
+  for (std::size_t i = rank; i-- > 1;) in_strides[i - 1] = in_strides[i] * static_cast<std::size_t>(in->dims[i]);
+  std::vector<std::size_t> index(rank, 0);
+  for (float& value : out.values) {
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < rank; ++i) from += index[i] * in_strides[static_cast<std::size_t>(perm[i])];
+    value = in->values[from];
+    for (std::size_t i = rank; i-- > 0;)  // the next output index, last dimension fastest
+      if (++index[i] < static_cast<std::size_t>(out.dims[i]))
+        break;
+      else
+        index[i] = 0;
+  }
+  folded_.insert_or_assign(node.output(0), std::move(out));
 }
 
 const Node* Importer::sole_consumer(const std::string& tensor) const {
@@ -224,22 +268,16 @@ void Importer::map_node(const Node& node) {
   const bool reads_activation = std::any_of(node.input().begin(), node.input().end(),
                                             [&](const std::string& in) { return value(in) != nullptr; });
   if (!reads_activation) {
-    // Shape arithmetic for a dynamic Reshape, or a constant broadcast (a class token).
-    for (const std::string& out : node.output()) {
-      metadata_.insert(out);
-      if (node.input_size() > 0 && g_.constant(node.input(0)) &&
-          (op == "Expand" || op == "Unsqueeze" || op == "Reshape" || op == "Identity"))
-        derived_[out] = node.input(0);
-      else if (node.input_size() > 0 && derived_.count(node.input(0)))
-        derived_[out] = derived_[node.input(0)];
-    }
-    return;
+    // Shape arithmetic for a dynamic Reshape, or a weight computed from constants.
+    for (const std::string& out : node.output()) metadata_.insert(out);
+    return fold_constant(node);
   }
   if (op == "Identity" || op == "Dropout") {
     net_.notes.push_back("dropped " + op + " node '" + node.name() + "'" +
                          (op == "Dropout" ? " (the VP trains without dropout)" : ""));
     return alias(node, activation(node, 0));
   }
+  if (op == "Pad") return zero_pad(node);
   if (op == "Conv") return conv(node);
   if (op == "BatchNormalization") return batchnorm(node);
   if (op == "Relu") return simple(node, "relu", {Form::image, Form::features, Form::tokens});
@@ -273,11 +311,28 @@ void Importer::simple(const Node& node, const char* type, std::initializer_list<
   set_output(node, out, add_layer(std::move(layer), in, node));
 }
 
+// PyTorch writes AvgPool2d as Pad + AveragePool, with pads of 0 unless the pool has padding.
+void Importer::zero_pad(const Node& node) {
+  const Value& in = activation(node, 0);
+  std::vector<std::int64_t> pads = ints_attribute(node, "pads");  // before opset 11
+  if (node.input_size() > 1 && !node.input(1).empty()) {
+    const onnx::TensorProto* given = g_.constant(node.input(1));
+    if (!given) g_.fail(node, "the pads '" + node.input(1) + "' are computed by the graph; expected a constant");
+    pads = g_.ints(node, *given);
+  }
+  if (std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p != 0; }))
+    g_.fail(node, "pads by " + dims_text(pads) +
+                      "; expected no padding outside a convolution (the VP's pooling layers "
+                      "have none)");
+  alias(node, in);
+}
+
 void Importer::conv(const Node& node) {
   const Value& in = activation_of_form(node, 0, {Form::image});
-  const onnx::TensorProto& w = constant_input(node, 1, "the weight");
-  if (w.dims_size() != 4)
-    g_.fail(node, "a " + std::to_string(w.dims_size() - 2) + "-D convolution; expected a 2-D convolution (Conv2d)");
+  Constant w = constant_input(node, 1, "the weight");
+  if (w.dims.size() != 4)
+    g_.fail(node,
+            "a " + std::to_string(int(w.dims.size()) - 2) + "-D convolution; expected a 2-D convolution (Conv2d)");
   const std::int64_t group = int_attribute(node, "group", 1);
   if (group != 1)
     g_.fail(node, (group == in.c ? "a depthwise convolution (group = " : "a grouped convolution (group = ") +
@@ -286,9 +341,9 @@ void Importer::conv(const Node& node) {
   for (std::int64_t d : ints_attribute(node, "dilations"))
     if (d != 1)
       g_.fail(node, "dilation " + std::to_string(d) + "; expected dilation 1 (the STCE has no dilated convolution)");
-  const std::int64_t out = w.dims(0), kh = w.dims(2), kw = w.dims(3);
-  if (w.dims(1) != in.c)
-    g_.fail(node, "weight of " + std::to_string(w.dims(1)) + " input channels for an input of " + std::to_string(in.c));
+  const std::int64_t out = w.dims[0], kh = w.dims[2], kw = w.dims[3];
+  if (w.dims[1] != in.c)
+    g_.fail(node, "weight of " + std::to_string(w.dims[1]) + " input channels for an input of " + std::to_string(in.c));
   if (kh != kw)
     g_.fail(node, "a " + std::to_string(kh) + "x" + std::to_string(kw) +
                       " kernel; expected a square kernel (the VP's conv2d `kernel`)");
@@ -306,8 +361,8 @@ void Importer::conv(const Node& node) {
                 {"padding", std::to_string(pad)},
                 {"bias", bias ? "true" : "false"}};
   layer.weight_node = node.name();
-  layer.params.push_back({"weight", {std::size_t(out), in.c, std::size_t(kh), std::size_t(kw)}, g_.floats(node, w)});
-  if (bias) layer.params.push_back({"bias", {std::size_t(out)}, g_.floats(node, constant_input(node, 2, "the bias"))});
+  layer.params.push_back({"weight", {std::size_t(out), in.c, std::size_t(kh), std::size_t(kw)}, std::move(w.values)});
+  if (bias) layer.params.push_back({"bias", {std::size_t(out)}, vector_input(node, 2, "the bias", u32(out))});
   Value o = in;
   o.c = u32(out);
   o.h = u32((in.h + 2 * pad - kh) / strides[0] + 1);
@@ -342,8 +397,8 @@ void Importer::batchnorm(const Node& node) {
     g_.fail(node, "a batch norm of " + form_text(in.form) + " (BatchNorm1d); expected it on an image (BatchNorm2d)");
   ImportedLayer layer;
   layer.type = "batchnorm";
-  layer.params.push_back({"weight", {in.c}, g_.floats(node, constant_input(node, 1, "the scale (gamma)"))});
-  layer.params.push_back({"bias", {in.c}, g_.floats(node, constant_input(node, 2, "the bias (beta)"))});
+  layer.params.push_back({"weight", {in.c}, vector_input(node, 1, "the scale (gamma)", in.c)});
+  layer.params.push_back({"bias", {in.c}, vector_input(node, 2, "the bias (beta)", in.c)});
   note_epsilon(node, "batch norm");
   set_output(node, in, add_layer(std::move(layer), in, node));
 }
@@ -435,9 +490,8 @@ void Importer::flatten_into_features(const Value& in, const Node* node) {
   values_[node->output(0)] = o;
 }
 
-// A linear layer: weight [out][in] in PyTorch's layout, with a bias when there is one.
 void Importer::linear(const Node& node, const Value& in, std::vector<float> w_out_in, std::uint32_t out,
-                      const std::string& bias_tensor, const Node& bias_node, const std::string& origin) {
+                      std::optional<std::vector<float>> bias, const Node& last, const std::string& origin) {
   const std::uint32_t features = in.c;
   if (in.chw_order) {  // columns from ONNX's C, H, W order to the VP's H, W, C
     std::vector<float> permuted(w_out_in.size());
@@ -452,21 +506,14 @@ void Importer::linear(const Node& node, const Value& in, std::vector<float> w_ou
   ImportedLayer layer;
   layer.type = "linear";
   layer.origin = origin;
-  layer.keys = {{"out", std::to_string(out)}, {"bias", bias_tensor.empty() ? "false" : "true"}};
+  layer.keys = {{"out", std::to_string(out)}, {"bias", bias ? "true" : "false"}};
   layer.weight_node = node.name();
   layer.params.push_back({"weight", {out, features}, std::move(w_out_in)});
-  if (!bias_tensor.empty()) {
-    std::vector<float> b = g_.floats(bias_node, *g_.constant(bias_tensor));
-    if (b.size() != out)
-      g_.fail(bias_node, "a bias of " + std::to_string(b.size()) + " values for " + std::to_string(out) + " outputs");
-    layer.params.push_back({"bias", {out}, std::move(b)});
-  }
+  if (bias) layer.params.push_back({"bias", {out}, std::move(*bias)});
   Value o = in;
   o.c = out;
   o.chw_order = false;
-  const int index = add_layer(std::move(layer), in, node);
-  const Node& last = bias_tensor.empty() ? node : bias_node;
-  set_output(last, o, index);
+  set_output(last, o, add_layer(std::move(layer), in, node));
 }
 
 void Importer::gemm(const Node& node) {
@@ -474,17 +521,15 @@ void Importer::gemm(const Node& node) {
   if (int_attribute(node, "transA", 0) != 0) g_.fail(node, "transA = 1; expected the activations as A, untransposed");
   if (float_attribute(node, "alpha", 1.0f) != 1.0f || float_attribute(node, "beta", 1.0f) != 1.0f)
     g_.fail(node, "alpha or beta other than 1; expected y = x W^T + b (torch.nn.Linear)");
-  const onnx::TensorProto& b = constant_input(node, 1, "B (the weight)");
-  if (b.dims_size() != 2)
-    g_.fail(node, "a weight of " + dims_text({b.dims().begin(), b.dims().end()}) + "; expected 2-D");
+  Constant b = constant_input(node, 1, "B (the weight)");
+  if (b.dims.size() != 2) g_.fail(node, "a weight of " + dims_text(b.dims) + "; expected 2-D");
   const bool trans_b = int_attribute(node, "transB", 0) != 0;
-  const std::int64_t out = trans_b ? b.dims(0) : b.dims(1), k = trans_b ? b.dims(1) : b.dims(0);
+  const std::int64_t out = trans_b ? b.dims[0] : b.dims[1], k = trans_b ? b.dims[1] : b.dims[0];
   if (k != in.c) g_.fail(node, "a weight for " + std::to_string(k) + " inputs on " + shape_text(in));
-  std::vector<float> w = g_.floats(node, b);
-  if (!trans_b) w = transposed(w, u32(k), u32(out));
-  const std::string bias = node.input_size() > 2 ? node.input(2) : "";
-  if (!bias.empty()) constant_input(node, 2, "C (the bias)");
-  linear(node, in, std::move(w), u32(out), bias, node, node.name());
+  std::vector<float> w = trans_b ? std::move(b.values) : transposed(b.values, u32(k), u32(out));
+  std::optional<std::vector<float>> bias;
+  if (node.input_size() > 2 && !node.input(2).empty()) bias = vector_input(node, 2, "C (the bias)", u32(out));
+  linear(node, in, std::move(w), u32(out), std::move(bias), node, node.name());
 }
 
 std::vector<float> Importer::transposed(const std::vector<float>& m, std::uint32_t rows, std::uint32_t cols) {
@@ -497,25 +542,24 @@ std::vector<float> Importer::transposed(const std::vector<float>& m, std::uint32
 // MatMul with a constant [in][out] weight, and the Add of a constant bias that follows it.
 void Importer::matmul(const Node& node) {
   const Value& in = activation_of_form(node, 0, {Form::features, Form::tokens});
-  if (!g_.constant(node.input(1)))
+  if (!float_constant(node, node.input(1)))
     g_.fail(node, "multiplies two computed tensors; expected a constant weight as B (outside attention)");
-  const onnx::TensorProto& b = constant_input(node, 1, "B (the weight)");
-  if (b.dims_size() != 2 || b.dims(0) != in.c)
-    g_.fail(node, "a weight of " + dims_text({b.dims().begin(), b.dims().end()}) + " on " + shape_text(in) +
-                      "; expected " + std::to_string(in.c) + " x out");
-  const auto out = u32(b.dims(1));
-  std::string bias;
-  const Node* bias_node = &node;
+  const Constant b = constant_input(node, 1, "B (the weight)");
+  if (b.dims.size() != 2 || b.dims[0] != in.c)
+    g_.fail(node, "a weight of " + dims_text(b.dims) + " on " + shape_text(in) + "; expected " + std::to_string(in.c) +
+                      " x out");
+  const auto out = u32(b.dims[1]);
+  std::optional<std::vector<float>> bias;
+  const Node* last = &node;
   if (const Node* next = sole_consumer(node.output(0)); next && next->op_type() == "Add") {
     const std::string& other = next->input(0) == node.output(0) ? next->input(1) : next->input(0);
-    if (const onnx::TensorProto* t = g_.constant(other);
-        t && static_cast<std::uint32_t>(g_.floats(*next, *t).size()) == out) {
-      bias = other, bias_node = next;
+    if (std::optional<Constant> c = float_constant(*next, other); c && c->values.size() == out) {
+      bias = std::move(c->values), last = next;
       done_.insert(next);
     }
   }
-  linear(node, in, transposed(g_.floats(node, b), u32(b.dims(0)), out), out, bias, *bias_node,
-         node.name() + (bias.empty() ? "" : " + " + bias_node->name()));
+  linear(node, in, transposed(b.values, u32(b.dims[0]), out), out, std::move(bias), *last,
+         node.name() + (last == &node ? "" : " + " + last->name()));
 }
 
 void Importer::add(const Node& node) {

@@ -27,14 +27,14 @@ void Importer::concat(const Node& node) {
   if (node.input_size() != 2 || int_attribute(node, "axis", 0) != 1)
     g_.fail(node, "a concatenation other than a class token in front of tokens; expected Concat(cls, tokens, axis=1)");
   const Value* tokens = value(node.input(1));
-  const onnx::TensorProto* cls = constant_or_derived(node.input(0));
+  const std::optional<Constant> cls = float_constant(node, node.input(0));
   if (!tokens || tokens->form != Form::tokens || !cls)
     g_.fail(
         node,
         "a concatenation other than a constant class token in front of tokens; expected Concat(cls, tokens, axis=1)");
   Value o = *tokens;
   o.form = Form::with_class;
-  o.class_token = g_.floats(node, *cls);
+  o.class_token = cls->values;
   o.class_origin = node.name();
   if (o.class_token.size() != tokens->c)
     g_.fail(node, "a class token of " + std::to_string(o.class_token.size()) + " values for tokens of " +
@@ -43,10 +43,10 @@ void Importer::concat(const Node& node) {
 }
 
 void Importer::embed(const Node& node, const Value& in, const std::string& positions) {
-  const onnx::TensorProto* pos = g_.constant(positions);
+  std::optional<Constant> pos = float_constant(node, positions);
   const std::size_t t1 = in.w + 1;
   if (!pos) g_.fail(node, "adds the computed '" + positions + "' to the tokens; expected constant position embeddings");
-  std::vector<float> p = g_.floats(node, *pos);
+  std::vector<float> p = std::move(pos->values);
   if (p.size() != t1 * in.c)
     g_.fail(node, "position embeddings of " + std::to_string(p.size()) + " values; expected " + std::to_string(t1) +
                       " x " + std::to_string(in.c));
@@ -69,9 +69,9 @@ void Importer::layernorm(const Node& node) {
     g_.fail(node, "normalises from axis " + std::to_string(axis) + "; expected the last axis (per token)");
   ImportedLayer layer;
   layer.type = "layernorm";
-  layer.params.push_back({"weight", {in.c}, g_.floats(node, constant_input(node, 1, "the scale (gamma)"))});
+  layer.params.push_back({"weight", {in.c}, vector_input(node, 1, "the scale (gamma)", in.c)});
   if (node.input_size() > 2 && !node.input(2).empty())
-    layer.params.push_back({"bias", {in.c}, g_.floats(node, constant_input(node, 2, "the bias (beta)"))});
+    layer.params.push_back({"bias", {in.c}, vector_input(node, 2, "the bias (beta)", in.c)});
   else
     layer.params.push_back({"bias", {in.c}, std::vector<float>(in.c, 0.0f)});
   note_epsilon(node, "layer norm");
@@ -189,7 +189,7 @@ void Importer::attention(const Node& split, const Value& qkv) {
     if (n->op_type() == "Softmax") {
       if (softmax) g_.fail(*n, "a second Softmax in one attention");
       softmax = n;
-    } else if (n->op_type() == "MatMul" && !g_.constant(n->input(1))) {
+    } else if (n->op_type() == "MatMul" && !float_constant(*n, n->input(1))) {
       ++products;
     } else if (n->op_type() == "Mul" || n->op_type() == "Div") {
       std::optional<float> k = scalar(*n, n->input(1));
