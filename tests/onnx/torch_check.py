@@ -3,6 +3,7 @@
 exports them (docs/import.md), imported and run by satvp, and checked against PyTorch itself.
 
     torch_check.py SATVP OUTDIR
+    torch_check.py --fixtures tests/data/torch_onnx    (the suite's copies of two exports)
 
 Not part of the test suite: it needs python3-torch and python3-torchvision (Debian 12 has them,
 but they are about 1 GB with their dependencies, so scripts/install-deps.sh does not install
@@ -128,9 +129,29 @@ class Vit(nn.Module):
         return self.head(self.norm(x)[:, 0])
 
 
-def check_loss(name, model, head):
-    with torch.no_grad():  # large logits, so that a wrong layout or operator shows in the loss
-        head.weight *= 4
+def models():
+    """The two small models whose loss is checked, seeded, with large logits (head weights x 4) so
+    that a wrong layout or operator shows in the loss."""
+    torch.manual_seed(0)
+    cnn, vit = ResidualCnn(), Vit()
+    with torch.no_grad():
+        cnn.fc2.weight *= 4
+        vit.head.weight *= 4
+    return {"residual_cnn": cnn, "vit_block": vit}
+
+
+def torch_loss(model):
+    """PyTorch's loss on the first SAMPLES Fashion-MNIST training images, FP16-rounded as the VP
+    reads them, in training mode (batch norm on the batch's statistics), as the VP's first
+    iteration computes it."""
+    x, labels = fashion_mnist("/usr/share/datasets/fashion-mnist", SAMPLES, 0.2860, 0.3530)
+    model.train()
+    with torch.no_grad():
+        logits = model(torch.tensor(x, dtype=torch.float32))
+        return nn.functional.cross_entropy(logits, torch.tensor(labels)).item()
+
+
+def check_loss(name, model):
     path = os.path.join(OUT, name + ".onnx")
     export(model, (1, 28, 28), path)
     satvp("import", path, "--out", os.path.join(OUT, name), "--force")
@@ -138,19 +159,29 @@ def check_loss(name, model, head):
     satvp("run", "--workload", os.path.join(OUT, name, name + ".yaml"), "--mode", "functional", "--out", run,
           "--set", "scheme=dense", "--set", "iterations=1", "--set", f"batch={SAMPLES}",
           "--set", f"dataset.train_samples={SAMPLES}", "--set", "eval_samples=16")
-    x, labels = fashion_mnist("/usr/share/datasets/fashion-mnist", SAMPLES, 0.2860, 0.3530)
-    model.train()
-    with torch.no_grad():
-        logits = model(torch.tensor(x, dtype=torch.float32))
-        loss = nn.functional.cross_entropy(logits, torch.tensor(labels)).item()
-    vp = first_loss(run)
+    loss, vp = torch_loss(model), first_loss(run)
     ok = abs(vp - loss) <= 0.01 * abs(loss)
     print(f"{name}: loss of the first iteration: VP {vp:.5f}, PyTorch {loss:.5f} ({'ok' if ok else 'DIFFERENT'})")
     return ok
 
 
+def write_fixtures(directory):
+    """tests/data/torch_onnx/: the two models as torch.onnx.export wrote them, and PyTorch's loss
+    of each, for Import.TorchExportsTrainLikePyTorch (which needs no PyTorch)."""
+    os.makedirs(directory, exist_ok=True)
+    losses = {}
+    for name, model in models().items():
+        export(model, (1, 28, 28), os.path.join(directory, name + ".onnx"))
+        losses[name] = torch_loss(model)
+    with open(os.path.join(directory, "pytorch_losses.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "samples": SAMPLES, "loss": losses}, f, indent=2)
+        f.write("\n")
+
+
 def main():
     global SATVP, OUT
+    if len(sys.argv) == 3 and sys.argv[1] == "--fixtures":
+        return write_fixtures(sys.argv[2])
     SATVP, OUT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
@@ -179,9 +210,8 @@ def main():
     print(f"  simulated time of one timing iteration: imported {times[0]}, shipped {times[1]}")
     failures += not same_layers or not same_time
 
-    cnn, vit = ResidualCnn(), Vit()
-    failures += not check_loss("residual_cnn", cnn, cnn.fc2)
-    failures += not check_loss("vit_block", vit, vit.head)
+    for name, model in models().items():
+        failures += not check_loss(name, model)
 
     folded = os.path.join(OUT, "residual_cnn_eval.onnx")
     export(ResidualCnn(), (1, 28, 28), folded, training=False)
