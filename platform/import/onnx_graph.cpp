@@ -34,6 +34,28 @@ Dims dims_of(const onnx::TypeProto& type) {
 
 }  // namespace
 
+std::optional<std::vector<std::int64_t>> integers_of(const onnx::TensorProto& t) {
+  std::vector<std::int64_t> v;
+  const std::string& raw = t.raw_data();
+  if (t.data_type() == onnx::TensorProto::INT64) {
+    v.resize(raw.empty() ? 0 : raw.size() / 8);
+    if (!raw.empty())
+      std::memcpy(v.data(), raw.data(), v.size() * 8);
+    else
+      v.assign(t.int64_data().begin(), t.int64_data().end());
+  } else if (t.data_type() == onnx::TensorProto::INT32) {
+    for (std::size_t i = 0; i + 4 <= raw.size(); i += 4) {
+      std::int32_t x;
+      std::memcpy(&x, raw.data() + i, 4);
+      v.push_back(x);
+    }
+    if (raw.empty()) v.assign(t.int32_data().begin(), t.int32_data().end());
+  } else {
+    return std::nullopt;
+  }
+  return v;
+}
+
 std::string dims_text(const Dims& dims) {
   std::string text;
   for (std::int64_t d : dims)
@@ -150,33 +172,8 @@ class ShapeValues {
   std::map<std::string, const onnx::NodeProto*> producers_;
   std::map<std::string, std::optional<std::vector<std::int64_t>>> memo_;
 
-  static std::optional<std::vector<std::int64_t>> integers(const onnx::TensorProto& t) {
-    std::vector<std::int64_t> v;
-    if (t.data_type() == onnx::TensorProto::INT64) {
-      if (!t.raw_data().empty()) {
-        v.resize(t.raw_data().size() / 8);
-        std::memcpy(v.data(), t.raw_data().data(), v.size() * 8);
-      } else {
-        v.assign(t.int64_data().begin(), t.int64_data().end());
-      }
-    } else if (t.data_type() == onnx::TensorProto::INT32) {
-      if (!t.raw_data().empty()) {
-        for (std::size_t i = 0; i + 4 <= t.raw_data().size(); i += 4) {
-          std::int32_t x;
-          std::memcpy(&x, t.raw_data().data() + i, 4);
-          v.push_back(x);
-        }
-      } else {
-        v.assign(t.int32_data().begin(), t.int32_data().end());
-      }
-    } else {
-      return std::nullopt;
-    }
-    return v;
-  }
-
   std::optional<std::vector<std::int64_t>> evaluate(const std::string& tensor, int depth) {
-    if (const auto c = constants_.find(tensor); c != constants_.end()) return integers(*c->second);
+    if (const auto c = constants_.find(tensor); c != constants_.end()) return integers_of(*c->second);
     const auto p = producers_.find(tensor);
     if (p == producers_.end()) return std::nullopt;
     const onnx::NodeProto& n = *p->second;
@@ -335,35 +332,15 @@ std::vector<float> OnnxGraph::floats(const onnx::NodeProto& node, const onnx::Te
 }
 
 std::vector<std::int64_t> OnnxGraph::ints(const onnx::NodeProto& node, const onnx::TensorProto& t) const {
-  std::int64_t count = 1;
-  for (std::int64_t d : t.dims()) count *= d;
-  const auto n = static_cast<std::size_t>(count);
-  std::vector<std::int64_t> values(n);
-  const std::string& raw = t.raw_data();
-  if (t.data_type() == onnx::TensorProto::INT64) {
-    if (!raw.empty() && raw.size() == n * 8)
-      std::memcpy(values.data(), raw.data(), raw.size());
-    else if (static_cast<std::size_t>(t.int64_data_size()) == n)
-      values.assign(t.int64_data().begin(), t.int64_data().end());
-    else
-      fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape");
-  } else if (t.data_type() == onnx::TensorProto::INT32) {
-    if (!raw.empty() && raw.size() == n * 4) {
-      for (std::size_t i = 0; i < n; ++i) {
-        std::int32_t v;
-        std::memcpy(&v, raw.data() + 4 * i, 4);
-        values[i] = v;
-      }
-    } else if (static_cast<std::size_t>(t.int32_data_size()) == n) {
-      values.assign(t.int32_data().begin(), t.int32_data().end());
-    } else {
-      fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape");
-    }
-  } else {
+  if (t.data_type() != onnx::TensorProto::INT64 && t.data_type() != onnx::TensorProto::INT32)
     fail(node,
          "tensor '" + t.name() + "' is of ONNX data type " + std::to_string(t.data_type()) + "; expected integers");
-  }
-  return values;
+  std::int64_t count = 1;
+  for (std::int64_t d : t.dims()) count *= d;
+  std::optional<std::vector<std::int64_t>> values = integers_of(t);
+  if (!values || values->size() != static_cast<std::size_t>(count))
+    fail(node, "tensor '" + t.name() + "' holds fewer or more values than its shape");
+  return std::move(*values);
 }
 
 void OnnxGraph::fail(const onnx::NodeProto& node, const std::string& reason) const {

@@ -66,6 +66,8 @@ std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name,
 float float_attribute(const onnx::NodeProto& node, const std::string& name, float fallback);
 std::string string_attribute(const onnx::NodeProto& node, const std::string& name, const std::string& fallback);
 std::vector<std::int64_t> ints_attribute(const onnx::NodeProto& node, const std::string& name);
+// An INT64 or INT32 tensor's values; nullopt for another type.
+std::optional<std::vector<std::int64_t>> integers_of(const onnx::TensorProto& t);
 // "12x64" for messages; "N" for the batch or an unknown dimension.
 std::string dims_text(const Dims& dims);
 
