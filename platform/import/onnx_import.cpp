@@ -1,7 +1,6 @@
 #include "import/onnx_import.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <functional>
 
