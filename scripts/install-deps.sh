@@ -27,6 +27,7 @@ packages=(
   dataset-fashion-mnist # Fashion-MNIST IDX files for training on the platform
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev
+  time                  # /usr/bin/time: bench/timing.sh and the commands of docs/performance.md
   valgrind              # scripts/memcheck.sh (the asan preset needs nothing more: gcc ships libasan/libubsan)
   clang                 # fuzz preset: the libFuzzer harnesses (fuzz/) are built with Clang
   libclang-rt-14-dev    # libFuzzer and the sanitizer runtimes Clang links them with

@@ -44,18 +44,7 @@ using namespace std::chrono_literals;
 const std::string kSweepParams = " --param nm=2:8,1:8 --param batch=8,16,24,32";
 constexpr int kPoints = 8;
 
-std::string text_of(const fs::path& file) {
-  std::ifstream in(file);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 void write_text(const fs::path& file, const std::string& text) { std::ofstream(file, std::ios::binary) << text; }
-
-std::string shell_quote(const std::string& word) {
-  return "'" + std::regex_replace(word, std::regex("'"), "'\\''") + "'";
-}
 
 // The last `count` lines of a file, for failure messages about a daemon.
 std::string tail(const fs::path& file, std::size_t count = 25) {
@@ -115,7 +104,7 @@ const std::string& local_sweep_csv() {
     const test::Command c = test::run_command(test::kSatvp + " sweep --workload " + workload.string() + kSweepParams +
                                               " -j 2 --out " + (dir.path / "sweep").string());
     EXPECT_EQ(c.exit_code, 0) << c.output;
-    return text_of(dir.path / "sweep" / "sweep.csv");
+    return test::read_file(dir.path / "sweep" / "sweep.csv");
   }();
   return csv;
 }
@@ -158,7 +147,7 @@ void expect_collected_equals_local(const fs::path& dir) {
   EXPECT_EQ(collect.exit_code, 0) << collect.output;
   const std::string& local = local_sweep_csv();
   ASSERT_NO_FATAL_FAILURE(expect_meaningful(local));
-  EXPECT_EQ(text_of(dir / "sweep.csv"), local) << collect.output;
+  EXPECT_EQ(test::read_file(dir / "sweep.csv"), local) << collect.output;
 }
 
 // ---------------------------------------------------------------------------- Slurm
@@ -211,7 +200,7 @@ std::vector<pid_t> children() {
   for (const auto& entry : fs::directory_iterator("/proc", ignored)) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = text_of(entry.path() / "stat");  // "pid (comm) state ppid ..."
+    const std::string stat = test::read_file(entry.path() / "stat");  // "pid (comm) state ppid ..."
     const std::size_t paren = stat.rfind(')');
     if (paren == std::string::npos) continue;
     std::istringstream rest(stat.substr(paren + 1));
@@ -223,7 +212,7 @@ std::vector<pid_t> children() {
 }
 
 std::string command_of(pid_t pid) {
-  std::string cmdline = text_of(fs::path("/proc") / std::to_string(pid) / "cmdline");
+  std::string cmdline = test::read_file(fs::path("/proc") / std::to_string(pid) / "cmdline");
   std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
   return std::to_string(pid) + " " + cmdline;
 }
@@ -298,7 +287,7 @@ class ClusterSlurm : public testing::Test {
 
   // A Slurm client's command line, pointed at this cluster; its jobs inherit SLURM_CONF.
   std::string slurm(const std::string& program, const std::string& args) const {
-    return "env SLURM_CONF=" + shell_quote(slurm_conf().string()) + " " + find_program(program) + " " + args;
+    return "env SLURM_CONF=" + test::shell_quote(slurm_conf().string()) + " " + find_program(program) + " " + args;
   }
 
   TempDir dir_{"cestvp-slurm"};
@@ -458,8 +447,8 @@ TEST(ClusterParallel, SweepViaGnuParallelEqualsLocalSweep) {
   ASSERT_NO_FATAL_FAILURE(emit_sweep(workload, sweep, "parallel"));
   // HOME: parallel keeps state in ~/.parallel; --will-cite: no citation notice to wait on.
   const test::Command run =
-      test::run_command("HOME=" + shell_quote(dir.path.string()) + " timeout 180 " + find_program("parallel") +
-                        " --will-cite -j 2 -a " + shell_quote((sweep / "commands.txt").string()));
+      test::run_command("HOME=" + test::shell_quote(dir.path.string()) + " timeout 180 " + find_program("parallel") +
+                        " --will-cite -j 2 -a " + test::shell_quote((sweep / "commands.txt").string()));
   ASSERT_EQ(run.exit_code, 0) << run.output;  // the number of failed commands
   expect_collected_equals_local(sweep);
 }

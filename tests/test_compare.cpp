@@ -89,13 +89,6 @@ TEST(JsonReader, WrongTypeOrMissingKeyNamesThePath) {
 // The tiny CNN of test_files.h: a few seconds for all schemes.
 std::string tiny_cnn() { return test::write_file("tiny_cnn.yaml", test::kTinyCnnWorkload); }
 
-std::string text_of(const fs::path& file) {
-  std::ifstream in(file);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A number's text in report.json after `"key": ` (the first occurrence after `after`).
 std::string report_number(const std::string& report, const std::string& key, const std::string& after = "") {
   const std::size_t from = after.empty() ? 0 : report.find("\"" + after + "\"");
@@ -174,7 +167,7 @@ TEST(Compare, RunsEverySchemeAndTabulatesTheirReports) {
     EXPECT_EQ(row.at("scheme"), schemes[i]);
     EXPECT_EQ(row.at("status"), "finished");
     EXPECT_NE(c.output.find(schemes[i] + " done in "), std::string::npos) << c.output;
-    const std::string report = text_of(fs::path(out) / schemes[i] / "report.json");
+    const std::string report = test::read_file(fs::path(out) / schemes[i] / "report.json");
     EXPECT_NE(report.find("\"scheme\": \"" + schemes[i] + "\""), std::string::npos);
     // The same double prints as the same shortest text: the table holds the report's values.
     EXPECT_EQ(row.at("iteration_seconds"), report_number(report, "iteration_seconds"));
@@ -317,7 +310,7 @@ TEST(Sweep, SmallerArrayIsSlower) {
   EXPECT_EQ(rows[1].at("sat.array.rows"), "32");
   for (const auto& row : rows) {
     EXPECT_EQ(row.at("status"), "finished");
-    const std::string report = text_of(fs::path(out) / row.at("run_dir") / "report.json");
+    const std::string report = test::read_file(fs::path(out) / row.at("run_dir") / "report.json");
     EXPECT_NE(report.find("\"array\": [" + row.at("sat.array.rows") + ", 32]"), std::string::npos) << report;
     EXPECT_EQ(row.at("iteration_seconds"), report_number(report, "iteration_seconds"));
     EXPECT_EQ(row.at("energy_j"), report_number(report, "total_j"));
@@ -331,17 +324,16 @@ TEST(Sweep, EmitSlurmWritesAJobArrayOfRunnableCommands) {
                                             " --param batch=8,16 --platform-param 'ddr.channel_bandwidth=9.6 GB/s,19.2 "
                                             "GB/s,38.4 GB/s' --emit slurm --out " + out);
   ASSERT_EQ(c.exit_code, 0) << c.output;
-  const std::string script = text_of(fs::path(out) / "sweep.slurm");
+  const std::string script = test::read_file(fs::path(out) / "sweep.slurm");
   EXPECT_NE(script.find("\n#SBATCH --array=0-5\n"), std::string::npos) << script;
   std::vector<std::string> commands;
-  std::istringstream lines(text_of(fs::path(out) / "commands.txt"));
+  std::istringstream lines(test::read_file(fs::path(out) / "commands.txt"));
   for (std::string line; std::getline(lines, line);) commands.push_back(line);
   ASSERT_EQ(commands.size(), 6u);
   EXPECT_FALSE(fs::exists(fs::path(out) / "sweep.csv"));  // nothing ran
 
   // Run the last command as a Slurm task would, then collect: one finished run, five missing.
-  const test::Command task = test::run_command("bash -c " + std::string("'") +
-                                               std::regex_replace(commands[5], std::regex("'"), "'\\''") + "'");
+  const test::Command task = test::run_command("bash -c " + test::shell_quote(commands[5]));
   EXPECT_EQ(task.exit_code, 0) << task.output;
   const test::Command collect = test::run_command(test::kSatvp + " sweep --collect " + out);
   EXPECT_EQ(collect.exit_code, 1) << collect.output;
@@ -350,7 +342,7 @@ TEST(Sweep, EmitSlurmWritesAJobArrayOfRunnableCommands) {
   EXPECT_EQ(rows[5].at("batch"), "16");
   EXPECT_EQ(rows[5].at("ddr.channel_bandwidth"), "38.4 GB/s");
   EXPECT_EQ(rows[5].at("status"), "finished");
-  const std::string report = text_of(fs::path(out) / rows[5].at("run_dir") / "report.json");
+  const std::string report = test::read_file(fs::path(out) / rows[5].at("run_dir") / "report.json");
   EXPECT_NE(report.find("\"batch\": 16,"), std::string::npos);
   EXPECT_NE(report.find("\"peak_Bps\": 1.536e+11"), std::string::npos);  // 4 channels x 38.4 GB/s
   EXPECT_EQ(rows[0].at("status"), "no report");
@@ -364,7 +356,7 @@ TEST(Sweep, EmitParallelWritesOnlyTheCommands) {
   ASSERT_EQ(c.exit_code, 0) << c.output;
   EXPECT_NE(c.output.find("parallel --sshloginfile hosts -a " + out + "/commands.txt"), std::string::npos) << c.output;
   EXPECT_FALSE(fs::exists(fs::path(out) / "sweep.slurm"));
-  std::istringstream lines(text_of(fs::path(out) / "commands.txt"));
+  std::istringstream lines(test::read_file(fs::path(out) / "commands.txt"));
   std::size_t count = 0;
   for (std::string line; std::getline(lines, line); ++count)
     EXPECT_NE(line.find("'--set' 'nm="), std::string::npos) << line;

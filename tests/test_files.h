@@ -3,6 +3,7 @@
 #pragma once
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -32,6 +33,20 @@ inline std::string write_file(const std::string& name, const std::string& bytes)
 inline std::string write_file(const std::string& name, const std::vector<unsigned char>& bytes) {
   return write_file(name, std::string(bytes.begin(), bytes.end()));
 }
+
+// A file's bytes; "" if it cannot be read (the test's own checks say what was expected).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// `word` as one shell word: in single quotes, its own single quotes escaped.
+inline std::string shell_quote(const std::string& word) {
+  std::string quoted = "'";
+  for (char ch : word) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return quoted + "'";
+}
+inline std::string shell_quote(const std::filesystem::path& path) { return shell_quote(path.string()); }
 
 // The message of the Error (by default a UserError) that `action` throws; fails the test if
 // it throws none.

@@ -31,15 +31,6 @@ const std::string kMakeModels = test::kSource + "/tests/onnx/make_models.py";
 const std::string kReference = test::kSource + "/tests/onnx/reference.py";
 const fs::path kBadModels = fs::path(test::kSource) / "tests/data/bad_onnx";
 
-std::string text_of(const fs::path& file) {
-  std::ifstream in(file);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// For the shell: the test paths have no quote of their own.
-std::string in_quotes(const fs::path& path) { return "'" + path.string() + "'"; }
 
 class Import : public testing::Test {
  protected:
@@ -65,7 +56,7 @@ class Import : public testing::Test {
   static fs::path model(const std::string& name) {
     const fs::path file = models_ / (name + ".onnx");
     if (!fs::exists(file)) {
-      const test::Command made = test::run_command(kPython + " " + in_quotes(kMakeModels) + " " + in_quotes(models_) + " " + name);
+      const test::Command made = test::run_command(kPython + " " + test::shell_quote(kMakeModels) + " " + test::shell_quote(models_) + " " + name);
       EXPECT_EQ(made.exit_code, 0) << kMakeModels << " " << name << " failed:\n" << made.output;
     }
     return file;
@@ -74,7 +65,7 @@ class Import : public testing::Test {
   // satvp import MODEL --out <test dir>/<out> ARGS; the workload it wrote (if it did) is
   // <out>/<name>.yaml.
   static test::Command import(const fs::path& onnx, const fs::path& out, const std::string& args = "") {
-    return test::run_command(test::kSatvp + " import " + in_quotes(onnx) + " --out " + in_quotes(out) + " " + args);
+    return test::run_command(test::kSatvp + " import " + test::shell_quote(onnx) + " --out " + test::shell_quote(out) + " " + args);
   }
 
   // Imports `name`.onnx into the test's directory and reads the workload back.
@@ -99,7 +90,7 @@ fs::path Import::models_;
 
 // report.json's number after "key": , as text (equal runs print equal text).
 std::string report_number(const fs::path& run, const std::string& key) {
-  const std::string json = text_of(run / "report.json");
+  const std::string json = test::read_file(run / "report.json");
   const std::size_t at = json.find("\"" + key + "\": ");
   if (at == std::string::npos) return "missing " + key;
   const std::size_t start = at + key.size() + 4;
@@ -110,7 +101,7 @@ std::string report_number(const fs::path& run, const std::string& key) {
 fs::path run_satvp(const fs::path& workload, const std::string& out, const std::vector<std::string>& sets) {
   const fs::path run = test::test_dir() / out;
   fs::remove_all(run);
-  std::string cmd = test::kSatvp + " run --workload " + in_quotes(workload) + " --out " + in_quotes(run);
+  std::string cmd = test::kSatvp + " run --workload " + test::shell_quote(workload) + " --out " + test::shell_quote(run);
   for (const std::string& set : sets) cmd += " --set " + set;
   const test::Command c = test::run_command(cmd);
   EXPECT_EQ(c.exit_code, 0) << cmd << "\n" << c.output;
@@ -168,7 +159,7 @@ struct Forward {
 
 // metrics.csv's first row (iteration 0): loss, and accuracy as a count of `batch` samples.
 Forward vp_forward(const fs::path& run, std::uint32_t batch) {
-  std::istringstream lines(text_of(run / "metrics.csv"));
+  std::istringstream lines(test::read_file(run / "metrics.csv"));
   std::string header, row;
   std::getline(lines, header);
   std::getline(lines, row);
@@ -187,8 +178,8 @@ Forward vp_forward(const fs::path& run, std::uint32_t batch) {
 Forward reference_forward(const fs::path& onnx, std::uint32_t batch, const TrainDataset& data, const std::string& flags = "") {
   std::ostringstream cmd;
   cmd.precision(17);
-  cmd << kPython << " " << in_quotes(kReference) << " " << in_quotes(onnx) << " --samples " << batch << " --mean "
-      << data.mean.at(0) << " --std " << data.std.at(0) << " --data-dir " << in_quotes(data.dir) << " " << flags;
+  cmd << kPython << " " << test::shell_quote(kReference) << " " << test::shell_quote(onnx) << " --samples " << batch << " --mean "
+      << data.mean.at(0) << " --std " << data.std.at(0) << " --data-dir " << test::shell_quote(data.dir) << " " << flags;
   const test::Command c = test::run_command(cmd.str());
   EXPECT_EQ(c.exit_code, 0) << cmd.str() << "\n" << c.output;
   Forward f;
@@ -276,7 +267,7 @@ TEST_F(Import, MlpForwardMatchesNumpy) {
 // tolerance; checked by disabling it in the importer).
 TEST_F(Import, TorchExportsTrainLikePyTorch) {
   const fs::path dir = fs::path(test::kSource) / "tests/data/torch_onnx";
-  const nlohmann::json expected = nlohmann::json::parse(text_of(dir / "pytorch_losses.json"));
+  const nlohmann::json expected = nlohmann::json::parse(test::read_file(dir / "pytorch_losses.json"));
   const std::uint32_t samples = expected.at("samples").get<std::uint32_t>();
   for (const char* name : {"residual_cnn", "vit_block"}) {
     SCOPED_TRACE(name);
@@ -349,10 +340,10 @@ TEST_F(Import, UnsupportedModelsAreRefusedWithNodeOpAndReason) {
     const fs::path out = test::test_dir() / stem;
     const fs::path err = test::test_dir() / (stem + ".stderr");
     fs::remove_all(out);
-    const test::Command c = test::run_command("(" + test::kSatvp + " import " + in_quotes(entry.path()) + " --out " +
-                                              in_quotes(out) + " 2>" + in_quotes(err) + ")");
+    const test::Command c = test::run_command("(" + test::kSatvp + " import " + test::shell_quote(entry.path()) + " --out " +
+                                              test::shell_quote(out) + " 2>" + test::shell_quote(err) + ")");
     EXPECT_EQ(c.exit_code, 2) << c.output;
-    const std::string line = text_of(err);
+    const std::string line = test::read_file(err);
     const std::string prefix = "satvp: error: " + entry.path().string() + ": " + expected->second.prefix;
     EXPECT_EQ(line.rfind(prefix, 0), 0u) << line;
     ASSERT_FALSE(line.empty());
@@ -386,7 +377,7 @@ TEST_F(Import, OptionsReachTheWorkload) {
   for (const TrainLayer& layer : w.train.layers)
     if (layer.dense) dense.push_back(layer.type + " " + std::to_string(layer.out));
   EXPECT_EQ(dense, std::vector<std::string>{"linear 32"});  // /fc1/Gemm
-  const std::string text = text_of(yaml);
+  const std::string text = test::read_file(yaml);
   EXPECT_NE(text.find("/fc1/Gemm"), std::string::npos) << "layers carry their ONNX node names";
   EXPECT_NE(text.find("/block/conv2/Conv"), std::string::npos);
 }
@@ -419,7 +410,7 @@ TEST_F(Import, DefaultNameAndDirectoryComeFromTheModelFile) {
   fs::remove_all(cwd);
   fs::create_directories(cwd);
   const test::Command c =
-      test::run_command("cd " + in_quotes(cwd) + " && " + test::kSatvp + " import " + in_quotes(model("mlp")));
+      test::run_command("cd " + test::shell_quote(cwd) + " && " + test::kSatvp + " import " + test::shell_quote(model("mlp")));
   ASSERT_EQ(c.exit_code, 0) << c.output;
   const Workload w = load_workload((cwd / "mlp" / "mlp.yaml").string());
   EXPECT_EQ(w.name, "mlp");
@@ -437,10 +428,10 @@ TEST_F(Import, ExistingOutputIsRefusedWithoutForce) {
   const test::Command again = import(model("mlp"), out);
   EXPECT_EQ(again.exit_code, 2) << again.output;
   EXPECT_NE(again.output.find("--force"), std::string::npos) << again.output;
-  EXPECT_NE(text_of(yaml).find("# edited by hand"), std::string::npos) << "the existing file is kept";
+  EXPECT_NE(test::read_file(yaml).find("# edited by hand"), std::string::npos) << "the existing file is kept";
   const test::Command forced = import(model("mlp"), out, "--force");
   EXPECT_EQ(forced.exit_code, 0) << forced.output;
-  EXPECT_EQ(text_of(yaml).find("# edited by hand"), std::string::npos) << "--force replaces it";
+  EXPECT_EQ(test::read_file(yaml).find("# edited by hand"), std::string::npos) << "--force replaces it";
 }
 
 TEST_F(Import, MissingOrNonOnnxFileIsAnErrorNamingIt) {

@@ -538,7 +538,6 @@ std::optional<RunFigures> read_run_figures(const fs::path& dir) {
     const double clock_hz = r.at("sat_clock_hz").number();
     f.host_seconds = host_cycles / clock_hz / iterations;
     f.stce_seconds = stce_cycles / clock_hz / iterations;
-    f.accel_seconds = f.iteration_seconds - f.host_seconds;
   }
   f.gops_executed = ops.at("gops_executed").number();
   f.gops_dense_equivalent = ops.at("gops_dense_equivalent").number();

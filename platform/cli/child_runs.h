@@ -105,7 +105,7 @@ struct RunFigures {
   // The narrower time bases of docs/paper-reproduction.md, per training iteration: the host
   // work of the training passes (FF, BP, WU, WUVE, OSRE) over the iterations done; accelerator
   // = iteration - host; STCE = its busy cycles in the training passes over the iterations done.
-  double host_seconds = 0, accel_seconds = 0, stce_seconds = 0;
+  double host_seconds = 0, stce_seconds = 0;
   // Per training iteration: the run's STCE MACs without evaluation, over the iterations done.
   double macs_per_iteration = 0, dense_macs_per_iteration = 0;
   double gops_executed = 0, gops_dense_equivalent = 0;  // over the run, as report.json

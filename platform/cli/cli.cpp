@@ -2,16 +2,11 @@
 
 #include <charconv>
 
+#include "config/user_error.h"  // join
 #include "config/yaml_reader.h"  // did_you_mean
 
 namespace cestvp {
 namespace {
-
-std::string join(const std::vector<std::string>& words, const char* separator) {
-  std::string text;
-  for (const std::string& word : words) text += (text.empty() ? "" : separator) + word;
-  return text;
-}
 
 // "--workload", "-j" for an option without a long name, or "MODEL" for a positional argument.
 std::string option_name(const CLI::Option& option) {

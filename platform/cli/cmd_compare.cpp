@@ -21,12 +21,6 @@ namespace cestvp {
 
 namespace {
 
-std::string join(const std::vector<std::string>& words, const char* separator) {
-  std::string text;
-  for (const std::string& w : words) text += (text.empty() ? "" : separator) + w;
-  return text;
-}
-
 std::vector<std::string> parse_schemes(const std::string& text) {
   const std::vector<std::string> valid = scheme_names();
   std::vector<std::string> schemes;
@@ -58,7 +52,7 @@ const char* base_key(Base base) {
 double seconds_on(const RunFigures& f, Base base) {
   switch (base) {
     case Base::iteration: return f.iteration_seconds;
-    case Base::accel: return f.accel_seconds;
+    case Base::accel: return f.iteration_seconds - f.host_seconds;
     case Base::stce: return f.stce_seconds;
   }
   return NAN;

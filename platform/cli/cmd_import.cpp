@@ -53,11 +53,7 @@ void check_dense_names(const ImportedNetwork& net, const std::vector<std::string
   for (const std::string& name : dense)
     if (std::find(known.begin(), known.end(), name) == known.end())
       throw UserError("--dense '" + name + "': no Conv, Gemm or MatMul node of that name" + did_you_mean(name, known) +
-                      "; expected one of the weight nodes: " + [&] {
-                        std::string list;
-                        for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-                        return list;
-                      }());
+                      "; expected one of the weight nodes: " + join(known));
 }
 
 std::string layer_counts(const ImportedNetwork& net) {
@@ -67,10 +63,9 @@ std::string layer_counts(const ImportedNetwork& net) {
     ++count[l.type];
     for (const ImportedParam& p : l.params) params += p.values.size();
   }
-  std::string text = std::to_string(net.layers.size()) + " layers (";
-  bool first = true;
-  for (const auto& [type, n] : count) text += (first ? "" : ", ") + std::to_string(n) + " " + type, first = false;
-  return text + "), " + std::to_string(params) + " parameters";
+  std::vector<std::string> kinds;
+  for (const auto& [type, n] : count) kinds.push_back(std::to_string(n) + " " + type);
+  return std::to_string(net.layers.size()) + " layers (" + join(kinds) + "), " + std::to_string(params) + " parameters";
 }
 
 }  // namespace

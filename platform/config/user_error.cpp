@@ -4,6 +4,13 @@
 #include <cstdio>
 
 namespace cestvp {
+
+std::string join(const std::vector<std::string>& words, const char* separator) {
+  std::string text;
+  for (const std::string& word : words) text += (text.empty() ? "" : separator) + word;
+  return text;
+}
+
 namespace {
 
 // The length of the valid UTF-8 sequence at the start of `text` (RFC 3629: no overlong forms,

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cestvp {
 
@@ -15,6 +16,9 @@ namespace cestvp {
 // text and backslashes stay as they are, so that escaping twice changes nothing: messages that
 // wrap other messages are escaped again.
 std::string printable(std::string_view text);
+
+// "a, b, c": the words of a message's list ("expected one of ...").
+std::string join(const std::vector<std::string>& words, const char* separator = ", ");
 
 class UserError : public std::runtime_error {
  public:

@@ -20,12 +20,6 @@ std::vector<std::string> split_path(const std::string& path) {
   }
 }
 
-std::string join(const std::vector<std::string>& words) {
-  std::string text;
-  for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
-  return text;
-}
-
 // What a value that should have been a mapping is: "'dense'", "a list", "empty".
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {

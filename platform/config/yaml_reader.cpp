@@ -65,12 +65,6 @@ std::string did_you_mean(const std::string& key, const std::vector<std::string>&
 
 namespace {
 
-std::string join(const std::vector<std::string>& words) {
-  std::string text;
-  for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
-  return text;
-}
-
 std::string child_path(const std::string& parent, const std::string& child) {
   return parent.empty() ? child : parent + "." + child;
 }

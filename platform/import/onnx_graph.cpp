@@ -57,10 +57,9 @@ std::optional<std::vector<std::int64_t>> integers_of(const onnx::TensorProto& t)
 }
 
 std::string dims_text(const Dims& dims) {
-  std::string text;
-  for (std::int64_t d : dims)
-    text += (text.empty() ? "" : "x") + (d == kUnknownDim ? std::string("N") : std::to_string(d));
-  return text.empty() ? "a scalar" : text;
+  std::vector<std::string> parts;
+  for (std::int64_t d : dims) parts.push_back(d == kUnknownDim ? "N" : std::to_string(d));
+  return parts.empty() ? "a scalar" : join(parts, "x");
 }
 
 OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(path) {
@@ -99,12 +98,10 @@ OnnxGraph::OnnxGraph(const std::string& path, const Dims& input_chw) : path_(pat
   if (input_dims_.empty()) fail("input '" + input_ + "' has no shape; expected N x C x H x W (or give --input CxHxW)");
   for (int i = 1; i < shape->dim_size(); ++i)
     if (!shape->dim(i).has_dim_value() || shape->dim(i).dim_value() <= 0) {
-      std::string text;
+      std::vector<std::string> parts;  // the symbolic dimensions by their names
       for (const auto& d : shape->dim())
-        text += (text.empty() ? "" : "x") + (d.has_dim_value()       ? std::to_string(d.dim_value())
-                                             : d.dim_param().empty() ? "?"
-                                                                     : d.dim_param());
-      fail("input '" + input_ + "' is " + text +
+        parts.push_back(d.has_dim_value() ? std::to_string(d.dim_value()) : d.dim_param().empty() ? "?" : d.dim_param());
+      fail("input '" + input_ + "' is " + join(parts, "x") +
            ", dynamic beyond the batch; expected fixed dimensions (give --input CxHxW)");
     }
   input_dims_[0] = kUnknownDim;

@@ -541,9 +541,9 @@ std::vector<float> Importer::transposed(const std::vector<float>& m, std::uint32
 // MatMul with a constant [in][out] weight, and the Add of a constant bias that follows it.
 void Importer::matmul(const Node& node) {
   const Value& in = activation_of_form(node, 0, {Form::features, Form::tokens});
-  if (!float_constant(node, node.input(1)))
-    g_.fail(node, "multiplies two computed tensors; expected a constant weight as B (outside attention)");
-  const Constant b = constant_input(node, 1, "B (the weight)");
+  const std::optional<Constant> weight = float_constant(node, node.input(1));
+  if (!weight) g_.fail(node, "multiplies two computed tensors; expected a constant weight as B (outside attention)");
+  const Constant& b = *weight;
   if (b.dims.size() != 2 || b.dims[0] != in.c)
     g_.fail(node, "a weight of " + dims_text(b.dims) + " on " + shape_text(in) + "; expected " + std::to_string(in.c) +
                       " x out");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "config/user_error.h"  // join
 #include "data/npy.h"
 
 namespace cestvp::onnx_import {
@@ -45,9 +46,7 @@ std::string workload_yaml(const ImportedNetwork& net, const WorkloadChoices& c, 
   const std::string dataset = dataset_name(net, c);
   const bool fashion = dataset == "fashion-mnist";
   const auto per_channel = [&](const char* value) {
-    std::string list;
-    for (std::uint32_t ch = 0; ch < net.channels; ++ch) list += (ch ? ", " : "") + std::string(value);
-    return "[" + list + "]";
+    return "[" + join(std::vector<std::string>(net.channels, value)) + "]";
   };
   const std::string mean = fashion ? "[0.2860]" : per_channel("0.5");
   const std::string std_dev = fashion ? "[0.3530]" : per_channel("0.25");

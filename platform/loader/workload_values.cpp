@@ -9,12 +9,6 @@
 
 namespace cestvp::workload_values {
 
-std::string join(const std::vector<std::string>& words, const char* separator) {
-  std::string text;
-  for (const std::string& word : words) text += (text.empty() ? "" : separator) + word;
-  return text;
-}
-
 // Whether the key of `v` is absent from its mapping, so that it takes its default. The
 // reader tells a missing key only through the message of a failed conversion.
 bool is_missing(const YamlValue& v) {

@@ -11,8 +11,6 @@
 
 namespace cestvp::workload_values {
 
-std::string join(const std::vector<std::string>& words, const char* separator = ", ");
-
 // Whether the key of `v` is absent from its mapping, so that it takes its default.
 bool is_missing(const YamlValue& v);
 
